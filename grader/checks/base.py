@@ -1,0 +1,2 @@
+from grader.registry import Registry
+CHECKS = Registry("check")

@@ -1,0 +1,187 @@
+"""The data model: what a problem is made of, and what grading a submission produces.
+
+Spec objects are built by :mod:`grader.spec` from validated YAML; result objects flow from the
+sandbox through the checks to the writers. Derived values are properties, never stored twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+
+class Status(str, Enum):
+    """The outcome of one check on one case (or of one call in the sandbox)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"  #: the student's code raised, returned the wrong type, or could not be loaded
+    TIMEOUT = "timeout"  #: the call ran past its wall-clock limit
+    MEMORY = "memory"  #: the call ran out of its memory limit
+    CRASHED = "crashed"  #: the process died (signal, os._exit) before returning
+
+
+class Visibility(str, Enum):
+    PUBLIC = "public"  #: run by `grader check` on the student's machine, shown in full
+    HIDDEN = "hidden"  #: run only by `grader grade`
+
+
+# --------------------------------------------------------------------------- specs
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for running one submission's code for one problem."""
+
+    call_seconds: float  #: wall-clock limit per call into the student's code (and for loading it)
+    problem_seconds: float  #: wall-clock budget for all calls of one problem together
+    memory_mb: int  #: address-space limit of the sandboxed process
+    output_kb: int  #: how much of the student's stdout and stderr is kept
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """A function the student writes."""
+
+    name: str
+    args: tuple[str, ...]
+    returns: tuple[str, ...]  #: names of the returned values; one name means a single value
+
+    @property
+    def signature(self) -> str:
+        ret = ", ".join(self.returns)
+        ret = f"({ret})" if len(self.returns) > 1 else ret
+        return f"{self.name}({', '.join(self.args)}) -> {ret}"
+
+
+@dataclass(frozen=True)
+class Case:
+    """One call of an entry point on generated inputs."""
+
+    id: str  #: unique within the problem, e.g. ``small-s0``
+    entry: str  #: the entry point it calls
+    generator: str
+    params: dict[str, Any]
+    seed: int
+    visibility: Visibility
+
+    @property
+    def label(self) -> str:
+        shown = ", ".join(f"{k}={v}" for k, v in self.params.items())
+        return f"{self.id} ({shown}; seed {self.seed})" if shown else f"{self.id} (seed {self.seed})"
+
+
+@dataclass(frozen=True)
+class CheckSpec:
+    """A named check from the registry, with its parameters and points."""
+
+    name: str  #: unique within the problem
+    check: str  #: the registered check it runs
+    params: Any  #: the check's validated parameter object
+    points: float
+    cases: tuple[str, ...] | None = None  #: case ids it applies to; None means all
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    id: str
+    title: str
+    statement: str
+    points: float
+    entries: tuple[EntryPoint, ...]
+    cases: tuple[Case, ...]
+    checks: tuple[CheckSpec, ...]
+    reference: Path
+    limits: Limits
+    source: Path  #: the YAML file it was loaded from
+
+    def entry(self, name: str) -> EntryPoint:
+        return next(e for e in self.entries if e.name == name)
+
+    def cases_for(self, check: CheckSpec, visibilities: frozenset[Visibility]) -> list[Case]:
+        return [
+            c
+            for c in self.cases
+            if c.visibility in visibilities and (check.cases is None or c.id in check.cases)
+        ]
+
+
+@dataclass(frozen=True)
+class Assignment:
+    id: str
+    title: str
+    root: Path
+    problems: tuple[ProblemSpec, ...]
+
+    def problem(self, problem_id: str) -> ProblemSpec:
+        return next(p for p in self.problems if p.id == problem_id)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.points for p in self.problems)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class CallOutcome:
+    """What came back from one call into the student's code (values only, decoded on the trusted side)."""
+
+    status: Status
+    value: Any = None  #: plain Python values and numpy arrays; never a student-defined object
+    message: str = ""
+    seconds: float = 0.0
+
+
+@dataclass
+class CheckResult:
+    problem: str
+    check: str
+    case: str | None  #: None for a result that is not about one case (e.g. the module did not load)
+    visibility: Visibility
+    status: Status
+    score: float
+    max_score: float
+    feedback: str = ""
+    diagnosis: str | None = None  #: the name of the diagnosed slip, when one was recognised
+
+    @property
+    def name(self) -> str:
+        return f"{self.problem} / {self.check}" + (f" / {self.case}" if self.case else "")
+
+
+@dataclass
+class ProblemResult:
+    problem: str
+    title: str
+    max_score: float
+    checks: list[CheckResult] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    notes: list[str] = field(default_factory=list)  #: messages about the run as a whole
+
+    @property
+    def score(self) -> float:
+        return round(sum(c.score for c in self.checks), 6)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.status is Status.PASSED for c in self.checks)
+
+
+@dataclass
+class SubmissionResult:
+    student: str
+    problems: list[ProblemResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def score(self) -> float:
+        return round(sum(p.score for p in self.problems), 6)
+
+    @property
+    def max_score(self) -> float:
+        return sum(p.max_score for p in self.problems)

@@ -1,0 +1,51 @@
+"""A tiny name -> implementation registry, used for case generators, checks, losses and slips.
+
+Each entry may carry a pydantic model for its parameters, so a spec that names it is validated
+against that model when it is loaded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True)
+class Entry(Generic[F]):
+    name: str
+    func: F
+    params: type[BaseModel]
+    doc: str
+
+
+class Registry(Generic[F]):
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._entries: dict[str, Entry[F]] = {}
+
+    def register(self, name: str, params: type[BaseModel] = NoParams) -> Callable[[F], F]:
+        def decorate(func: F) -> F:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            doc = (func.__doc__ or "").strip().splitlines()
+            self._entries[name] = Entry(name, func, params, doc[0] if doc else "")
+            return func
+
+        return decorate
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __getitem__(self, name: str) -> Entry[F]:
+        return self._entries[name]
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)

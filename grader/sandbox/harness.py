@@ -1,0 +1,183 @@
+"""The in-sandbox harness: load the student's code, make the calls, write back plain values.
+
+This file is copied into each job folder and run by a separate Python inside the sandbox; it imports
+nothing from the grader. It judges nothing: it only reports what the student's code returned or raised.
+Everything it writes is treated as untrusted by the grader.
+
+Usage: python -I -B harness.py JOB_DIR EVENT_FD START_INDEX
+
+Job folder: ``calls.json`` (what to call), ``in/`` (inputs as .npy), ``out/`` (results, written here),
+``scratch/`` (the working directory). Events ``loaded``, ``start ID``, ``end ID`` and ``load-failed`` go
+to EVENT_FD, one per line, so the grader can time each call.
+"""
+
+import json
+import linecache
+import os
+import signal
+import sys
+import traceback
+import types
+
+MAX_DEPTH = 16
+MAX_ITEMS = 10_000
+MAX_TEXT = 4_000
+
+
+def _emit(fd, line):
+    os.write(fd, (line + "\n").encode())
+
+
+def _short(text):
+    text = str(text)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 3] + "..."
+
+
+def _student_traceback(exc, filename):
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename == filename]
+    lines = [f'  File "{f.filename}", line {f.lineno}, in {f.name}\n    {f.line or ""}' for f in frames]
+    lines.append(f"{type(exc).__name__}: {_short(exc)}")
+    return _short("\n".join(lines))
+
+
+def _failure(exc, filename):
+    if isinstance(exc, MemoryError):
+        kind = "memory"
+    elif isinstance(exc, SystemExit):
+        kind = "exit"
+    elif isinstance(exc, RecursionError):
+        kind = "recursion"
+    else:
+        kind = "exception"
+    return {
+        "ok": False,
+        "kind": kind,
+        "type": type(exc).__name__,
+        "message": _short(exc),
+        "traceback": _student_traceback(exc, filename),
+    }
+
+
+class _Encoder:
+    """Turns a returned value into JSON plus .npy files; rejects anything that is not plain data."""
+
+    def __init__(self, out_dir, prefix):
+        self.out_dir = out_dir
+        self.prefix = prefix
+        self.count = 0
+
+    def encode(self, value, depth=0):
+        if depth > MAX_DEPTH:
+            raise TypeError("the returned value is nested too deeply")
+        if value is None or type(value) in (bool, int, float, str):
+            if type(value) is str and len(value) > 1_000_000:
+                raise TypeError("a returned string is longer than 1,000,000 characters")
+            return {"json": value}
+        torch = sys.modules.get("torch")
+        if torch is not None and isinstance(value, torch.Tensor):
+            value = value.detach().cpu().resolve_conj().resolve_neg().numpy()
+            return self._array(value)
+        np = sys.modules.get("numpy")
+        if np is not None and isinstance(value, (np.ndarray, np.generic)):
+            return self._array(value)
+        if type(value) in (list, tuple):
+            if len(value) > MAX_ITEMS:
+                raise TypeError(f"a returned {type(value).__name__} has more than {MAX_ITEMS} items")
+            kind = "list" if type(value) is list else "tuple"
+            return {kind: [self.encode(v, depth + 1) for v in value]}
+        if type(value) is dict:
+            if not all(type(k) is str for k in value):
+                raise TypeError("a returned dict has keys that are not strings")
+            return {"dict": {k: self.encode(v, depth + 1) for k, v in value.items()}}
+        raise TypeError(f"cannot return a value of type {type(value).__module__}.{type(value).__name__}; "
+                        "return numbers, strings, lists, tuples, dicts, numpy arrays or torch tensors")
+
+    def _array(self, value):
+        import numpy as np
+
+        array = np.array(value, copy=True)  # a plain ndarray, whatever subclass came in
+        if array.dtype.kind not in "biufc":
+            raise TypeError(f"a returned array has dtype {array.dtype}; expected numbers")
+        name = f"{self.prefix}_{self.count}.npy"
+        self.count += 1
+        np.save(os.path.join(self.out_dir, name), np.ascontiguousarray(array), allow_pickle=False)
+        return {"npy": name}
+
+
+def _decode_arg(job_dir, spec):
+    if "npy" in spec:
+        import numpy as np
+
+        return np.load(os.path.join(job_dir, spec["npy"]), allow_pickle=False)
+    return spec["json"]
+
+
+def _write_json(path, data):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        json.dump(data, fh)
+    os.replace(tmp, path)
+
+
+def main():
+    job_dir, fd, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file raises OSError instead
+    with open(os.path.join(job_dir, "calls.json"), encoding="utf-8") as fh:
+        job = json.load(fh)
+    out_dir = os.path.join(job_dir, "out")
+    filename = job["filename"]
+    with open(os.path.join(job_dir, job["source"]), encoding="utf-8") as fh:
+        source = fh.read()
+
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    module = types.ModuleType("solution")
+    module.__file__ = filename
+    sys.modules["solution"] = module
+    try:
+        code = compile(source, filename, "exec")
+        exec(code, module.__dict__)
+    except SyntaxError as exc:
+        _write_json(os.path.join(out_dir, "load.json"), {
+            "ok": False, "kind": "syntax", "type": type(exc).__name__,
+            "message": _short(exc.msg), "line": exc.lineno, "text": _short(exc.text or "").rstrip(),
+            "traceback": "",
+        })
+        _emit(fd, "load-failed")
+        return
+    except BaseException as exc:  # noqa: BLE001 - every failure is reported, none judged here
+        _write_json(os.path.join(out_dir, "load.json"), _failure(exc, filename))
+        _emit(fd, "load-failed")
+        return
+    _emit(fd, "loaded")
+
+    for call in job["calls"][start:]:
+        cid = call["id"]
+        _emit(fd, f"start {cid}")
+        try:
+            func = module.__dict__.get(call["function"])
+            if func is None:
+                raise NameError(f"{filename} defines no function {call['function']!r}")
+            if not callable(func):
+                raise TypeError(f"{call['function']!r} in {filename} is not a function")
+            args = [_decode_arg(job_dir, a) for a in call["args"]]
+            value = func(*args)
+            result = {"ok": True, "value": _Encoder(out_dir, cid).encode(value)}
+        except BaseException as exc:  # noqa: BLE001
+            result = _failure(exc, filename)
+        try:
+            _write_json(os.path.join(out_dir, f"{cid}.json"), result)
+        except BaseException as exc:  # noqa: BLE001 - e.g. a MemoryError while writing
+            _write_json(os.path.join(out_dir, f"{cid}.json"), _failure(exc, filename))
+        _emit(fd, f"end {cid}")
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except BaseException:  # noqa: BLE001
+                pass
+        os._exit(0)  # threads the student left running do not keep the process alive

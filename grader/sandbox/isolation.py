@@ -1,0 +1,160 @@
+"""How a sandboxed process is started: bubblewrap when it can run, else a plain limited child process.
+
+With bubblewrap the child sees a read-only system (``/usr``), the Python installation, and its own job
+folder; nothing else of the host's file system: not the assignment (reference solutions, hidden cases),
+not other submissions, not the output folder. It has no network, its own PID namespace, an empty
+environment, and writes only in its scratch and result folders.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import resource
+import shutil
+import site
+import subprocess
+import sys
+import sysconfig
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Literal
+
+Mode = Literal["auto", "bwrap", "process"]
+
+SANDBOX_ROOT = "/job"  # where the job folder appears inside bubblewrap
+FILE_SIZE_LIMIT = 64 * 1024 * 1024  # largest file the child may write (stdout capture included)
+REDUCED_WARNING = ("warning: bubblewrap (bwrap) is not available{why}; student code runs in a plain child "
+                   "process with resource limits only: reduced isolation (it can read files this user can "
+                   "read and reach the network). Install it with: apt-get install bubblewrap")
+
+
+class SandboxUnavailable(Exception):
+    """The requested isolation cannot be provided on this machine."""
+
+
+def clean_env(home: str) -> dict[str, str]:
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin",
+        "HOME": home,
+        "LANG": "C.UTF-8",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONUNBUFFERED": "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+    }
+
+
+def python_paths() -> list[str]:
+    """The folders the interpreter and its installed packages live in, each once (outermost kept)."""
+    candidates = {sys.prefix, sys.base_prefix, sys.exec_prefix, os.path.dirname(os.path.realpath(sys.executable))}
+    candidates.update(site.getsitepackages())
+    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
+        candidates.add(sysconfig.get_paths()[key])
+    real = sorted({os.path.realpath(p) for p in candidates if p and os.path.isdir(p)})
+    kept: list[str] = []
+    for p in real:
+        if not any(p == k or p.startswith(k + os.sep) for k in kept):
+            kept.append(p)
+    return kept
+
+
+def check_not_exposed(paths: list[str], secrets: list[Path]) -> None:
+    """Refuse to run if binding the Python installation would also expose a protected folder."""
+    for p in paths:
+        for secret in secrets:
+            s = os.path.realpath(secret)
+            if s == p or s.startswith(p + os.sep):
+                raise SandboxUnavailable(
+                    f"the Python installation at {p} contains {s}; install the grader in an "
+                    "environment outside the assignment and submissions folders")
+
+
+@functools.lru_cache(maxsize=1)
+def bwrap_problem() -> str | None:
+    """None when bubblewrap can start a sandbox here, else why not."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return "bwrap is not installed"
+    try:
+        probe = subprocess.run([exe, *_base_args(), "--", "/bin/true"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bwrap could not be started ({exc})"
+    if probe.returncode != 0:
+        return "bwrap cannot create a sandbox here: " + probe.stderr.decode(errors="replace").strip()[:200]
+    return None
+
+
+def resolve_mode(mode: Mode) -> Literal["bwrap", "process"]:
+    if mode == "process":
+        return "process"
+    problem = bwrap_problem()
+    if problem is None:
+        return "bwrap"
+    if mode == "bwrap":
+        raise SandboxUnavailable(f"bubblewrap was requested but {problem}")
+    return "process"
+
+
+def reduced_isolation_warning() -> str:
+    problem = bwrap_problem()
+    return REDUCED_WARNING.format(why=f" ({problem})" if problem else "")
+
+
+def _base_args() -> list[str]:
+    args = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
+            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    for top in ("bin", "lib", "lib32", "lib64", "sbin"):
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"):
+        args += ["--ro-bind-try", etc, etc]
+    return args
+
+
+@dataclass(frozen=True)
+class Launch:
+    """A ready-to-run command for one sandboxed harness process."""
+
+    argv: list[str]
+    env: dict[str, str]
+    cwd: str | None
+    preexec: Callable[[], None]
+
+
+def _limits(memory_mb: int) -> Callable[[], None]:
+    def apply() -> None:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return apply
+
+
+def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[str], memory_mb: int,
+           secrets: list[Path]) -> Launch:
+    """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation."""
+    if mode == "process":
+        argv = [sys.executable, "-I", "-B", str(job_dir / "harness.py"), str(job_dir), *harness_args]
+        return Launch(argv, clean_env(str(job_dir / "scratch")), str(job_dir / "scratch"), _limits(memory_mb))
+    paths = python_paths()
+    check_not_exposed(paths, secrets)
+    args = [shutil.which("bwrap") or "bwrap", *_base_args()]
+    for p in paths:
+        args += ["--ro-bind", p, p]
+    root = SANDBOX_ROOT
+    args += ["--ro-bind", str(job_dir), root,
+             "--bind", str(job_dir / "out"), f"{root}/out",
+             "--bind", str(job_dir / "scratch"), f"{root}/scratch",
+             "--chdir", f"{root}/scratch"]
+    for key, value in clean_env(f"{root}/scratch").items():
+        args += ["--setenv", key, value]
+    args += ["--", os.path.realpath(sys.executable), "-I", "-B", f"{root}/harness.py", root, *harness_args]
+    return Launch(args, {}, None, _limits(memory_mb))

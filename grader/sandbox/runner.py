@@ -1,0 +1,292 @@
+"""Run the student's functions in a sandboxed process and bring back plain values, one per call.
+
+The grader (trusted) side writes the inputs, starts the harness, times every call through an event
+pipe, kills the process when a call runs past its limit, starts a fresh process for the calls that
+are left after a timeout or a crash, and decodes the results. It never imports or calls student code.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import shutil
+import signal
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from grader.models import CallOutcome, Limits, Status
+from grader.sandbox import isolation
+from grader.sandbox.wire import WireError, decode, encode_arg, read_json
+from grader.timing import Instant
+
+MAX_EVENT_LINE = 256
+EXIT_GRACE_SECONDS = 2.0
+
+
+@dataclass(frozen=True)
+class Call:
+    id: str
+    function: str
+    args: tuple[Any, ...]
+
+
+@dataclass
+class SandboxResult:
+    """Everything one sandboxed run produced, decoded; ``load`` is None when the code loaded."""
+
+    calls: dict[str, CallOutcome]
+    load: CallOutcome | None
+    stdout: str
+    stderr: str
+    isolation: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _signal_name(code: int) -> str:
+    try:
+        return signal.Signals(-code).name
+    except ValueError:
+        return f"signal {-code}"
+
+
+def _failure_outcome(data: Any, seconds: float, limits: Limits) -> CallOutcome:
+    """Turn the harness's report of an exception into an outcome (the report is untrusted text)."""
+    if not isinstance(data, dict):
+        return CallOutcome(Status.ERROR, message="the harness wrote a malformed report", seconds=seconds)
+    kind = str(data.get("kind", "exception"))
+    text = str(data.get("traceback") or f"{data.get('type')}: {data.get('message')}")[:4000]
+    if kind == "memory":
+        return CallOutcome(Status.MEMORY, message=f"ran out of memory (limit {limits.memory_mb} MB)\n{text}",
+                           seconds=seconds)
+    if kind == "exit":
+        return CallOutcome(Status.ERROR, message=f"called sys.exit() ({str(data.get('message'))[:200]}); "
+                           "return a value instead", seconds=seconds)
+    if kind == "recursion":
+        return CallOutcome(Status.ERROR, message=f"recursion too deep\n{text}", seconds=seconds)
+    if kind == "syntax":
+        line = data.get("line")
+        snippet = str(data.get("text") or "")[:200]
+        where = f"line {line}" if isinstance(line, int) else "an unknown line"
+        return CallOutcome(Status.ERROR, message=f"SyntaxError at {where}: {str(data.get('message'))[:300]}"
+                           + (f"\n    {snippet}" if snippet else ""), seconds=seconds)
+    return CallOutcome(Status.ERROR, message=text, seconds=seconds)
+
+
+class _Process:
+    """One harness process and its event pipe."""
+
+    def __init__(self, launch: isolation.Launch, stdout, stderr, read_fd: int, write_fd: int) -> None:
+        self.popen = subprocess.Popen(
+            launch.argv, env=launch.env, cwd=launch.cwd, stdin=subprocess.DEVNULL, stdout=stdout,
+            stderr=stderr, pass_fds=(write_fd,), start_new_session=True, preexec_fn=launch.preexec)
+        os.close(write_fd)
+        self.read_fd = read_fd
+        self.buffer = b""
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(read_fd, selectors.EVENT_READ)
+        self.eof = False
+
+    def next_event(self, deadline: Instant) -> str | None:
+        """The next event line, or None at the deadline. Returns "" at end of stream."""
+        while b"\n" not in self.buffer:
+            if self.eof:
+                return ""
+            remaining = deadline.remaining()
+            if remaining <= 0 or not self.selector.select(remaining):
+                return None
+            chunk = os.read(self.read_fd, 4096)
+            if not chunk:
+                self.eof = True
+                continue
+            self.buffer += chunk
+            if len(self.buffer) > MAX_EVENT_LINE and b"\n" not in self.buffer[:MAX_EVENT_LINE]:
+                return "!garbage"
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode("ascii", errors="replace").strip()
+
+    def finish(self, kill: bool) -> int:
+        if not kill:
+            try:
+                return self.popen.wait(timeout=EXIT_GRACE_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        code = self.popen.wait()
+        self.selector.close()
+        os.close(self.read_fd)
+        return code
+
+
+def _read_limited(path: Path, limit_kb: int) -> str:
+    limit = limit_kb * 1024
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    text = data[:limit].decode("utf-8", errors="replace")
+    if len(data) > limit:
+        text += f"\n... [output truncated after {limit_kb} KB]"
+    return text
+
+
+def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
+              mode: isolation.Mode = "auto", secrets: list[Path] | None = None) -> SandboxResult:
+    """Load ``source`` in a sandbox and make ``calls`` in order; each call gets an outcome."""
+    chosen = isolation.resolve_mode(mode)
+    base = Path(tempfile.mkdtemp(prefix="grader-"))
+    try:
+        job = base / "job"
+        for sub in ("in", "out", "scratch"):
+            (job / sub).mkdir(parents=True)
+        shutil.copyfile(resources.files("grader.sandbox").joinpath("harness.py"), job / "harness.py")
+        (job / "solution.py").write_text(source, encoding="utf-8")
+        wire_calls = [{"id": c.id, "function": c.function,
+                       "args": [encode_arg(a, job / "in", f"{c.id}_{i}") for i, a in enumerate(c.args)]}
+                      for c in calls]
+        (job / "calls.json").write_text(json.dumps({"source": "solution.py", "filename": filename,
+                                                    "calls": wire_calls}), encoding="utf-8")
+        for path in (job, job / "out", job / "scratch"):
+            os.chmod(path, 0o777)
+        return _Supervisor(job, base, calls, limits, chosen, secrets or []).run()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+class _Supervisor:
+    def __init__(self, job: Path, base: Path, calls: list[Call], limits: Limits, mode, secrets) -> None:
+        self.job, self.calls, self.limits, self.mode, self.secrets = job, calls, limits, mode, secrets
+        self.stdout_path, self.stderr_path = base / "stdout.txt", base / "stderr.txt"
+        self.outcomes: dict[str, CallOutcome] = {}
+        self.load: CallOutcome | None = None
+        self.notes: list[str] = []
+        self.budget = Instant.now().plus(limits.problem_seconds)
+
+    def run(self) -> SandboxResult:
+        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+            start = 0
+            while start < len(self.calls) and self.load is None:
+                if self.budget.remaining() <= 0:
+                    break
+                start = self._one_process(start, out, err)
+        for call in self.calls:
+            if call.id not in self.outcomes:
+                if self.load is not None:
+                    self.outcomes[call.id] = self.load
+                else:
+                    self.outcomes[call.id] = CallOutcome(
+                        Status.TIMEOUT, message=f"not run: the time budget for this problem "
+                        f"({self.limits.problem_seconds:g} s) was used up by earlier calls")
+        return SandboxResult(
+            calls=self.outcomes, load=self.load,
+            stdout=_read_limited(self.stdout_path, self.limits.output_kb),
+            stderr=_read_limited(self.stderr_path, self.limits.output_kb),
+            isolation="bubblewrap" if self.mode == "bwrap" else "process", notes=self.notes)
+
+    def _deadline(self) -> Instant:
+        return min(Instant.now().plus(self.limits.call_seconds), self.budget)
+
+    def _one_process(self, start: int, out, err) -> int:
+        """Run calls from index ``start`` in one process; return the index to resume from."""
+        read_fd, write_fd = os.pipe()
+        launch = isolation.launch(self.mode, self.job, [str(write_fd), str(start)], self.limits.memory_mb,
+                                  self.secrets)
+        proc = _Process(launch, out, err, read_fd, write_fd)
+        current: Call | None = None  # the call in flight
+        began = Instant.now()
+        expected = iter(self.calls[start:])
+        loaded = False
+        deadline = self._deadline()
+        while True:
+            event = proc.next_event(deadline)
+            if event is None:  # deadline passed
+                proc.finish(kill=True)
+                seconds = began.elapsed()
+                if not loaded:
+                    self.load = CallOutcome(Status.TIMEOUT, message=(
+                        f"loading your code took longer than {self.limits.call_seconds:g} s "
+                        "(is there a loop or long computation at the top level?)"), seconds=seconds)
+                    return len(self.calls)
+                if current is None:
+                    return len(self.calls)
+                budget_hit = self.budget.remaining() <= 0
+                self.outcomes[current.id] = CallOutcome(Status.TIMEOUT, seconds=seconds, message=(
+                    f"did not return within {self.limits.call_seconds:g} s" if not budget_hit else
+                    f"stopped: the time budget for this problem ({self.limits.problem_seconds:g} s) ran out"))
+                return self.calls.index(current) + 1
+            if event == "":  # the process ended
+                code = proc.finish(kill=False)
+                return self._ended(code, loaded, current, began, start)
+            if not loaded and event == "loaded":
+                loaded = True
+            elif not loaded and event == "load-failed":
+                proc.finish(kill=True)
+                self.load = self._read_failure("load", began.elapsed())
+                return len(self.calls)
+            elif loaded and current is None and event.startswith("start "):
+                nxt = next(expected, None)
+                if nxt is None or event != f"start {nxt.id}":
+                    return self._violation(proc, nxt)
+                current, began = nxt, Instant.now()
+            elif loaded and current is not None and event == f"end {current.id}":
+                self.outcomes[current.id] = self._read_result(current, began.elapsed())
+                current = None
+                began = Instant.now()
+            else:
+                return self._violation(proc, current)
+            deadline = self._deadline()
+
+    def _violation(self, proc: _Process, current: Call | None) -> int:
+        proc.finish(kill=True)
+        message = "your code interfered with the grader's harness (unexpected output on its event channel)"
+        for call in self.calls:
+            if call.id not in self.outcomes:
+                self.outcomes[call.id] = CallOutcome(Status.ERROR, message=message)
+        return len(self.calls)
+
+    def _ended(self, code: int, loaded: bool, current: Call | None, began: Instant, start: int) -> int:
+        seconds = began.elapsed()
+        if code < 0:
+            why = f"the process was killed by {_signal_name(code)}"
+            if code == -signal.SIGKILL:
+                why += f" (most often: out of memory, limit {self.limits.memory_mb} MB)"
+            status = Status.MEMORY if code == -signal.SIGKILL else Status.CRASHED
+        else:
+            why = f"the process exited with status {code} (os._exit() or a fatal error?)"
+            status = Status.CRASHED
+        if not loaded:
+            self.load = CallOutcome(status, message=f"while loading your code, {why}", seconds=seconds)
+            return len(self.calls)
+        if current is not None:
+            self.outcomes[current.id] = CallOutcome(status, message=f"during this call, {why}", seconds=seconds)
+            return self.calls.index(current) + 1
+        nxt = next((i for i, c in enumerate(self.calls) if c.id not in self.outcomes), len(self.calls))
+        if nxt < len(self.calls) and nxt > start:
+            self.notes.append(f"the process ended between calls ({why}); restarted for the remaining calls")
+        elif nxt < len(self.calls):  # no progress at all: restarting would only repeat it
+            self.load = CallOutcome(status, message=f"after loading your code, {why}", seconds=seconds)
+        return nxt
+
+    def _read_failure(self, name: str, seconds: float) -> CallOutcome:
+        try:
+            return _failure_outcome(read_json(self.job / "out" / f"{name}.json"), seconds, self.limits)
+        except WireError as exc:
+            return CallOutcome(Status.ERROR, message=f"loading your code failed ({exc})", seconds=seconds)
+
+    def _read_result(self, call: Call, seconds: float) -> CallOutcome:
+        try:
+            data = read_json(self.job / "out" / f"{call.id}.json")
+            if not isinstance(data, dict) or "ok" not in data:
+                raise WireError("malformed result")
+            if data["ok"] is not True:
+                return _failure_outcome(data, seconds, self.limits)
+            return CallOutcome(Status.PASSED, value=decode(data.get("value"), self.job / "out"), seconds=seconds)
+        except WireError as exc:
+            return CallOutcome(Status.ERROR, message=f"the value could not be read back: {exc}", seconds=seconds)
+        except MemoryError:
+            return CallOutcome(Status.MEMORY, message="the returned value is too large", seconds=seconds)

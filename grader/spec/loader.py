@@ -1,0 +1,187 @@
+"""Load an assignment folder into typed spec objects, collecting every problem with its location."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from grader.cases import GENERATORS
+from grader.checks import CHECKS
+from grader.models import Assignment, Case, CheckSpec, EntryPoint, Limits, ProblemSpec, Visibility
+from grader.spec.errors import SpecError, SpecIssue
+from grader.spec.schema import AssignmentModel, LimitsModel, ProblemModel
+from grader.spec.yamlnodes import LocatedYaml, format_loc, load_located
+
+ASSIGNMENT_FILE = "assignment.yaml"
+DEFAULT_LIMITS = Limits(call_seconds=30.0, problem_seconds=300.0, memory_mb=4096, output_kb=64)
+
+
+class _Issues:
+    def __init__(self) -> None:
+        self.items: list[SpecIssue] = []
+
+    def add(self, doc: LocatedYaml, loc: Sequence[str | int], message: str) -> None:
+        self.items.append(SpecIssue(doc.path, doc.line_of(loc), format_loc(loc), message))
+
+    def add_validation(self, doc: LocatedYaml, prefix: Sequence[str | int], err: ValidationError) -> None:
+        for e in err.errors():
+            loc = [*prefix, *e["loc"]]
+            got = e.get("input")
+            shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+            shown = shown if len(shown) <= 60 else shown[:57] + "..."
+            msg = e["msg"]
+            if e["type"] != "missing" and not msg.startswith("Extra inputs"):
+                msg = f"{msg} (got {shown})"
+            elif msg.startswith("Extra inputs"):
+                msg = "unknown field (a typo?)"
+            else:
+                msg = "required field is missing"
+            self.add(doc, loc, msg)
+
+
+def _read(path: Path, issues: _Issues) -> LocatedYaml | None:
+    try:
+        doc = load_located(path)
+    except FileNotFoundError:
+        issues.items.append(SpecIssue(path, None, "", "file not found"))
+        return None
+    except UnicodeDecodeError as exc:
+        issues.items.append(SpecIssue(path, None, "", f"not UTF-8 text ({exc.reason})"))
+        return None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        issues.items.append(SpecIssue(path, line, "", f"invalid YAML: {exc.problem or exc}"))
+        return None
+    except yaml.YAMLError as exc:
+        issues.items.append(SpecIssue(path, None, "", f"invalid YAML: {exc}"))
+        return None
+    if not isinstance(doc.data, dict):
+        issues.items.append(SpecIssue(path, 1, "", "expected a mapping of fields at the top level"))
+        return None
+    return doc
+
+
+def _validate(model: type[BaseModel], data: Any, doc: LocatedYaml, prefix: list, issues: _Issues,
+              context: dict | None = None) -> Any:
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as err:
+        issues.add_validation(doc, prefix, err)
+        return None
+
+
+def _limits(base: Limits, override: LimitsModel) -> Limits:
+    values = {k: v for k, v in override.model_dump().items() if v is not None}
+    return Limits(**{**base.__dict__, **values})
+
+
+def load_assignment(root: Path | str) -> Assignment:
+    """Load and validate ``root/assignment.yaml`` and every problem it lists.
+
+    Raises :class:`SpecError` listing every issue found (file, line, field, what was expected).
+    """
+    root = Path(root)
+    issues = _Issues()
+    if not root.is_dir():
+        raise SpecError([SpecIssue(root, None, "", "not a folder (expected an assignment folder)")])
+    doc = _read(root / ASSIGNMENT_FILE, issues)
+    if doc is None:
+        raise SpecError(issues.items)
+    model = _validate(AssignmentModel, doc.data, doc, [], issues)
+    if model is None:
+        raise SpecError(issues.items)
+    limits = _limits(DEFAULT_LIMITS, model.limits)
+    problems = []
+    for i, pid in enumerate(model.problems):
+        path = root / f"{pid}.yaml"
+        if not path.is_file():
+            issues.add(doc, ["problems", i], f"no problem file {path.name} beside assignment.yaml")
+            continue
+        spec = _load_problem(path, pid, limits, issues)
+        if spec is not None:
+            problems.append(spec)
+    if len(set(model.problems)) != len(model.problems):
+        issues.add(doc, ["problems"], "a problem is listed twice")
+    if issues.items:
+        raise SpecError(issues.items)
+    return Assignment(model.id, model.title, root.resolve(), tuple(problems))
+
+
+def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues) -> ProblemSpec | None:
+    doc = _read(path, issues)
+    if doc is None:
+        return None
+    before = len(issues.items)
+    model: ProblemModel | None = _validate(ProblemModel, doc.data, doc, [], issues)
+    if model is None:
+        return None
+    if model.id != expected_id:
+        issues.add(doc, ["id"], f"expected {expected_id!r} (the file's name), got {model.id!r}")
+    entries = tuple(EntryPoint(n, tuple(e.args), tuple(e.returns)) for n, e in model.entry.items())
+    reference = (path.parent / model.reference).resolve()
+    if not reference.is_file():
+        issues.add(doc, ["reference"], f"no reference solution at {reference}")
+    cases = _cases(model, doc, issues)
+    checks = _checks(model, doc, issues, {c.id for c in cases}, entries)
+    total = sum(c.points for c in model.checks)
+    if abs(total - model.points) > 1e-9:
+        issues.add(doc, ["points"], f"the checks' points add up to {total:g}, not {model.points:g}")
+    if len(issues.items) > before:
+        return None
+    return ProblemSpec(model.id, model.title, model.statement.strip(), model.points, entries,
+                       tuple(cases), tuple(checks), reference, _limits(limits, model.limits), path)
+
+
+def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues) -> list[Case]:
+    cases: list[Case] = []
+    seen: set[str] = set()
+    for i, c in enumerate(model.cases):
+        entry = c.entry or (next(iter(model.entry)) if len(model.entry) == 1 else None)
+        if entry not in model.entry:
+            issues.add(doc, ["cases", i, "entry"],
+                       f"expected one of {sorted(model.entry)} (the problem has several entry points)")
+            continue
+        if c.generator not in GENERATORS:
+            issues.add(doc, ["cases", i, "generator"],
+                       f"unknown generator {c.generator!r}; known: {', '.join(GENERATORS.names())}")
+            continue
+        params = _validate(GENERATORS[c.generator].params, c.params, doc, ["cases", i, "params"], issues)
+        if params is None:
+            continue
+        for seed in c.seeds:
+            cid = c.id if len(c.seeds) == 1 else f"{c.id}-s{seed}"
+            if cid in seen:
+                issues.add(doc, ["cases", i, "id"], f"duplicate case id {cid!r}")
+            seen.add(cid)
+            cases.append(Case(cid, entry, c.generator, params.model_dump(), seed, Visibility(c.visibility)))
+    return cases
+
+
+def _checks(model: ProblemModel, doc: LocatedYaml, issues: _Issues, case_ids: set[str],
+            entries: tuple[EntryPoint, ...]) -> list[CheckSpec]:
+    checks: list[CheckSpec] = []
+    names: set[str] = set()
+    for i, c in enumerate(model.checks):
+        if c.name in names:
+            issues.add(doc, ["checks", i, "name"], f"duplicate check name {c.name!r}")
+        names.add(c.name)
+        if c.check not in CHECKS:
+            issues.add(doc, ["checks", i, "check"],
+                       f"unknown check {c.check!r}; known: {', '.join(CHECKS.names())}")
+            continue
+        for j, cid in enumerate(c.cases or []):
+            if not any(cid == k or k.startswith(f"{cid}-s") for k in case_ids):
+                issues.add(doc, ["checks", i, "cases", j], f"no case with id {cid!r}")
+        context = {"entries": {e.name: e for e in entries}}
+        params = _validate(CHECKS[c.check].params, c.params, doc, ["checks", i, "params"], issues, context)
+        if params is None:
+            continue
+        selected = None
+        if c.cases is not None:
+            selected = tuple(k for k in case_ids if any(k == cid or k.startswith(f"{cid}-s") for cid in c.cases))
+        checks.append(CheckSpec(c.name, c.check, params, c.points, selected))
+    return checks

@@ -1,0 +1,3 @@
+from grader.cli import main
+import sys
+sys.exit(main())

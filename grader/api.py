@@ -1,0 +1,169 @@
+"""The library API behind the command line: check one submission, grade a batch, validate specs."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from grader.grading import ALL, PUBLIC, RunOptions, grade_problem, selected_cases
+from grader.models import Assignment, CheckResult, ProblemResult, Status, SubmissionResult, Visibility
+from grader.output.gradescope import write_results_json
+from grader.output.scores_csv import write_scores_csv
+from grader.reference import CaseBook, ReferenceFailure
+from grader.sandbox import isolation
+from grader.spec import load_assignment
+from grader.submissions import SourceFile, Submission, SubmissionError, collect, read_source
+
+
+class UsageError(Exception):
+    """The command was given something it cannot work with; the message says what and where."""
+
+
+def _problems(assignment: Assignment, only: Iterable[str] | None):
+    if not only:
+        return list(assignment.problems)
+    known = {p.id for p in assignment.problems}
+    unknown = [p for p in only if p not in known]
+    if unknown:
+        raise UsageError(f"unknown problem(s) {', '.join(unknown)}; {assignment.root} has: {', '.join(sorted(known))}")
+    return [p for p in assignment.problems if p.id in set(only)]
+
+
+def _prepare(assignment: Assignment, problems, book: CaseBook, visibilities) -> None:
+    """Compute every case's inputs and expected values up front, so a broken reference stops the run early."""
+    for problem in problems:
+        for case in selected_cases(problem, visibilities):
+            book.expected(problem, case)
+
+
+def isolation_warning(sandbox: isolation.Mode) -> str | None:
+    """The warning to print when student code will run with reduced isolation."""
+    return isolation.reduced_isolation_warning() if isolation.resolve_mode(sandbox) == "process" else None
+
+
+def grade_submission(submission: Submission | Path, assignment: Assignment, *, problems=None,
+                     options: RunOptions = RunOptions(), book: CaseBook | None = None) -> SubmissionResult:
+    """Grade one submission folder on the selected problems. Failures of the student's code become results."""
+    if isinstance(submission, Path):
+        submission = Submission(submission.resolve().name, submission)
+    book = book or CaseBook()
+    result = SubmissionResult(submission.student)
+    source: SourceFile | str
+    try:
+        source = read_source(submission.folder)
+    except SubmissionError as exc:
+        source = str(exc)
+        result.notes.append(str(exc))
+    for problem in problems or assignment.problems:
+        try:
+            result.problems.append(grade_problem(problem, source, book, options))
+        except ReferenceFailure:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one submission never stops a batch
+            result.problems.append(_internal_error(problem, exc, options.visibilities))
+    return result
+
+
+def _internal_error(problem, exc: BaseException, visibilities) -> ProblemResult:
+    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    print(f"grader: internal error on {problem.id}: {detail}", file=sys.stderr)
+    result = ProblemResult(problem.id, problem.title, problem.points)
+    result.notes.append(f"the grader failed on this problem ({detail}); ask the course staff to regrade")
+    for check in problem.checks:
+        cases = problem.cases_for(check, visibilities)
+        for case in cases:
+            result.checks.append(CheckResult(problem.id, check.name, case.id, case.visibility, Status.ERROR, 0.0,
+                                             check.points / len(cases), "internal grader error"))
+    return result
+
+
+def check_submission(path: Path, assignment_dir: Path, *, problems: list[str] | None = None,
+                     sandbox: isolation.Mode = "auto") -> SubmissionResult:
+    """A student's self-check: public cases only."""
+    assignment = load_assignment(assignment_dir)
+    chosen = _problems(assignment, problems)
+    path = Path(path)
+    if path.is_file():
+        if path.name not in ("solution.py", "solution.ipynb"):
+            raise UsageError(f"{path}: expected a submission folder, solution.py or solution.ipynb")
+        path = path.parent
+    if not path.is_dir():
+        raise UsageError(f"{path}: no such folder")
+    book = CaseBook()
+    _prepare(assignment, chosen, book, PUBLIC)
+    options = RunOptions(PUBLIC, sandbox, (assignment.root,))
+    return grade_submission(path, assignment, problems=chosen, options=options, book=book)
+
+
+@dataclass
+class BatchResult:
+    results: list[SubmissionResult]
+    warnings: list[str] = field(default_factory=list)
+    out: Path | None = None
+
+    @property
+    def scores_csv(self) -> Path | None:
+        return self.out / "scores.csv" if self.out else None
+
+
+def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, jobs: int = 1,
+                problems: list[str] | None = None, sandbox: isolation.Mode = "auto",
+                on_result: Callable[[SubmissionResult], None] | None = None) -> BatchResult:
+    """Grade every submission folder under ``submissions_dir`` on all cases and write the results."""
+    assignment = load_assignment(assignment_dir)
+    chosen = _problems(assignment, problems)
+    submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
+    if not submissions_dir.is_dir():
+        raise UsageError(f"{submissions_dir}: no such folder (expected a folder of student folders)")
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    found = collect(submissions_dir)
+    book = CaseBook()
+    _prepare(assignment, chosen, book, ALL)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    options = RunOptions(ALL, sandbox, (assignment.root, submissions_dir, out_dir))
+    results: list[SubmissionResult] = []
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(grade_submission, s, assignment, problems=chosen, options=options, book=book)
+                   for s in found.submissions]
+        for future in as_completed(futures):
+            result = future.result()
+            write_results_json(result, out_dir / "students" / result.student / "results.json")
+            results.append(result)
+            if on_result:
+                on_result(result)
+    results.sort(key=lambda r: r.student)
+    write_scores_csv(results, out_dir / "scores.csv")
+    return BatchResult(results, found.warnings, out_dir)
+
+
+@dataclass
+class ProblemValidation:
+    problem: str
+    result: ProblemResult
+
+    @property
+    def ok(self) -> bool:
+        return self.result.passed and abs(self.result.score - self.result.max_score) < 1e-9
+
+
+def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto") -> list[ProblemValidation]:
+    """Load the specs, then grade each reference solution on all its cases: each must earn full marks."""
+    assignment = load_assignment(assignment_dir)
+    book = CaseBook()
+    _prepare(assignment, assignment.problems, book, ALL)
+    options = RunOptions(ALL, sandbox, (assignment.root,))
+    out = []
+    for problem in assignment.problems:
+        text = problem.reference.read_text(encoding="utf-8")
+        result = grade_problem(problem, SourceFile(text, "solution.py"), book, options)
+        out.append(ProblemValidation(problem.id, result))
+    return out
+
+
+__all__ = ["BatchResult", "ProblemValidation", "ReferenceFailure", "UsageError", "Visibility", "check_submission",
+           "grade_batch", "grade_submission", "isolation_warning", "validate_assignment"]

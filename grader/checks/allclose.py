@@ -1,0 +1,57 @@
+"""``allclose``: the student's arrays agree with the reference solution's within a tolerance."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
+from grader.checks.base import CHECKS, CaseData, Verdict, as_array, require_shape
+from grader.checks.slips import SLIPS, SlipContext, diagnose
+from grader.tolerance import Tolerance
+
+
+class AllcloseParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outputs: list[str] | None = Field(None, description="return names to compare; default: all")
+    rtol: float = Field(1e-6, ge=0)
+    atol: float = Field(1e-9, ge=0)
+    diagnose: list[str] = Field(default_factory=list, description="slips to recognise, in order")
+
+    @field_validator("diagnose")
+    @classmethod
+    def _known_slips(cls, names: list[str]) -> list[str]:
+        unknown = [n for n in names if n not in SLIPS]
+        if unknown:
+            raise ValueError(f"unknown slip(s) {unknown}; known: {', '.join(SLIPS.names())}")
+        return names
+
+    @field_validator("outputs")
+    @classmethod
+    def _known_outputs(cls, names: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        entries = (info.context or {}).get("entries", {})
+        known = {r for e in entries.values() for r in e.returns}
+        if names is not None and entries and not set(names) <= known:
+            raise ValueError(f"unknown output(s) {sorted(set(names) - known)}; the entry points return {sorted(known)}")
+        return names
+
+
+@CHECKS.register("allclose", AllcloseParams)
+def allclose(data: CaseData, p: AllcloseParams) -> Verdict:
+    """Each output matches the reference within rtol/atol (Frobenius norm); slips are named."""
+    tol = Tolerance(p.rtol, p.atol)
+    names = p.outputs or list(data.entry.returns)
+    outputs = data.outputs()
+    got = {n: as_array(outputs[n], n) for n in names}
+    expected: dict[str, Any] = {n: np.asarray(data.expected[n], dtype=np.float64) for n in names}
+    if all(tol.matches(got[n], expected[n]) for n in names):
+        return Verdict(True, f"matches the reference within rtol={p.rtol:g}, atol={p.atol:g}")
+    slip = diagnose(p.diagnose, SlipContext(got, expected, data.inputs, tol))
+    if slip is not None:
+        return Verdict(False, slip[1], diagnosis=slip[0])
+    for n in names:
+        require_shape(got[n], expected[n], n)  # raises with a message naming the wrong shape
+    worst = max(names, key=lambda n: tol.error(got[n], expected[n]))
+    return Verdict(False, f"{worst} differs from the expected value: relative error "
+                          f"{tol.error(got[worst], expected[worst]):.3g} (allowed {p.rtol:g})")

@@ -1,0 +1,89 @@
+"""Grade one submission: run its code on a problem's cases in the sandbox, then judge every check here."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from grader.checks import CHECKS, AnswerError, CaseData, Verdict
+from grader.models import (CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec, Status,
+                           Visibility)
+from grader.reference import CaseBook
+from grader.sandbox.isolation import Mode
+from grader.sandbox.runner import Call, SandboxResult, run_calls
+from grader.submissions import SourceFile
+
+ALL = frozenset(Visibility)
+PUBLIC = frozenset({Visibility.PUBLIC})
+_NB_LINE = re.compile(r'File "solution\.ipynb", line (\d+)')
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    visibilities: frozenset[Visibility] = ALL
+    sandbox: Mode = "auto"
+    secrets: tuple[Path, ...] = ()  #: folders that must never be visible to student code
+
+
+def selected_cases(problem: ProblemSpec, visibilities: frozenset[Visibility]) -> list[Case]:
+    used = {c.id for check in problem.checks for c in problem.cases_for(check, visibilities)}
+    return [c for c in problem.cases if c.id in used]
+
+
+def _judge(check: CheckSpec, data: CaseData) -> tuple[Status, Verdict]:
+    try:
+        verdict = CHECKS[check.check].func(data, check.params)
+    except AnswerError as exc:
+        return exc.status, Verdict(False, str(exc))
+    return (Status.PASSED if verdict.passed else Status.FAILED), verdict
+
+
+def _with_cells(message: str, source: SourceFile) -> str:
+    if source.notebook is None:
+        return message
+    nb = source.notebook
+    return _NB_LINE.sub(lambda m: f'File "solution.ipynb", {nb.where(int(m.group(1)))}', message)
+
+
+def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook,
+                  options: RunOptions = RunOptions()) -> ProblemResult:
+    """Every check of ``problem`` on every selected case. ``source`` is the code, or why there is none."""
+    result = ProblemResult(problem.id, problem.title, problem.points)
+    cases = selected_cases(problem, options.visibilities)
+    if isinstance(source, str):
+        outcomes = {c.id: CallOutcome(Status.ERROR, message=source) for c in cases}
+    else:
+        calls = [Call(c.id, c.entry, tuple(book.inputs(problem, c)[a] for a in problem.entry(c.entry).args))
+                 for c in cases]
+        run: SandboxResult = run_calls(source.text, source.filename, calls, problem.limits,
+                                       mode=options.sandbox, secrets=list(options.secrets))
+        outcomes = {k: CallOutcome(o.status, o.value, _with_cells(o.message, source), o.seconds)
+                    for k, o in run.calls.items()}
+        result.stdout, result.stderr = run.stdout, _with_cells(run.stderr, source)
+        result.notes.extend(run.notes)
+        if run.load is not None:
+            result.notes.append(f"your code could not be loaded: {_with_cells(run.load.message, source)}")
+    for check in problem.checks:
+        targets = problem.cases_for(check, options.visibilities)
+        share = check.points / len(targets) if targets else 0.0
+        for case in targets:
+            result.checks.append(_check_one(problem, check, case, outcomes[case.id], book, share))
+    return result
+
+
+def _check_one(problem: ProblemSpec, check: CheckSpec, case: Case, outcome: CallOutcome, book: CaseBook,
+               points: float) -> CheckResult:
+    def made(status: Status, score: float, feedback: str, diagnosis: str | None = None) -> CheckResult:
+        return CheckResult(problem.id, check.name, case.id, case.visibility, status, score,
+                           points, feedback, diagnosis)
+
+    if outcome.status is not Status.PASSED:
+        return made(outcome.status, 0.0, outcome.message)
+    data = CaseData(case, problem.entry(case.entry), book.inputs(problem, case),
+                    book.expected(problem, case), outcome.value)
+    status, verdict = _judge(check, data)
+    if status is Status.PASSED:
+        return made(status, points, verdict.feedback)
+    fraction = min(max(verdict.fraction or 0.0, 0.0), 1.0)
+    return made(status, points * fraction, verdict.feedback, verdict.diagnosis)

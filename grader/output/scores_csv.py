@@ -1,0 +1,25 @@
+"""``scores.csv``: one row per student and problem."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from grader.models import Status, SubmissionResult
+
+COLUMNS = ["student", "problem", "score", "max_score", "passed", "failed", "errors"]
+
+
+def write_scores_csv(results: list[SubmissionResult], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".csv.tmp")
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(COLUMNS)
+        for result in sorted(results, key=lambda r: r.student):
+            for p in result.problems:
+                statuses = [c.status for c in p.checks]
+                writer.writerow([result.student, p.problem, f"{p.score:g}", f"{p.max_score:g}",
+                                 statuses.count(Status.PASSED), statuses.count(Status.FAILED),
+                                 len(statuses) - statuses.count(Status.PASSED) - statuses.count(Status.FAILED)])
+    tmp.replace(path)

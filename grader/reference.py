@@ -1,0 +1,90 @@
+"""Inputs and expected values of cases, from the case generators and the instructor's reference solution.
+
+The reference solution is the instructor's code and trusted: it is imported into the grader's process
+(never shown to the sandbox). Values are computed once per run and shared by every submission.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from grader.cases import build_inputs
+from grader.models import Case, ProblemSpec
+
+
+class ReferenceFailure(Exception):
+    """The reference solution or a generator failed: an instructor's problem, reported as such."""
+
+
+def load_module(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"grader_reference_{abs(hash(str(path)))}", path)
+    if spec is None or spec.loader is None:
+        raise ReferenceFailure(f"cannot import the reference solution {path}")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # noqa: BLE001 - the instructor needs the message, not a traceback
+        raise ReferenceFailure(f"the reference solution {path} failed to import: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def _plain(value: Any) -> Any:
+    if hasattr(value, "detach"):  # a torch tensor from a reference written with torch
+        value = value.detach().cpu().numpy()
+    return np.asarray(value) if isinstance(value, np.ndarray) else value
+
+
+class CaseBook:
+    """Thread-safe cache of each case's inputs and the reference's outputs for one grading run."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._modules: dict[Path, ModuleType] = {}
+        self._inputs: dict[tuple[str, str], dict[str, Any]] = {}
+        self._expected: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def inputs(self, problem: ProblemSpec, case: Case) -> dict[str, Any]:
+        key = (problem.id, case.id)
+        with self._lock:
+            if key not in self._inputs:
+                try:
+                    values = build_inputs(case)
+                except Exception as exc:  # noqa: BLE001
+                    raise ReferenceFailure(f"{problem.id}: generator {case.generator!r} failed on case "
+                                          f"{case.id}: {type(exc).__name__}: {exc}") from exc
+                missing = [a for a in problem.entry(case.entry).args if a not in values]
+                if missing:
+                    raise ReferenceFailure(f"{problem.id}: generator {case.generator!r} does not provide "
+                                          f"{missing} for case {case.id}")
+                for v in values.values():
+                    if isinstance(v, np.ndarray):
+                        v.setflags(write=False)
+                self._inputs[key] = values
+            return self._inputs[key]
+
+    def expected(self, problem: ProblemSpec, case: Case) -> dict[str, Any]:
+        key = (problem.id, case.id)
+        inputs = self.inputs(problem, case)
+        with self._lock:
+            if key not in self._expected:
+                entry = problem.entry(case.entry)
+                module = self._modules.get(problem.reference) or load_module(problem.reference)
+                self._modules[problem.reference] = module
+                func = getattr(module, entry.name, None)
+                if not callable(func):
+                    raise ReferenceFailure(f"the reference solution {problem.reference} defines no {entry.name}()")
+                try:
+                    value = func(*[np.array(inputs[a]) if isinstance(inputs[a], np.ndarray) else inputs[a]
+                                   for a in entry.args])
+                except Exception as exc:  # noqa: BLE001
+                    raise ReferenceFailure(f"the reference {entry.name}() failed on case {case.id}: "
+                                          f"{type(exc).__name__}: {exc}") from exc
+                values = value if len(entry.returns) > 1 else (value,)
+                self._expected[key] = {n: _plain(v) for n, v in zip(entry.returns, values)}
+            return self._expected[key]

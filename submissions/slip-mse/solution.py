@@ -1,0 +1,3 @@
+def linear_ae_gradients(X, W1, W2):
+    E = X - W2 @ W1 @ X
+    return -2 * W2.T @ E @ X.T / X.size, -2 * E @ X.T @ W1.T / X.size

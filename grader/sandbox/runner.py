@@ -251,6 +251,8 @@ class _Supervisor:
 
     def _ended(self, code: int, loaded: bool, current: Call | None, began: Instant, start: int) -> int:
         seconds = began.elapsed()
+        if 128 < code < 128 + 65:  # bubblewrap reports a child killed by signal N as 128 + N
+            code = -(code - 128)
         if code < 0:
             why = f"the process was killed by {_signal_name(code)}"
             if code == -signal.SIGKILL:

@@ -1,0 +1,68 @@
+"""Limits and crashes become clear results, and the rest of the calls still run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from grader.models import Limits, Status
+from grader.sandbox.runner import Call, run_calls
+
+LIMITS = Limits(call_seconds=5, problem_seconds=30, memory_mb=1024, output_kb=4)
+SOURCE = """
+import os, sys, ctypes
+def f(x, mode):
+    if mode == "memory":
+        return bytearray(4 * 1024 ** 3)
+    if mode == "segfault":
+        ctypes.string_at(0)
+    if mode == "exit":
+        sys.exit(3)
+    if mode == "os_exit":
+        os._exit(0)
+    if mode == "print":
+        for _ in range(100_000):
+            print("x" * 100)
+    if mode == "recursion":
+        def deep(n): return deep(n + 1)
+        deep(0)
+    return x * 2
+"""
+MODES = ["memory", "segfault", "exit", "os_exit", "print", "recursion", "ok"]
+
+
+@pytest.fixture(scope="module")
+def outcomes():
+    calls = [Call(mode, "f", (np.arange(3.0), mode)) for mode in MODES]
+    return run_calls(SOURCE, "solution.py", calls, LIMITS)
+
+
+def test_each_failure_has_its_status(outcomes):
+    calls = outcomes.calls
+    assert calls["memory"].status is Status.MEMORY
+    assert "1024 MB" in calls["memory"].message
+    assert calls["segfault"].status is Status.CRASHED and "SIGSEGV" in calls["segfault"].message
+    assert calls["exit"].status is Status.ERROR and "sys.exit" in calls["exit"].message
+    assert calls["os_exit"].status is Status.CRASHED
+    assert calls["recursion"].status is Status.ERROR and "recursion" in calls["recursion"].message
+
+
+def test_calls_after_a_crash_still_run(outcomes):
+    ok = outcomes.calls["ok"]
+    assert ok.status is Status.PASSED
+    np.testing.assert_array_equal(ok.value, [0.0, 2.0, 4.0])
+    assert type(ok.value) is np.ndarray
+
+
+def test_output_is_truncated(outcomes):
+    assert outcomes.calls["print"].status is Status.PASSED
+    assert len(outcomes.stdout) < 6 * 1024
+    assert "output truncated after 4 KB" in outcomes.stdout
+
+
+def test_code_that_loops_at_import_times_out_once():
+    limits = Limits(call_seconds=1, problem_seconds=30, memory_mb=1024, output_kb=4)
+    result = run_calls("while True:\n    pass\n", "solution.py", [Call(f"c{i}", "f", ()) for i in range(3)], limits)
+    assert result.load is not None and result.load.status is Status.TIMEOUT
+    assert {o.status for o in result.calls.values()} == {Status.TIMEOUT}
+    assert "top level" in result.calls["c0"].message

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.checks import CHECKS, AnswerError, CaseData, Verdict
+from grader.checks import ACROSS_CASES, CHECKS, AnswerError, CaseData, Verdict
 from grader.models import (CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec, Status,
                            Visibility)
 from grader.reference import CaseBook
@@ -67,8 +67,12 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
     for check in problem.checks:
         targets = problem.cases_for(check, options.visibilities)
         share = check.points / len(targets) if targets else 0.0
-        for case in targets:
-            result.checks.append(_check_one(problem, check, case, outcomes[case.id], book, share))
+        results = [_check_one(problem, check, case, outcomes[case.id], book, share) for case in targets]
+        hook = ACROSS_CASES.get(check.check)
+        if hook is not None:
+            hook(check.params, results, [outcomes[c.id].value for c in targets
+                                         if outcomes[c.id].status is Status.PASSED])
+        result.checks.extend(results)
     return result
 
 

@@ -66,6 +66,11 @@ class Case:
     params: dict[str, Any]
     seed: int
     visibility: Visibility
+    group: str = ""  #: the id written in the spec (a group expands to one case per seed); default: id
+
+    def __post_init__(self) -> None:
+        if not self.group:
+            object.__setattr__(self, "group", self.id)
 
     @property
     def label(self) -> str:
@@ -81,7 +86,8 @@ class CheckSpec:
     check: str  #: the registered check it runs
     params: Any  #: the check's validated parameter object
     points: float
-    cases: tuple[str, ...] | None = None  #: case ids it applies to; None means all
+    cases: tuple[str, ...] | None = None  #: case groups it applies to; None means all
+    entry: str | None = None  #: the entry point whose cases it applies to; None means all
 
 
 @dataclass(frozen=True)
@@ -104,7 +110,8 @@ class ProblemSpec:
         return [
             c
             for c in self.cases
-            if c.visibility in visibilities and (check.cases is None or c.id in check.cases)
+            if c.visibility in visibilities and (check.cases is None or c.group in check.cases)
+            and (check.entry is None or c.entry == check.entry)
         ]
 
 

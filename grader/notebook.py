@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 _MAGIC = re.compile(r"^(\s*)(%|!|\?)")
 _ASSIGNED_ESCAPE = re.compile(r"^(\s*)[\w.]+\s*=\s*[!%]")  # files = !ls, t = %timeit ...
+_HELP = re.compile(r"^(\s*)[\w.]+\?{1,2}\s*$")  # np.sum? and obj??
+_LINES = re.compile(r"\r\n|\r|\n")  # Python's own line breaks, not str.splitlines()'s wider set
 
 
 class NotebookError(Exception):
@@ -56,18 +58,27 @@ def notebook_to_python(raw: str) -> NotebookSource:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         text = _cell_text(cell, number)
-        cell_lines = text.splitlines()
+        cell_lines = _LINES.split(text)
+        if cell_lines and cell_lines[-1] == "":
+            cell_lines.pop()
         starts.append((len(lines) + 2, number))
         lines.append(f"# --- cell {number} ---")
-        if cell_lines and cell_lines[0].lstrip().startswith("%%"):
+        first = next((line for line in cell_lines if line.strip()), "")
+        if first.lstrip().startswith("%%"):  # IPython ignores blank lines before a cell magic
             lines.extend("pass  # cell magic skipped" if i == 0 else "" for i in range(len(cell_lines)))
             skipped += 1
             continue
+        continued = False
         for line in cell_lines:
-            m = _MAGIC.match(line) or _ASSIGNED_ESCAPE.match(line)
-            if m:
-                lines.append(f"{m.group(1)}pass  # magic or shell line skipped")
-                skipped += 1
+            if continued:  # the continuation of a skipped line ending in a backslash
+                lines.append("")
             else:
-                lines.append(line)
+                m = _MAGIC.match(line) or _ASSIGNED_ESCAPE.match(line) or _HELP.match(line)
+                if m:
+                    lines.append(f"{m.group(1)}pass  # magic or shell line skipped")
+                    skipped += 1
+                else:
+                    lines.append(line)
+                    continue
+            continued = (len(line) - len(line.rstrip("\\"))) % 2 == 1
     return NotebookSource("\n".join(lines) + "\n", tuple(starts), skipped)

@@ -22,8 +22,8 @@ class Tolerance:
     def __post_init__(self) -> None:
         for name in ("rtol", "atol"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or math.isnan(value) or value < 0:
-                raise ValueError(f"{name} must be a non-negative number, got {value!r}")
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                raise ValueError(f"{name} must be a finite, non-negative number, got {value!r}")
 
     def error(self, got: np.ndarray, expected: np.ndarray) -> float:
         """The relative error ``||got - expected|| / ||expected||`` (absolute when expected is 0)."""

@@ -18,7 +18,7 @@ def _check(capsys, folder, *extra):
 def test_check_passes_a_correct_submission(capsys):
     code, out = _check(capsys, SUBMISSIONS / "correct-numpy")
     assert code == 0
-    assert "Public checks: 10 / 10" in out.out
+    assert "Public checks: 30 / 30" in out.out
     assert "hidden" not in out.out  # public cases only
     assert "All public checks pass." in out.out
 
@@ -31,7 +31,8 @@ def test_check_accepts_a_solution_file_path(capsys):
 def test_check_fails_a_wrong_submission_with_feedback(capsys):
     code, out = _check(capsys, SUBMISSIONS / "slip-sign")
     assert code == 1
-    assert "Public checks: 0 / 10" in out.out
+    assert "Public checks: 20 / 30" in out.out
+    assert "linear-ae-gradients - Gradients of a linear autoencoder: 0 / 10" in out.out
     assert "wrong sign" in out.out
 
 
@@ -57,7 +58,8 @@ def test_grade_writes_scores_and_results(capsys, tmp_path):
     (subs / "stray.txt").write_text("not a student")
     (subs / "bad name!").mkdir()
     out = tmp_path / "out"
-    code = cli.main(["grade", str(subs), "--assignment", str(ASSIGNMENT), "--out", str(out), "--jobs", "2"])
+    code = cli.main(["grade", str(subs), "--assignment", str(ASSIGNMENT), "--out", str(out), "--jobs", "2",
+                     "--problems", "linear-ae-gradients"])
     printed = capsys.readouterr()
     assert code == 0
     assert "stray.txt: ignored" in printed.err and "not a valid student id" in printed.err

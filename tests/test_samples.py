@@ -13,36 +13,75 @@ from grader.api import grade_batch
 from grader.models import Status
 from grader.spec import load_assignment
 
-P = "linear-ae-gradients"
+P1, P2, P3 = "linear-ae-gradients", "pca-optimality", "seq2seq-tokens"
+PROBLEMS = (P1, P2, P3)
 
 
 @dataclass(frozen=True)
-class Expect:
-    status: Status  #: the status of every check result
-    full_marks: bool = False
-    diagnosis: str | None = None  #: the slip named on the reference comparison
-    message: str | None = None  #: a phrase the feedback must contain
+class Whole:
+    """Every check result of the problem has this status; a phrase every feedback contains."""
+
+    status: Status
+    message: str | None = None
 
 
+@dataclass(frozen=True)
+class Slip:
+    """The named checks lose points, and nothing else; the first one names the slip on every lost case."""
+
+    checks: tuple[str, ...]
+    diagnosis: str | None
+    status: Status = Status.FAILED
+    message: str | None = None
+
+
+NOT_ATTEMPTED = Whole(Status.ERROR, "defines no function")
+
+
+def only_gradients(expect):
+    """A sample that only defines linear_ae_gradients: the other problems report the missing functions."""
+    return {P1: expect, P2: NOT_ATTEMPTED, P3: NOT_ATTEMPTED}
+
+
+def everywhere(expect):
+    return {p: expect for p in PROBLEMS}
+
+
+GRADIENT_SLIP = ("matches-reference", "finite-differences")
 EXPECTED = {
-    "correct-numpy": Expect(Status.PASSED, full_marks=True),
-    "correct-torch": Expect(Status.PASSED, full_marks=True),
-    "correct-notebook": Expect(Status.PASSED, full_marks=True),
-    "slip-transposed": Expect(Status.FAILED, diagnosis="transposed"),
-    "slip-factor-two": Expect(Status.FAILED, diagnosis="factor_two"),
-    "slip-sign": Expect(Status.FAILED, diagnosis="sign"),
-    "slip-swapped": Expect(Status.FAILED, diagnosis="swapped"),
-    "slip-mean-over-samples": Expect(Status.FAILED, diagnosis="scaled_by_n"),
-    "slip-mse": Expect(Status.FAILED, diagnosis="scaled_by_mn"),
-    "syntax-error": Expect(Status.ERROR, message="SyntaxError at line 4"),
-    "loops-forever": Expect(Status.TIMEOUT),
-    "missing-function": Expect(Status.ERROR, message="defines no function 'linear_ae_gradients'"),
-    "wrong-return-type": Expect(Status.ERROR, message="expected 2 values (dW1, dW2), got a str"),
-    "nan-output": Expect(Status.FAILED, message="NaN"),
-    "raises-exception": Expect(Status.ERROR, message="ValueError: matmul"),
-    "empty-submission": Expect(Status.ERROR, message="no solution.py or solution.ipynb"),
-    "not-utf8": Expect(Status.ERROR, message="not UTF-8"),
-    "broken-notebook": Expect(Status.ERROR, message="not valid notebook JSON"),
+    "correct-numpy": {},
+    "correct-torch": {},
+    "correct-notebook": {},
+    "pca-svd-sign-flip": {},
+    "pca-rotated-basis": {},
+    "slip-transposed": {P1: Slip(GRADIENT_SLIP, "transposed")},
+    "slip-factor-two": {P1: Slip(GRADIENT_SLIP, "factor_two")},
+    "slip-sign": {P1: Slip(GRADIENT_SLIP, "sign")},
+    "slip-swapped": {P1: Slip(GRADIENT_SLIP, "swapped")},
+    "slip-mean-over-samples": {P1: Slip(GRADIENT_SLIP, "scaled_by_n")},
+    "slip-mse": {P1: Slip(GRADIENT_SLIP, "scaled_by_mn")},
+    "pca-smallest-eigenvectors": {P2: Slip(("principal-subspace",), "smallest_eigenvectors")},
+    "pca-gram-matrix": {P2: Slip(("principal-subspace",), "gram_eigenvectors")},
+    "pca-swapped": {P2: Slip(("principal-subspace",), "factors_swapped")},
+    "pca-wrong-dimension": {P2: Slip(("principal-subspace",), "wrong_dimension")},
+    "stationary-always-true": {P2: Slip(("stationarity",), "always_true")},
+    "stationary-one-condition": {P2: Slip(("stationarity",), "one_condition")},
+    "stationary-numpy-bool": {P2: Slip(("stationarity",), None, message="numpy.bool_")},
+    "tf-missing-sos": {P3: Slip(("training-inputs",), "tf_missing_sos")},
+    "tf-targets": {P3: Slip(("training-inputs",), "tf_targets")},
+    "greedy-feeds-eos": {P3: Slip(("generation-inputs",), "fed_eos")},
+    "greedy-never-stops": {P3: Slip(("generation-inputs",), "did_not_stop")},
+    "greedy-drops-hidden-state": {P3: Slip(("generation-inputs",), "ignored_hidden_state")},
+    "greedy-no-feedback": {P3: Slip(("generation-inputs",), "not_fed_back")},
+    "syntax-error": everywhere(Whole(Status.ERROR, "SyntaxError at line 4")),
+    "loops-forever": only_gradients(Whole(Status.TIMEOUT)),
+    "missing-function": everywhere(Whole(Status.ERROR, "defines no function")),
+    "wrong-return-type": only_gradients(Whole(Status.ERROR, "expected 2 values (dW1, dW2), got a str")),
+    "nan-output": only_gradients(Whole(Status.FAILED, "NaN")),
+    "raises-exception": only_gradients(Whole(Status.ERROR, "ValueError: matmul")),
+    "empty-submission": everywhere(Whole(Status.ERROR, "no solution.py or solution.ipynb")),
+    "not-utf8": everywhere(Whole(Status.ERROR, "not UTF-8")),
+    "broken-notebook": everywhere(Whole(Status.ERROR, "not valid notebook JSON")),
 }
 PARTIAL = "edge-k1-squeeze"  # right except where k = 1
 
@@ -62,31 +101,36 @@ def test_every_sample_has_an_expectation(batch):
     assert graded == set(EXPECTED) | {PARTIAL}
 
 
-@pytest.mark.parametrize("student", sorted(EXPECTED))
-def test_sample_outcome(batch, student):
-    expect = EXPECTED[student]
-    result = _result(batch, student)
-    (problem,) = result.problems
-    statuses = {c.status for c in problem.checks}
-    if expect.full_marks:
-        assert statuses == {Status.PASSED}
-        assert problem.score == problem.max_score == 10
+CASES = [(student, problem) for student in sorted(EXPECTED) for problem in PROBLEMS]
+
+
+@pytest.mark.parametrize("student, problem", CASES, ids=[f"{s}:{p}" for s, p in CASES])
+def test_sample_outcome(batch, student, problem):
+    expect = EXPECTED[student].get(problem)
+    result = next(p for p in _result(batch, student).problems if p.problem == problem)
+    statuses = {c.status for c in result.checks}
+    if expect is None:  # this problem is done right
+        assert statuses == {Status.PASSED}, [c.feedback for c in result.checks if c.status is not Status.PASSED]
+        assert result.score == result.max_score == 10
         return
-    assert problem.score == 0
-    if expect.status is Status.FAILED:
-        assert statuses <= {Status.FAILED}, statuses
-    else:
+    if isinstance(expect, Whole):
         assert statuses == {expect.status}
-    feedback = [c.feedback for c in problem.checks]
-    if expect.diagnosis:
-        reference = [c for c in problem.checks if c.check == "matches-reference"]
-        assert {c.diagnosis for c in reference} == {expect.diagnosis}
+        assert result.score == 0
+        if expect.message:
+            assert all(expect.message in c.feedback for c in result.checks), result.checks[0].feedback
+        return
+    lost = [c for c in result.checks if c.status is not Status.PASSED]
+    assert lost, "the mistake must cost points"
+    assert result.score < result.max_score
+    assert {c.check for c in lost} == set(expect.checks)
+    assert {c.status for c in lost} == {expect.status}
+    assert {c.diagnosis for c in lost if c.check == expect.checks[0]} == {expect.diagnosis}
     if expect.message:
-        assert all(expect.message in f for f in feedback), feedback[0]
+        assert all(expect.message in c.feedback for c in lost)
 
 
 def test_partial_credit_only_where_k_is_one(batch):
-    spec = load_assignment(ASSIGNMENT).problem(P)
+    spec = load_assignment(ASSIGNMENT).problem(P1)
     problem = _result(batch, PARTIAL).problems[0]
     k_one = {c.id for c in spec.cases if c.params["k"] == 1}
     assert k_one, "the spec must keep a k = 1 case"
@@ -101,10 +145,9 @@ def test_scores_csv_matches_results(batch):
     with open(batch.scores_csv, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[:4] == ["student", "problem", "score", "max_score"]
-    assert len(rows) == len(batch.results)
+    assert len(rows) == len(batch.results) * len(PROBLEMS)
     for row in rows:
-        result = _result(batch, row["student"])
-        assert row["problem"] == P
+        result = next(p for p in _result(batch, row["student"]).problems if p.problem == row["problem"])
         assert float(row["score"]) == pytest.approx(result.score)
         assert float(row["max_score"]) == 10
 
@@ -119,10 +162,11 @@ def test_results_json_follows_gradescope_schema(batch):
             assert test["status"] in ("passed", "failed")
             assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
         assert sum(t["score"] for t in data["tests"]) == pytest.approx(data["score"])
-        assert sum(t["max_score"] for t in data["tests"]) == pytest.approx(10)
+        assert sum(t["max_score"] for t in data["tests"]) == pytest.approx(10 * len(PROBLEMS))
 
 
 def test_hidden_cases_are_graded_and_marked(batch):
     data = json.loads((batch.out / "students" / "correct-numpy" / "results.json").read_text())
-    hidden = [t for t in data["tests"] if t["visibility"] == "after_published"]
-    assert hidden and all("hidden" in t["name"] for t in hidden)
+    hidden = {t["extra_data"]["case"] for t in data["tests"] if t["visibility"] == "after_published"}
+    spec = load_assignment(ASSIGNMENT)
+    assert hidden == {c.id for p in spec.problems for c in p.cases if c.visibility.value == "hidden"}

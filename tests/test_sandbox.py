@@ -140,7 +140,7 @@ def linear_ae_gradients(X, W1, W2):
     return _grad(X, W1, W2)
 """)
     from grader.api import grade_submission  # noqa: F401  (keeps the import cost out of the timing)
-    batch = grade_batch(subs, ASSIGNMENT, out, jobs=2, sandbox="bwrap")
+    batch = grade_batch(subs, ASSIGNMENT, out, jobs=2, sandbox="bwrap", problems=["linear-ae-gradients"])
     return batch, accepted, marker, subs, out
 
 

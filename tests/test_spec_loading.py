@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -21,9 +22,17 @@ PROBLEM_FILE = f"{PROBLEM}.yaml"
 
 @pytest.fixture
 def assignment(tmp_path: Path) -> Path:
-    """A private copy of the shipped assignment that a test may break."""
+    """A private copy of the shipped assignment that a test may break.
+
+    Only ``linear-ae-gradients`` stays listed, so each test sees the issues it plants and no others.
+    """
     target = tmp_path / "autoencoders"
     shutil.copytree(SHIPPED, target)
+    path = target / "assignment.yaml"
+    text, count = re.subn(r"(?m)^problems:\n(?:[ \t]*(?:- .*|#.*)?\n)+?(?=\S)",
+                          f"problems:\n  - {PROBLEM}\n", path.read_text(encoding="utf-8"))
+    assert count == 1, "could not find the list of problems in assignment.yaml"
+    path.write_text(text, encoding="utf-8")
     return target
 
 
@@ -60,11 +69,16 @@ def test_shipped_assignment_loads():
     a = load_assignment(SHIPPED)
     assert a.id == "autoencoders"
     assert a.root == SHIPPED.resolve()
-    assert [p.id for p in a.problems] == [PROBLEM]
+    ids = [p.id for p in a.problems]
+    assert ids[0] == PROBLEM and len(ids) == len(set(ids))
+    for problem in a.problems:
+        assert problem.points > 0
+        assert sum(c.points for c in problem.checks) == pytest.approx(problem.points), problem.id
+        assert problem.source == SHIPPED / f"{problem.id}.yaml" and problem.reference.is_file()
+    assert a.max_score == pytest.approx(sum(p.points for p in a.problems))
     p = a.problem(PROBLEM)
     assert p.points == 10
-    assert sum(c.points for c in p.checks) == pytest.approx(p.points)
-    assert a.max_score == 10
+    assert sum(c.points for c in p.checks) == 10
     assert p.source == SHIPPED / PROBLEM_FILE
     assert p.reference.is_file() and p.reference.name == "linear_ae_gradients_ref.py"
     assert p.statement and not p.statement.endswith("\n")
@@ -104,7 +118,9 @@ def test_shipped_problem_details():
 
 def test_a_copy_loads_too(assignment: Path):
     # the copy itself is valid, so every failure below is due to the edit alone
-    assert load_assignment(assignment).problem(PROBLEM).points == 10
+    loaded = load_assignment(assignment)
+    assert [p.id for p in loaded.problems] == [PROBLEM]
+    assert loaded.problem(PROBLEM).points == 10
 
 
 # --------------------------------------------------------------------------- bad specs

@@ -13,7 +13,7 @@ from grader.tolerance import Tolerance
 
 
 class AllcloseParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     outputs: list[str] | None = Field(None, description="return names to compare; default: all")
     rtol: float = Field(1e-6, ge=0)
     atol: float = Field(1e-9, ge=0)

@@ -77,3 +77,17 @@ def require_shape(array: np.ndarray, expected: np.ndarray, name: str) -> None:
 
 CheckFunc = Callable[[CaseData, Any], Verdict]
 CHECKS: Registry[CheckFunc] = Registry("check")
+
+
+AcrossCases = Callable[[Any, list, list], None]
+ACROSS_CASES: dict[str, AcrossCases] = {}
+
+
+def register_across_cases(check: str) -> Callable[[AcrossCases], AcrossCases]:
+    """A hook that sees all of one check's results (and the student's values) after the per-case pass."""
+
+    def decorate(func: AcrossCases) -> AcrossCases:
+        ACROSS_CASES[check] = func
+        return func
+
+    return decorate

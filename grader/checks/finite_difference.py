@@ -10,7 +10,7 @@ from grader.losses import LOSSES
 
 
 class FiniteDifferenceParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     loss: str = Field(description="a loss from the grader's registry")
     wrt: dict[str, str] = Field(min_length=1, description="input name -> the output holding its gradient")
     directions: int = Field(3, ge=1, le=20)

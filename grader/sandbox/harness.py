@@ -95,16 +95,23 @@ class _Encoder:
     def _array(self, value):
         import numpy as np
 
-        array = np.array(value, copy=True)  # a plain ndarray, whatever subclass came in
+        array = np.array(value, copy=True, order="C", subok=False)  # a plain ndarray, any shape (0-d too)
         if array.dtype.kind not in "biufc":
             raise TypeError(f"a returned array has dtype {array.dtype}; expected numbers")
         name = f"{self.prefix}_{self.count}.npy"
         self.count += 1
-        np.save(os.path.join(self.out_dir, name), np.ascontiguousarray(array), allow_pickle=False)
+        np.save(os.path.join(self.out_dir, name), array, allow_pickle=False)
         return {"npy": name}
 
 
 def _decode_arg(job_dir, spec):
+    if spec.get("object") == "scripted_decoder":
+        import importlib.util
+
+        loader = importlib.util.spec_from_file_location("grader_scripted", os.path.join(job_dir, "scripted.py"))
+        module = importlib.util.module_from_spec(loader)
+        loader.loader.exec_module(module)
+        return module.build(spec["spec"])
     if "npy" in spec:
         import numpy as np
 

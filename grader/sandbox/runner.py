@@ -144,7 +144,8 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
         job = base / "job"
         for sub in ("in", "out", "scratch"):
             (job / sub).mkdir(parents=True)
-        shutil.copyfile(resources.files("grader.sandbox").joinpath("harness.py"), job / "harness.py")
+        for helper in ("harness.py", "scripted.py"):
+            shutil.copyfile(resources.files("grader.sandbox").joinpath(helper), job / helper)
         (job / "solution.py").write_text(source, encoding="utf-8")
         wire_calls = [{"id": c.id, "function": c.function,
                        "args": [encode_arg(a, job / "in", f"{c.id}_{i}") for i, a in enumerate(c.args)]}

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from grader.sandbox.scripted import ScriptedDecoder
+
 MAX_JSON_BYTES = 8 * 1024 * 1024
 MAX_NPY_BYTES = 256 * 1024 * 1024
 MAX_DEPTH = 20
@@ -77,5 +79,7 @@ def encode_arg(value: Any, folder: Path, name: str) -> dict[str, Any]:
     if isinstance(value, np.ndarray):
         np.save(folder / f"{name}.npy", value, allow_pickle=False)
         return {"npy": f"in/{name}.npy"}
+    if isinstance(value, ScriptedDecoder):  # rebuilt inside the sandbox from its description
+        return {"object": "scripted_decoder", "spec": value.spec}
     json.dumps(value)  # raises for anything that is not plain data
     return {"json": value}

@@ -30,11 +30,11 @@ class _Issues:
         for e in err.errors():
             loc = [*prefix, *e["loc"]]
             got = e.get("input")
-            shown = repr(got) if not isinstance(got, (dict, list)) else type(got).__name__
+            shown = repr(got)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
-            msg = e["msg"]
+            msg = e["msg"].removeprefix("Value error, ")
             if e["type"] != "missing" and not msg.startswith("Extra inputs"):
-                msg = f"{msg} (got {shown})"
+                msg = msg if isinstance(got, (dict, list)) else f"{msg} (got {shown})"
             elif msg.startswith("Extra inputs"):
                 msg = "unknown field (a typo?)"
             else:
@@ -126,7 +126,7 @@ def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues)
     if not reference.is_file():
         issues.add(doc, ["reference"], f"no reference solution at {reference}")
     cases = _cases(model, doc, issues)
-    checks = _checks(model, doc, issues, {c.id for c in cases}, entries)
+    checks = _checks(model, doc, issues, {c.group for c in cases}, entries)
     total = sum(c.points for c in model.checks)
     if abs(total - model.points) > 1e-9:
         issues.add(doc, ["points"], f"the checks' points add up to {total:g}, not {model.points:g}")
@@ -157,11 +157,11 @@ def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues) -> list[Case]
             if cid in seen:
                 issues.add(doc, ["cases", i, "id"], f"duplicate case id {cid!r}")
             seen.add(cid)
-            cases.append(Case(cid, entry, c.generator, params.model_dump(), seed, Visibility(c.visibility)))
+            cases.append(Case(cid, entry, c.generator, params.model_dump(), seed, Visibility(c.visibility), c.id))
     return cases
 
 
-def _checks(model: ProblemModel, doc: LocatedYaml, issues: _Issues, case_ids: set[str],
+def _checks(model: ProblemModel, doc: LocatedYaml, issues: _Issues, groups: set[str],
             entries: tuple[EntryPoint, ...]) -> list[CheckSpec]:
     checks: list[CheckSpec] = []
     names: set[str] = set()
@@ -173,15 +173,17 @@ def _checks(model: ProblemModel, doc: LocatedYaml, issues: _Issues, case_ids: se
             issues.add(doc, ["checks", i, "check"],
                        f"unknown check {c.check!r}; known: {', '.join(CHECKS.names())}")
             continue
-        for j, cid in enumerate(c.cases or []):
-            if not any(cid == k or k.startswith(f"{cid}-s") for k in case_ids):
-                issues.add(doc, ["checks", i, "cases", j], f"no case with id {cid!r}")
-        context = {"entries": {e.name: e for e in entries}}
+        for j, group in enumerate(c.cases or []):
+            if group not in groups:
+                issues.add(doc, ["checks", i, "cases", j], f"no case with id {group!r}")
+        if c.entry is not None and c.entry not in {e.name for e in entries}:
+            issues.add(doc, ["checks", i, "entry"], f"expected one of {sorted(e.name for e in entries)}")
+        elif c.entry is None and c.cases is None and len(entries) > 1:
+            issues.add(doc, ["checks", i], "the problem has several entry points: give 'entry' or 'cases'")
+        scope = [e for e in entries if c.entry in (None, e.name)]
+        context = {"entries": {e.name: e for e in scope}}
         params = _validate(CHECKS[c.check].params, c.params, doc, ["checks", i, "params"], issues, context)
         if params is None:
             continue
-        selected = None
-        if c.cases is not None:
-            selected = tuple(k for k in case_ids if any(k == cid or k.startswith(f"{cid}-s") for cid in c.cases))
-        checks.append(CheckSpec(c.name, c.check, params, c.points, selected))
+        checks.append(CheckSpec(c.name, c.check, params, c.points, tuple(c.cases) if c.cases else None, c.entry))
     return checks

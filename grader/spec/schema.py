@@ -11,7 +11,7 @@ Identifier = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False)
+    model_config = ConfigDict(extra="forbid", strict=False, allow_inf_nan=False)
 
 
 class LimitsModel(Strict):
@@ -47,7 +47,8 @@ class CheckModel(Strict):
     check: str
     points: float = Field(ge=0)
     params: dict[str, Any] = {}
-    cases: list[str] | None = None
+    entry: str | None = None
+    cases: list[str] | None = Field(None, min_length=1)
 
 
 class ProblemModel(Strict):

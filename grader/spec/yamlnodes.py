@@ -37,7 +37,8 @@ class LocatedYaml:
             if child is None:
                 break
             node = child
-            line = node.start_mark.line + 1
+            if isinstance(node, yaml.ScalarNode) or node.flow_style or isinstance(key, int):
+                line = node.start_mark.line + 1  # a block collection keeps its key's line
         return line
 
 

@@ -1,0 +1,223 @@
+"""Regenerate the sample submissions that are a full, correct homework with exactly one mistake.
+
+Each slip sample is the correct solution with one function replaced, so the tests can assert that the
+mistake is diagnosed on its problem and that every other problem still earns full marks. Run from the
+repository root: python scripts/make_samples.py (the other samples in submissions/ are written by hand).
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
+
+HEADER = "import numpy as np\n"
+CORRECT = {
+    "linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            E = X - W2 @ W1 @ X
+            dW1 = -2 * W2.T @ E @ X.T
+            dW2 = -2 * E @ X.T @ W1.T
+            return dW1, dW2
+    """,
+    "pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            values, vectors = np.linalg.eigh(X @ X.T)  # ascending order
+            Uk = vectors[:, np.argsort(values)[::-1][:k]]
+            return Uk.T, Uk
+    """,
+    "is_stationary": """
+        def is_stationary(X, W1, W2):
+            S = X @ X.T
+            R = np.eye(X.shape[0]) - W2 @ W1
+            g1, g2 = W2.T @ R @ S, R @ S @ W1.T
+            scale = np.linalg.norm(S) * (1 + np.linalg.norm(W1) * np.linalg.norm(W2))
+            return bool(np.linalg.norm(g1) < 1e-9 * scale and np.linalg.norm(g2) < 1e-9 * scale)
+    """,
+    "teacher_forcing_inputs": """
+        def teacher_forcing_inputs(target):
+            return ["<sos>"] + list(target)
+    """,
+    "greedy_decoder_inputs": """
+        def greedy_decoder_inputs(step, h0, max_len):
+            fed, token, h = [], "<sos>", h0
+            for _ in range(max_len):
+                fed.append(token)
+                token, h = step(token, h)
+                if token == "<eos>":
+                    break
+            return fed
+    """,
+}
+
+# student id -> the one function they got wrong (or wrote differently but correctly)
+VARIANTS = {
+    "slip-transposed": {"linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            E = X - W2 @ W1 @ X
+            return (-2 * W2.T @ E @ X.T).T, (-2 * E @ X.T @ W1.T).T
+    """},
+    "slip-factor-two": {"linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            E = X - W2 @ W1 @ X
+            return -W2.T @ E @ X.T, -E @ X.T @ W1.T
+    """},
+    "slip-sign": {"linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            E = X - W2 @ W1 @ X
+            return 2 * W2.T @ E @ X.T, 2 * E @ X.T @ W1.T
+    """},
+    "slip-swapped": {"linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            E = X - W2 @ W1 @ X
+            return -2 * E @ X.T @ W1.T, -2 * W2.T @ E @ X.T
+    """},
+    "slip-mean-over-samples": {"linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            n = X.shape[1]
+            E = X - W2 @ W1 @ X
+            return -2 * W2.T @ E @ X.T / n, -2 * E @ X.T @ W1.T / n
+    """},
+    "slip-mse": {"linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            E = X - W2 @ W1 @ X
+            return -2 * W2.T @ E @ X.T / X.size, -2 * E @ X.T @ W1.T / X.size
+    """},
+    "pca-smallest-eigenvectors": {"pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            values, vectors = np.linalg.eigh(X @ X.T)
+            Uk = vectors[:, :k]  # eigh is ascending: these are the smallest
+            return Uk.T, Uk
+    """},
+    "pca-gram-matrix": {"pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            values, vectors = np.linalg.eigh(X.T @ X)  # n x n instead of m x m
+            Vk = vectors[:, ::-1][:, :k]
+            return Vk.T, Vk
+    """},
+    "pca-swapped": {"pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            U, s, Vt = np.linalg.svd(X, full_matrices=False)
+            return U[:, :k], U[:, :k].T  # decoder first
+    """},
+    "pca-wrong-dimension": {"pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            U, s, Vt = np.linalg.svd(X, full_matrices=False)
+            return U[:, :k + 1].T, U[:, :k + 1]
+    """},
+    "pca-svd-sign-flip": {"pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            U, s, Vt = np.linalg.svd(X, full_matrices=False)
+            Uk = -U[:, :k]  # signs of principal directions are arbitrary
+            return Uk.T, Uk
+    """},
+    "pca-rotated-basis": {"pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            U, s, Vt = np.linalg.svd(X, full_matrices=False)
+            A = np.triu(np.ones((k, k))) + np.eye(k)  # any invertible mixing inside the subspace
+            return np.linalg.solve(A, U[:, :k].T), U[:, :k] @ A
+    """},
+    "stationary-always-true": {"is_stationary": """
+        def is_stationary(X, W1, W2):
+            return True
+    """},
+    "stationary-one-condition": {"is_stationary": """
+        def is_stationary(X, W1, W2):
+            S = X @ X.T
+            R = np.eye(X.shape[0]) - W2 @ W1
+            return bool(np.allclose(R @ S @ W1.T, 0, atol=1e-8 * np.linalg.norm(S)))  # dL/dW2 only
+    """},
+    "stationary-numpy-bool": {"is_stationary": """
+        def is_stationary(X, W1, W2):
+            S = X @ X.T
+            R = np.eye(X.shape[0]) - W2 @ W1
+            tol = 1e-8 * np.linalg.norm(S)
+            return np.all(np.abs(W2.T @ R @ S) < tol) & np.all(np.abs(R @ S @ W1.T) < tol)  # a numpy.bool_
+    """},
+    "tf-missing-sos": {"teacher_forcing_inputs": """
+        def teacher_forcing_inputs(target):
+            return list(target)
+    """},
+    "tf-targets": {"teacher_forcing_inputs": """
+        def teacher_forcing_inputs(target):
+            return list(target) + ["<eos>"]
+    """},
+    "greedy-feeds-eos": {"greedy_decoder_inputs": """
+        def greedy_decoder_inputs(step, h0, max_len):
+            fed, token, h = [], "<sos>", h0
+            for _ in range(max_len):
+                fed.append(token)
+                if token == "<eos>":
+                    break
+                token, h = step(token, h)
+            return fed
+    """},
+    "greedy-never-stops": {"greedy_decoder_inputs": """
+        def greedy_decoder_inputs(step, h0, max_len):
+            fed, token, h = [], "<sos>", h0
+            for _ in range(max_len):
+                fed.append(token)
+                token, h = step(token, h)
+            return fed
+    """},
+    "greedy-drops-hidden-state": {"greedy_decoder_inputs": """
+        def greedy_decoder_inputs(step, h0, max_len):
+            fed, token = [], "<sos>"
+            for _ in range(max_len):
+                fed.append(token)
+                token, _ = step(token, h0)
+                if token == "<eos>":
+                    break
+            return fed
+    """},
+    "greedy-no-feedback": {"greedy_decoder_inputs": """
+        def greedy_decoder_inputs(step, h0, max_len):
+            fed, token, h = [], "<sos>", h0
+            for _ in range(max_len):
+                fed.append(token)
+                token, h = step("<sos>", h)  # always feeds <sos>, not the prediction
+                if token == "<eos>":
+                    break
+            return fed
+    """},
+}
+
+
+def source(overrides: dict[str, str]) -> str:
+    functions = {**CORRECT, **overrides}
+    return HEADER + "".join("\n\n" + textwrap.dedent(body).strip() + "\n" for body in functions.values())
+
+
+def notebook() -> str:
+    cells = [
+        {"cell_type": "markdown", "metadata": {}, "source": ["# Homework: autoencoders and seq2seq\n"]},
+        {"cell_type": "code", "metadata": {}, "execution_count": 1, "outputs": [],
+         "source": ["!pip install numpy\n", "%matplotlib inline\n", "import numpy as np"]},
+    ]
+    for body in CORRECT.values():
+        cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                      "source": textwrap.dedent(body).strip().splitlines(keepends=True)})
+    cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                  "source": ["%%time\n", "import os\n", "os.system('echo this cell magic must never run')"]})
+    cells.append({"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [],
+                  "source": ["files = !ls /\n", "X = np.random.randn(4, 6)\n",
+                             "print(linear_ae_gradients(X, np.ones((2, 4)), np.ones((4, 2)))[0].shape)"]})
+    nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                                      "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+    return json.dumps(nb, indent=1) + "\n"
+
+
+def main() -> None:
+    (SUBMISSIONS / "correct-numpy").mkdir(parents=True, exist_ok=True)
+    (SUBMISSIONS / "correct-numpy" / "solution.py").write_text(source({}))
+    (SUBMISSIONS / "correct-notebook").mkdir(exist_ok=True)
+    (SUBMISSIONS / "correct-notebook" / "solution.ipynb").write_text(notebook())
+    for student, overrides in VARIANTS.items():
+        (SUBMISSIONS / student).mkdir(exist_ok=True)
+        (SUBMISSIONS / student / "solution.py").write_text(source(overrides))
+
+
+if __name__ == "__main__":
+    main()

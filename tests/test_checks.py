@@ -1,0 +1,373 @@
+"""The checks on their own (no sandbox): correct answers pass, named slips are recognised, bad values are errors."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from grader.cases import build_inputs
+from grader.checks import CHECKS, AnswerError, CaseData, Verdict
+from grader.checks.slips import SLIPS
+from grader.models import Case, EntryPoint, Status, Visibility
+from grader.tolerance import Tolerance
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT / "problems" / "autoencoders" / "linear_ae_gradients_ref.py"
+ENTRY = EntryPoint("linear_ae_gradients", ("X", "W1", "W2"), ("dW1", "dW2"))
+ALL_SLIPS = ["swapped", "transposed", "factor_two", "sign", "scaled_by_n", "scaled_by_mn", "zeros", "returned_inputs"]
+
+# (m, n, k, seed): n and m*n are never 2, so that "divided by n" cannot also read as "half"
+SHAPES = [(8, 20, 3, 0), (6, 10, 1, 1), (10, 4, 3, 2), (5, 12, 4, 3), (2, 3, 1, 103)]
+
+
+def _load_reference():
+    spec = importlib.util.spec_from_file_location("linear_ae_gradients_ref", REFERENCE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.linear_ae_gradients
+
+
+reference = _load_reference()
+
+
+def make_case(m: int, n: int, k: int, seed: int) -> tuple[Case, dict]:
+    case = Case(f"c{m}x{n}x{k}-s{seed}", ENTRY.name, "gaussian_autoencoder", {"m": m, "n": n, "k": k}, seed,
+                Visibility.PUBLIC)
+    return case, build_inputs(case)
+
+
+def case_data(value, shape=SHAPES[0], *, expected: dict | None = None) -> CaseData:
+    case, inputs = make_case(*shape)
+    if expected is None:
+        dW1, dW2 = reference(**inputs)
+        expected = {"dW1": dW1, "dW2": dW2}
+    return CaseData(case, ENTRY, inputs, expected, value)
+
+
+def expected_and_inputs(shape=SHAPES[0]):
+    case, inputs = make_case(*shape)
+    return reference(**inputs), inputs
+
+
+def allclose_params(**overrides):
+    return CHECKS["allclose"].params.model_validate({"rtol": 1e-6, "atol": 1e-9, "diagnose": ALL_SLIPS, **overrides})
+
+
+def fd_params(**overrides):
+    return CHECKS["finite_difference"].params.model_validate(
+        {"loss": "linear_autoencoder", "wrt": {"W1": "dW1", "W2": "dW2"}, "directions": 3, "rtol": 1e-4, **overrides})
+
+
+def allclose(data: CaseData, **overrides) -> Verdict:
+    return CHECKS["allclose"].func(data, allclose_params(**overrides))
+
+
+def finite_difference(data: CaseData, **overrides) -> Verdict:
+    return CHECKS["finite_difference"].func(data, fd_params(**overrides))
+
+
+def outcome(check, data: CaseData) -> Status:
+    """PASSED or FAILED as a grader would record it (an AnswerError carries its own status)."""
+    try:
+        verdict = check(data)
+    except AnswerError as exc:
+        return exc.status
+    return Status.PASSED if verdict.passed else Status.FAILED
+
+
+def slipped(name: str, shape) -> tuple:
+    """The answer a student who made slip ``name`` would return."""
+    (dW1, dW2), inputs = expected_and_inputs(shape)
+    X = inputs["X"]
+    return {
+        "transposed": lambda: (dW1.T.copy(), dW2.T.copy()),
+        "factor_two": lambda: (dW1 / 2, dW2 / 2),
+        "sign": lambda: (-dW1, -dW2),
+        "swapped": lambda: (dW2, dW1),
+        "scaled_by_n": lambda: (dW1 / X.shape[1], dW2 / X.shape[1]),
+        "scaled_by_mn": lambda: (dW1 / X.size, dW2 / X.size),
+        "zeros": lambda: (np.zeros_like(dW1), np.zeros_like(dW2)),
+        "returned_inputs": lambda: (inputs["W1"].copy(), inputs["W2"].copy()),
+    }[name]()
+
+
+# --------------------------------------------------------------------------- the registry
+
+
+def test_registered_checks_and_slips():
+    assert {"allclose", "finite_difference"} <= set(CHECKS.names())
+    assert set(ALL_SLIPS) <= set(SLIPS.names())
+    assert all(SLIPS[name].doc for name in ALL_SLIPS)  # every slip has feedback to give
+
+
+def test_params_are_validated():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="unknown slip"):
+        allclose_params(diagnose=["transposd"])
+    with pytest.raises(ValidationError):
+        allclose_params(rtol=-1)
+    with pytest.raises(ValidationError, match="unknown loss"):
+        fd_params(loss="mse")
+    with pytest.raises(ValidationError):
+        fd_params(directions=0)
+    with pytest.raises(ValidationError):
+        fd_params(color="red")  # unknown field
+
+
+# --------------------------------------------------------------------------- correct answers
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "m{}n{}k{}s{}".format(*s))
+def test_reference_answer_passes_both_checks(shape):
+    (dW1, dW2), inputs = expected_and_inputs(shape)
+    assert dW1.shape == inputs["W1"].shape and dW2.shape == inputs["W2"].shape
+    data = case_data((dW1, dW2), shape)
+    verdict = allclose(data)
+    assert verdict.passed and verdict.diagnosis is None
+    assert "matches the reference" in verdict.feedback
+    assert finite_difference(data).passed
+
+
+def test_independent_autograd_answer_passes():
+    """Gradients computed by torch autograd (not by the reference) pass, converted as the sandbox converts them."""
+    shape = SHAPES[0]
+    _, inputs = make_case(*shape)
+    X = torch.from_numpy(inputs["X"])
+    W1 = torch.from_numpy(inputs["W1"]).requires_grad_()
+    W2 = torch.from_numpy(inputs["W2"]).requires_grad_()
+    loss = ((X - W2 @ W1 @ X) ** 2).sum()
+    loss.backward()
+    value = tuple(t.grad.detach().cpu().resolve_conj().resolve_neg().numpy() for t in (W1, W2))
+    assert all(isinstance(v, np.ndarray) and v.dtype == np.float64 for v in value)
+    data = case_data(value, shape)
+    assert allclose(data).passed
+    assert finite_difference(data).passed
+
+
+def test_torch_tensors_pass():
+    (dW1, dW2), _ = expected_and_inputs()
+    data = case_data((torch.from_numpy(dW1.copy()), torch.from_numpy(dW2.copy())))
+    assert allclose(data).passed
+    assert finite_difference(data).passed
+
+
+def test_nested_lists_and_a_list_instead_of_a_tuple_pass():
+    (dW1, dW2), _ = expected_and_inputs()
+    data = case_data([dW1.tolist(), dW2.tolist()])
+    assert allclose(data).passed
+    assert finite_difference(data).passed
+
+
+def test_tiny_rounding_passes_but_a_visible_error_fails():
+    (dW1, dW2), _ = expected_and_inputs()
+    assert allclose(case_data((dW1 * (1 + 1e-9), dW2 * (1 - 1e-9)))).passed
+    verdict = allclose(case_data((dW1 * (1 + 1e-3), dW2)))
+    assert not verdict.passed and verdict.diagnosis is None
+    assert "dW1 differs from the expected value" in verdict.feedback
+
+
+def test_outputs_param_restricts_the_comparison():
+    (dW1, dW2), _ = expected_and_inputs()
+    data = case_data((dW1, dW2 + 1.0))
+    assert allclose(data, outputs=["dW1"]).passed
+    verdict = allclose(data, outputs=["dW2"])
+    assert not verdict.passed and verdict.feedback.startswith("dW2 differs")
+
+
+# --------------------------------------------------------------------------- slips
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "m{}n{}k{}s{}".format(*s))
+@pytest.mark.parametrize("slip", ALL_SLIPS)
+def test_each_slip_is_named_by_allclose(slip, shape):
+    data = case_data(slipped(slip, shape), shape)
+    verdict = allclose(data)
+    assert not verdict.passed
+    assert verdict.diagnosis == slip
+    assert verdict.feedback == SLIPS[slip].doc.format(names="dW1 and dW2")
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "m{}n{}k{}s{}".format(*s))
+@pytest.mark.parametrize("slip", ALL_SLIPS)
+def test_each_slip_fails_finite_differences(slip, shape):
+    data = case_data(slipped(slip, shape), shape)
+    assert outcome(finite_difference, data) is Status.FAILED
+
+
+@pytest.mark.parametrize("slip", ["transposed", "swapped"])
+def test_wrong_shapes_are_reported_by_finite_differences(slip):
+    data = case_data(slipped(slip, SHAPES[0]))
+    with pytest.raises(AnswerError, match=r"dW1 has shape \(8, 3\); expected \(3, 8\)") as info:
+        finite_difference(data)
+    assert info.value.status is Status.FAILED
+
+
+def test_slips_are_only_named_when_listed():
+    data = case_data(slipped("factor_two", SHAPES[0]))
+    verdict = allclose(data, diagnose=[])
+    assert not verdict.passed and verdict.diagnosis is None
+    assert "relative error 0.5" in verdict.feedback
+    # a wrong shape that no listed slip explains is an AnswerError naming the shape
+    with pytest.raises(AnswerError, match=r"dW1 has shape \(8, 3\); expected \(3, 8\)") as info:
+        allclose(case_data(slipped("transposed", SHAPES[0])), diagnose=["sign"])
+    assert info.value.status is Status.FAILED
+
+
+def test_diagnosis_follows_the_listed_order():
+    data = case_data(slipped("sign", SHAPES[0]))
+    assert allclose(data, diagnose=["zeros", "sign", "factor_two"]).diagnosis == "sign"
+    assert allclose(data, diagnose=["zeros", "factor_two"]).diagnosis is None
+
+
+def test_one_transposed_gradient_is_still_named():
+    (dW1, dW2), _ = expected_and_inputs()
+    verdict = allclose(case_data((dW1.T.copy(), dW2)))
+    assert verdict.diagnosis == "transposed"
+
+
+def test_a_slip_in_one_output_only_is_not_a_whole_answer_slip():
+    (dW1, dW2), _ = expected_and_inputs()
+    verdict = allclose(case_data((-dW1, dW2)))
+    assert not verdict.passed and verdict.diagnosis is None
+
+
+# --------------------------------------------------------------------------- values that are not answers
+
+
+@pytest.mark.parametrize("value", [lambda e: (e[0],), lambda e: (e[0], e[1], e[1]), lambda e: [e[0]]])
+def test_wrong_number_of_values_is_an_error(value):
+    expected, _ = expected_and_inputs()
+    data = case_data(value(expected))
+    for check in (allclose, finite_difference):
+        with pytest.raises(AnswerError, match=r"expected 2 values \(dW1, dW2\), got a (tuple|list) of \d values") as info:
+            check(data)
+        assert info.value.status is Status.ERROR
+
+
+@pytest.mark.parametrize("value, shown", [("dW1, dW2", "str"), (None, "None"), (3.5, "float"),
+                                          ({"dW1": 1, "dW2": 2}, "dict")])
+def test_a_non_tuple_is_an_error(value, shown):
+    with pytest.raises(AnswerError, match=rf"expected 2 values \(dW1, dW2\), got a {shown}") as info:
+        allclose(case_data(value))
+    assert info.value.status is Status.ERROR
+
+
+@pytest.mark.parametrize("bad", ["dW1", None, {"a": 1}, True])
+def test_an_entry_that_is_not_an_array_is_an_error(bad):
+    (_, dW2), _ = expected_and_inputs()
+    for check in (allclose, finite_difference):
+        with pytest.raises(AnswerError, match="dW1 should be an array") as info:
+            check(case_data((bad, dW2)))
+        assert info.value.status is Status.ERROR
+
+
+def test_ragged_lists_are_an_error():
+    (dW1, dW2), _ = expected_and_inputs()
+    ragged = [[1.0, 2.0], [3.0]]
+    with pytest.raises(AnswerError, match="dW1 could not be read as an array of numbers") as info:
+        allclose(case_data((ragged, dW2)))
+    assert info.value.status is Status.ERROR
+
+
+def test_complex_arrays_fail():
+    (dW1, dW2), _ = expected_and_inputs()
+    with pytest.raises(AnswerError, match="complex") as info:
+        allclose(case_data((dW1.astype(complex), dW2)))
+    assert info.value.status is Status.FAILED
+
+
+@pytest.mark.parametrize("poison", [math.nan, math.inf])
+def test_nan_entries_fail_with_a_message(poison):
+    (dW1, dW2), _ = expected_and_inputs()
+    dW1 = dW1.copy()
+    dW1[1, 2] = poison
+    data = case_data((dW1, dW2))
+    for check in (allclose, finite_difference):
+        with pytest.raises(AnswerError, match="dW1 contains 1 NaN or infinite entries") as info:
+            check(data)
+        assert info.value.status is Status.FAILED
+
+
+def test_all_nan_fails_too():
+    (dW1, dW2), _ = expected_and_inputs()
+    data = case_data((np.full_like(dW1, np.nan), np.full_like(dW2, np.nan)))
+    with pytest.raises(AnswerError, match="NaN"):
+        allclose(data)
+    with pytest.raises(AnswerError, match="NaN"):
+        finite_difference(data)
+
+
+# --------------------------------------------------------------------------- finite differences alone
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "m{}n{}k{}s{}".format(*s))
+@pytest.mark.parametrize("which", ["dW1", "dW2"])
+def test_finite_differences_catch_one_wrong_entry_without_the_reference(shape, which):
+    (dW1, dW2), _ = expected_and_inputs(shape)
+    grads = {"dW1": dW1.copy(), "dW2": dW2.copy()}
+    wrong = grads[which]
+    wrong[(0,) * wrong.ndim] += 0.05 * np.linalg.norm(wrong)  # one entry off by 5% of the whole gradient
+    # no expected values at all: this check must not need the reference
+    data = case_data((grads["dW1"], grads["dW2"]), shape, expected={})
+    verdict = finite_difference(data)
+    assert not verdict.passed
+    assert "disagree with finite differences" in verdict.feedback
+    correct = case_data((dW1, dW2), shape, expected={})
+    assert finite_difference(correct).passed
+
+
+def test_finite_differences_measure_only_the_listed_inputs():
+    (dW1, dW2), _ = expected_and_inputs()
+    data = case_data((dW1, np.zeros_like(dW2)), expected={})
+    assert finite_difference(data, wrt={"W1": "dW1"}).passed
+    assert not finite_difference(data, wrt={"W2": "dW2"}).passed
+
+
+def test_finite_differences_are_deterministic():
+    (dW1, dW2), _ = expected_and_inputs()
+    data = case_data((dW1 * 1.01, dW2), expected={})
+    first, second = finite_difference(data), finite_difference(data)
+    assert not first.passed and first == second
+
+
+# --------------------------------------------------------------------------- tolerance
+
+
+@pytest.mark.parametrize("rtol, atol", [(-1, 0), (0, -1e-9), (math.nan, 0), (1e-6, math.nan), (math.inf, 0), ("1e-6", 0), (None, 0)])
+def test_bad_tolerances_are_refused(rtol, atol):
+    with pytest.raises(ValueError, match="must be a finite, non-negative number"):
+        Tolerance(rtol=rtol, atol=atol)
+
+
+def test_tolerance_is_normwise():
+    tol = Tolerance(rtol=1e-3, atol=0)
+    expected = np.array([[1000.0, 0.0], [0.0, 0.0]])
+    # a large relative error in a small entry passes when it is small against the whole norm...
+    assert tol.matches(expected + np.array([[0.0, 0.5], [0.0, 0.0]]), expected)
+    # ...and a single entry off by more than the norm allows fails
+    assert not tol.matches(expected + np.array([[0.0, 2.0], [0.0, 0.0]]), expected)
+    assert tol.error(expected * 1.5, expected) == pytest.approx(0.5)
+    assert Tolerance(0, 1e-9).error(np.ones(3), np.zeros(3)) == pytest.approx(math.sqrt(3))  # absolute at zero
+
+
+def test_tolerance_rejects_wrong_shapes_and_non_finite_values():
+    tol = Tolerance(rtol=1.0, atol=1.0)  # very loose, so only shape and finiteness can fail
+    expected = np.ones((2, 3))
+    assert tol.matches(expected, expected)
+    assert not tol.matches(np.ones((3, 2)), expected)
+    assert not tol.matches(np.ones(6), expected)
+    bad = expected.copy()
+    bad[0, 0] = np.nan
+    assert not tol.matches(bad, expected)
+    bad[0, 0] = np.inf
+    assert not tol.matches(bad, expected)
+    # even a tolerance that accepts nearly any finite answer refuses a non-finite one
+    anything = Tolerance(rtol=0, atol=1e300)
+    assert anything.matches(expected * 1e100, expected)
+    assert not anything.matches(bad, expected)

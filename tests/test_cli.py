@@ -19,7 +19,7 @@ def test_check_passes_a_correct_submission(capsys):
     code, out = _check(capsys, SUBMISSIONS / "correct-numpy")
     assert code == 0
     assert "Public checks: 30 / 30" in out.out
-    assert "hidden" not in out.out  # public cases only
+    assert "hidden-wide" not in out.out and "hidden-pca" not in out.out  # public cases only
     assert "All public checks pass." in out.out
 
 

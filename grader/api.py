@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
+from grader.answers.manual import ManualGrades, apply_manual, read_manual, write_free_text
+from grader.answers.reader import Answers, read_answers
+from grader.answers.scoring import grade_questions, unknown_answers
 from grader.grading import ALL, PUBLIC, RunOptions, grade_problem, selected_cases
 from grader.models import Assignment, CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 from grader.output.gradescope import write_results_json
@@ -17,6 +20,10 @@ from grader.reference import CaseBook, ReferenceFailure
 from grader.sandbox import isolation
 from grader.spec import load_assignment
 from grader.submissions import SourceFile, Submission, SubmissionError, collect, read_source
+
+
+MANUAL_GRADES = "manual-grades.csv"
+FREE_TEXT = "free-text.csv"
 
 
 class UsageError(Exception):
@@ -46,32 +53,45 @@ def isolation_warning(sandbox: isolation.Mode) -> str | None:
 
 
 def grade_submission(submission: Submission | Path, assignment: Assignment, *, problems=None,
-                     options: RunOptions = RunOptions(), book: CaseBook | None = None) -> SubmissionResult:
+                     options: RunOptions = RunOptions(), book: CaseBook | None = None,
+                     manual: ManualGrades | None = None) -> SubmissionResult:
     """Grade one submission folder on the selected problems. Failures of the student's code become results."""
     if isinstance(submission, Path):
         submission = Submission(submission.resolve().name, submission)
     book = book or CaseBook()
+    problems = problems or list(assignment.problems)
     result = SubmissionResult(submission.student)
-    source: SourceFile | str
-    try:
-        source = read_source(submission.folder)
-    except SubmissionError as exc:
-        source = str(exc)
-        result.notes.append(str(exc))
-    for problem in problems or assignment.problems:
+    source: SourceFile | str = ""
+    if any(p.checks for p in problems):
         try:
-            result.problems.append(grade_problem(problem, source, book, options))
+            source = read_source(submission.folder)
+        except SubmissionError as exc:
+            source = str(exc)
+            result.notes.append(str(exc))
+    answers = Answers()
+    if any(p.questions for p in problems):
+        answers = read_answers(submission.answers_path)
+        result.notes.extend(answers.notes + unknown_answers(list(assignment.problems), answers))
+        if answers.error and any(q.visibility in options.visibilities for p in problems for q in p.questions):
+            result.notes.append(answers.error)
+    for problem in problems:
+        try:
+            graded = grade_problem(problem, source, book, options)
+            graded.checks.extend(grade_questions(problem, answers, options.visibilities))
+            result.problems.append(graded)
         except ReferenceFailure:
             raise
         except Exception as exc:  # noqa: BLE001 - one submission never stops a batch
             result.problems.append(_internal_error(problem, exc, options.visibilities))
+    if manual is not None:
+        apply_manual(result, manual)
     return result
 
 
 def _internal_error(problem, exc: BaseException, visibilities) -> ProblemResult:
     detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
     print(f"grader: internal error on {problem.id}: {detail}", file=sys.stderr)
-    result = ProblemResult(problem.id, problem.title, problem.points)
+    result = ProblemResult(problem.id, problem.title)
     result.notes.append(f"the grader failed on this problem ({detail}); ask the course staff to regrade")
     for check in problem.checks:
         cases = problem.cases_for(check, visibilities)
@@ -112,8 +132,13 @@ class BatchResult:
 
 def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, jobs: int = 1,
                 problems: list[str] | None = None, sandbox: isolation.Mode = "auto",
+                manual: Path | None = None,
                 on_result: Callable[[SubmissionResult], None] | None = None) -> BatchResult:
-    """Grade every submission folder under ``submissions_dir`` on all cases and write the results."""
+    """Grade every submission folder under ``submissions_dir`` on all cases and write the results.
+
+    Manual grades for free-text answers are merged from ``manual`` (default: ``OUT/manual-grades.csv``
+    when it exists); the answers still awaiting a grade are listed in ``OUT/free-text.csv``.
+    """
     assignment = load_assignment(assignment_dir)
     chosen = _problems(assignment, problems)
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
@@ -125,10 +150,21 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     book = CaseBook()
     _prepare(assignment, chosen, book, ALL)
     out_dir.mkdir(parents=True, exist_ok=True)
+    manual = manual if manual is not None else out_dir / MANUAL_GRADES
+    if manual.name == MANUAL_GRADES and not manual.exists():
+        grades = ManualGrades()
+    elif not manual.is_file():
+        raise UsageError(f"{manual}: no such manual grades file")
+    else:
+        grades = read_manual(manual, assignment)
+    graded_students = {s.student for s in found.submissions}
+    found.warnings += grades.warnings + [f"{manual}: no submission for student '{student}'; row ignored"
+                                         for student in sorted({k[0] for k in grades.grades} - graded_students)]
     options = RunOptions(ALL, sandbox, (assignment.root, submissions_dir, out_dir))
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(grade_submission, s, assignment, problems=chosen, options=options, book=book)
+        futures = [pool.submit(grade_submission, s, assignment, problems=chosen, options=options, book=book,
+                               manual=grades)
                    for s in found.submissions]
         for future in as_completed(futures):
             result = future.result()
@@ -138,6 +174,7 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
                 on_result(result)
     results.sort(key=lambda r: r.student)
     write_scores_csv(results, out_dir / "scores.csv")
+    write_free_text(results, out_dir / FREE_TEXT)
     return BatchResult(results, found.warnings, out_dir)
 
 
@@ -159,10 +196,24 @@ def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto
     options = RunOptions(ALL, sandbox, (assignment.root,))
     out = []
     for problem in assignment.problems:
-        text = problem.reference.read_text(encoding="utf-8")
+        text = problem.reference.read_text(encoding="utf-8") if problem.reference else ""
         result = grade_problem(problem, SourceFile(text, "solution.py"), book, options)
+        result.checks.extend(validate_questions(problem))
         out.append(ProblemValidation(problem.id, result))
     return out
+
+
+def validate_questions(problem) -> list[CheckResult]:
+    """Each question's own answer earns full marks and each alternative exactly its stated credit."""
+    results = []
+    for q in problem.questions:
+        if q.kind == "free_text":
+            continue
+        tries = [(q.answer, 1.0)] + [(a.answer, a.credit) for a in getattr(q, "alternatives", [])]
+        wrong = [f"{a!r} scores {q.score(a).fraction:g}, not {c:g}" for a, c in tries if abs(q.score(a).fraction - c) > 1e-9]
+        results.append(CheckResult(problem.id, q.id, None, q.visibility, Status.FAILED if wrong else Status.PASSED,
+                                   0.0 if wrong else q.points, q.points, "; ".join(wrong), kind="question"))
+    return results
 
 
 __all__ = ["BatchResult", "ProblemValidation", "ReferenceFailure", "UsageError", "Visibility", "check_submission",

@@ -42,6 +42,8 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=1)
     grade.add_argument("--problems", help="comma-separated problem ids (default: all)")
     grade.add_argument("--sandbox", **sandbox)
+    grade.add_argument("--manual", type=Path, help="manual grades CSV for free-text answers "
+                       "(default: OUT/manual-grades.csv when present)")
     grade.add_argument("--quiet", action="store_true", help="print only the summary")
 
     validate = sub.add_parser("validate", help="check the specs and that each reference earns full marks")
@@ -75,7 +77,8 @@ def _grade(args) -> int:
             print(batch_line(result), flush=True)
 
     batch = api.grade_batch(args.submissions, args.assignment, args.out, jobs=args.jobs,
-                            problems=_problem_list(args.problems), sandbox=args.sandbox, on_result=show)
+                            problems=_problem_list(args.problems), sandbox=args.sandbox, manual=args.manual,
+                            on_result=show)
     for warning in batch.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     total = len(batch.results)
@@ -83,6 +86,10 @@ def _grade(args) -> int:
     print(f"\nGraded {total} submission(s); {full} with full marks.")
     print(f"Scores:  {batch.scores_csv}")
     print(f"Results: {args.out / 'students'}/<student>/results.json")
+    pending = sum(1 for r in batch.results for p in r.problems for c in p.checks if c.status.value == "pending")
+    if pending:
+        print(f"Free-text answers awaiting manual grading: {pending}, listed in {args.out / 'free-text.csv'}; "
+              f"fill in points and save it as {args.out / 'manual-grades.csv'}, then run grade again.")
     return 0
 
 

@@ -49,9 +49,11 @@ def _with_cells(message: str, source: SourceFile) -> str:
 def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook,
                   options: RunOptions = RunOptions()) -> ProblemResult:
     """Every check of ``problem`` on every selected case. ``source`` is the code, or why there is none."""
-    result = ProblemResult(problem.id, problem.title, problem.points)
+    result = ProblemResult(problem.id, problem.title)
     cases = selected_cases(problem, options.visibilities)
-    if isinstance(source, str):
+    if not cases:
+        outcomes = {}
+    elif isinstance(source, str):
         outcomes = {c.id: CallOutcome(Status.ERROR, message=source) for c in cases}
     else:
         calls = [Call(c.id, c.entry, tuple(book.inputs(problem, c)[a] for a in problem.entry(c.entry).args))

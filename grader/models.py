@@ -21,6 +21,7 @@ class Status(str, Enum):
     TIMEOUT = "timeout"  #: the call ran past its wall-clock limit
     MEMORY = "memory"  #: the call ran out of its memory limit
     CRASHED = "crashed"  #: the process died (signal, os._exit) before returning
+    PENDING = "pending"  #: a free-text answer awaiting manual grading
 
 
 class Visibility(str, Enum):
@@ -99,9 +100,10 @@ class ProblemSpec:
     entries: tuple[EntryPoint, ...]
     cases: tuple[Case, ...]
     checks: tuple[CheckSpec, ...]
-    reference: Path
+    reference: Path | None  #: None for a problem with written questions only
     limits: Limits
     source: Path  #: the YAML file it was loaded from
+    questions: tuple[Any, ...] = ()  #: written questions (grader.answers.questions), answered in answers.yaml
 
     def entry(self, name: str) -> EntryPoint:
         return next(e for e in self.entries if e.name == name)
@@ -154,6 +156,7 @@ class CheckResult:
     max_score: float
     feedback: str = ""
     diagnosis: str | None = None  #: the name of the diagnosed slip, when one was recognised
+    kind: str = "check"  #: "check" (code, per case) or "question" (a written answer)
 
     @property
     def name(self) -> str:
@@ -164,7 +167,6 @@ class CheckResult:
 class ProblemResult:
     problem: str
     title: str
-    max_score: float
     checks: list[CheckResult] = field(default_factory=list)
     stdout: str = ""
     stderr: str = ""
@@ -175,8 +177,13 @@ class ProblemResult:
         return round(sum(c.score for c in self.checks), 6)
 
     @property
+    def max_score(self) -> float:
+        return round(sum(c.max_score for c in self.checks), 6)
+
+    @property
     def passed(self) -> bool:
-        return all(c.status is Status.PASSED for c in self.checks)
+        """Nothing lost so far: every result passed or awaits manual grading."""
+        return all(c.status in (Status.PASSED, Status.PENDING) for c in self.checks)
 
 
 @dataclass

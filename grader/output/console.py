@@ -5,7 +5,7 @@ from __future__ import annotations
 from grader.models import ProblemResult, Status, SubmissionResult
 
 _MARK = {Status.PASSED: "PASS", Status.FAILED: "FAIL", Status.ERROR: "ERROR", Status.TIMEOUT: "TIMEOUT",
-         Status.MEMORY: "MEMORY", Status.CRASHED: "CRASHED"}
+         Status.MEMORY: "MEMORY", Status.CRASHED: "CRASHED", Status.PENDING: "PENDING"}
 
 
 def _indent(text: str, prefix: str = "        ") -> str:
@@ -17,7 +17,8 @@ def problem_summary(p: ProblemResult, *, verbose: bool = False) -> str:
     lines += [f"  note: {note}" for note in p.notes]
     shown = None
     for c in p.checks:
-        lines.append(f"  [{_MARK[c.status]:>7}] {c.check} on {c.case}: {c.score:g} / {c.max_score:g}")
+        where = f"{c.check} on {c.case}" if c.case else f"question {c.check}"
+        lines.append(f"  [{_MARK[c.status]:>7}] {where}: {c.score:g} / {c.max_score:g}")
         if (c.status is not Status.PASSED or verbose) and c.feedback:
             lines.append(_indent(c.feedback if c.feedback != shown else "(same as above)"))
             shown = c.feedback

@@ -8,6 +8,7 @@ from typing import Any, Sequence
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from grader.answers.questions import QUESTION_KINDS
 from grader.cases import GENERATORS
 from grader.checks import CHECKS
 from grader.models import Assignment, Case, CheckSpec, EntryPoint, Limits, ProblemSpec, Visibility
@@ -28,7 +29,9 @@ class _Issues:
 
     def add_validation(self, doc: LocatedYaml, prefix: Sequence[str | int], err: ValidationError) -> None:
         for e in err.errors():
-            loc = [*prefix, *e["loc"]]
+            loc = [part for i, part in enumerate(e["loc"])  # drop the kind tag pydantic adds for unions
+                   if not (part in QUESTION_KINDS and i > 0 and isinstance(e["loc"][i - 1], int))]
+            loc = [*prefix, *loc]
             got = e.get("input")
             shown = repr(got)
             shown = shown if len(shown) <= 60 else shown[:57] + "..."
@@ -122,18 +125,23 @@ def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues)
     if model.id != expected_id:
         issues.add(doc, ["id"], f"expected {expected_id!r} (the file's name), got {model.id!r}")
     entries = tuple(EntryPoint(n, tuple(e.args), tuple(e.returns)) for n, e in model.entry.items())
-    reference = (path.parent / model.reference).resolve()
-    if not reference.is_file():
+    reference = (path.parent / model.reference).resolve() if model.reference else None
+    if reference is not None and not reference.is_file():
         issues.add(doc, ["reference"], f"no reference solution at {reference}")
     cases = _cases(model, doc, issues)
     checks = _checks(model, doc, issues, {c.group for c in cases}, entries)
-    total = sum(c.points for c in model.checks)
+    seen: set[str] = set()
+    for i, q in enumerate(model.questions):
+        if q.id in seen:
+            issues.add(doc, ["questions", i, "id"], f"duplicate question id {q.id!r}")
+        seen.add(q.id)
+    total = sum(c.points for c in model.checks) + sum(q.points for q in model.questions)
     if abs(total - model.points) > 1e-9:
-        issues.add(doc, ["points"], f"the checks' points add up to {total:g}, not {model.points:g}")
+        issues.add(doc, ["points"], f"the checks' and questions' points add up to {total:g}, not {model.points:g}")
     if len(issues.items) > before:
         return None
-    return ProblemSpec(model.id, model.title, model.statement.strip(), model.points, entries,
-                       tuple(cases), tuple(checks), reference, _limits(limits, model.limits), path)
+    return ProblemSpec(model.id, model.title, model.statement.strip(), model.points, entries, tuple(cases),
+                       tuple(checks), reference, _limits(limits, model.limits), path, tuple(model.questions))
 
 
 def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues) -> list[Case]:

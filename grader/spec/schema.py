@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+
+from grader.answers.questions import Question
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
 Identifier = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -56,8 +58,19 @@ class ProblemModel(Strict):
     title: str
     statement: str
     points: float = Field(gt=0)
-    entry: dict[str, EntryModel] = Field(min_length=1)
-    reference: str
+    entry: dict[str, EntryModel] = {}
+    reference: str | None = None
     limits: LimitsModel = LimitsModel()
-    cases: list[CaseModel] = Field(min_length=1)
-    checks: list[CheckModel] = Field(min_length=1)
+    cases: list[CaseModel] = []
+    checks: list[CheckModel] = []
+    questions: list[Question] = []
+
+    @model_validator(mode="after")
+    def _code_or_questions(self) -> "ProblemModel":
+        if not self.checks and not self.questions:
+            raise ValueError("a problem needs checks (on code) or questions (written answers), or both")
+        if self.checks:
+            missing = [f for f in ("entry", "reference", "cases") if not getattr(self, f)]
+            if missing:
+                raise ValueError(f"a problem with checks needs {', '.join(missing)}")
+        return self

@@ -11,7 +11,7 @@ from typing import Callable, Iterable
 
 from grader.answers.manual import ManualGrades, apply_manual, read_manual, write_free_text
 from grader.answers.reader import Answers, read_answers
-from grader.answers.scoring import grade_questions, unknown_answers
+from grader.answers.scoring import format_problems, grade_questions, unknown_answers
 from grader.grading import ALL, PUBLIC, RunOptions, grade_problem, selected_cases
 from grader.models import Assignment, CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 from grader.output.gradescope import write_results_json
@@ -72,12 +72,14 @@ def grade_submission(submission: Submission | Path, assignment: Assignment, *, p
     if any(p.questions for p in problems):
         answers = read_answers(submission.answers_path)
         result.notes.extend(answers.notes + unknown_answers(list(assignment.problems), answers))
-        if answers.error and any(q.visibility in options.visibilities for p in problems for q in p.questions):
+        if answers.error:
             result.notes.append(answers.error)
     for problem in problems:
         try:
             graded = grade_problem(problem, source, book, options)
             graded.checks.extend(grade_questions(problem, answers, options.visibilities))
+            if options.visibilities != ALL:  # a self-check: say what is malformed, not what is right
+                graded.answer_issues.extend(format_problems(problem, answers, options.visibilities))
             result.problems.append(graded)
         except ReferenceFailure:
             raise

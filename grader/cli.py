@@ -64,8 +64,12 @@ def _check(args) -> int:
                                   sandbox=args.sandbox)
     print(submission_summary(result).replace(f"== {result.student}:", "Public checks:", 1))
     ok = all(p.passed for p in result.problems)
+    malformed = sum(len(p.answer_issues) for p in result.problems)
+    if malformed:
+        print(f"\nanswers.yaml has {malformed} answer(s) to fix (marked 'fix:' above).")
     print("\nAll public checks pass." if ok else "\nSome public checks fail: see the feedback above. "
           "Hidden cases are graded after submission.")
+    return 0 if ok and not malformed else 1
     return 0 if ok else 1
 
 
@@ -82,8 +86,8 @@ def _grade(args) -> int:
     for warning in batch.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     total = len(batch.results)
-    full = sum(1 for r in batch.results if abs(r.score - r.max_score) < 1e-9)
-    print(f"\nGraded {total} submission(s); {full} with full marks.")
+    full = sum(1 for r in batch.results if all(p.passed for p in r.problems))
+    print(f"\nGraded {total} submission(s); {full} lost no points (free-text answers aside).")
     print(f"Scores:  {batch.scores_csv}")
     print(f"Results: {args.out / 'students'}/<student>/results.json")
     pending = sum(1 for r in batch.results for p in r.problems for c in p.checks if c.status.value == "pending")
@@ -96,6 +100,7 @@ def _grade(args) -> int:
 def _validate(args) -> int:
     _warn_isolation(args.sandbox)
     checks = api.validate_assignment(args.assignment, sandbox=args.sandbox)
+    print("(free-text questions are graded by hand and left out of these scores)")
     bad = [c for c in checks if not c.ok]
     for c in checks:
         print(f"{'ok  ' if c.ok else 'FAIL'} {c.problem}: reference scores {c.result.score:g} / {c.result.max_score:g}")

@@ -171,6 +171,7 @@ class ProblemResult:
     stdout: str = ""
     stderr: str = ""
     notes: list[str] = field(default_factory=list)  #: messages about the run as a whole
+    answer_issues: list[str] = field(default_factory=list)  #: malformed written answers (found by a self-check)
 
     @property
     def score(self) -> float:

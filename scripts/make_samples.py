@@ -185,6 +185,32 @@ VARIANTS = {
 }
 
 
+ANSWERS = """\
+# Written answers, keyed by problem id, then question id.
+seq2seq-tokens:
+  design_problem: >
+    Feeding h_t to decoder step t assumes the output has the same length as the input and that words
+    align one to one; translations differ in length and reorder words.
+  training_inputs: [<sos>, I, see, a, dog]
+  eval_inputs: [<sos>, I, saw, a, dog]
+regularized-ae:
+  linear_layers: 2
+  loss: nn.MSELoss
+  needed: [weight_decay, sgd]
+  orthonormal_bias: yes
+  argument: >
+    The penalty is minimised, for a fixed product W2 W1, when the singular values of W2 and W1 are
+    balanced; sigma^2 + 1/sigma^2 is smallest at sigma = 1, so W2 tends to orthonormal columns.
+resnet-blog:
+  baseline_seconds: 356
+  baseline_accuracy: 94
+  final_seconds: 26
+  final_accuracy: 94
+  learned: The input pipeline and small architecture changes matter as much as the GPU.
+  favourite_approach: Test-time augmentation, because it buys accuracy for free at inference.
+"""
+
+
 def source(overrides: dict[str, str]) -> str:
     functions = {**CORRECT, **overrides}
     return HEADER + "".join("\n\n" + textwrap.dedent(body).strip() + "\n" for body in functions.values())
@@ -212,11 +238,13 @@ def notebook() -> str:
 def main() -> None:
     (SUBMISSIONS / "correct-numpy").mkdir(parents=True, exist_ok=True)
     (SUBMISSIONS / "correct-numpy" / "solution.py").write_text(source({}))
+    (SUBMISSIONS / "correct-numpy" / "answers.yaml").write_text(ANSWERS)
     (SUBMISSIONS / "correct-notebook").mkdir(exist_ok=True)
     (SUBMISSIONS / "correct-notebook" / "solution.ipynb").write_text(notebook())
     for student, overrides in VARIANTS.items():
         (SUBMISSIONS / student).mkdir(exist_ok=True)
         (SUBMISSIONS / student / "solution.py").write_text(source(overrides))
+        (SUBMISSIONS / student / "answers.yaml").write_text(ANSWERS)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,8 @@ from grader.models import Status
 from grader.spec import load_assignment
 
 P1, P2, P3 = "linear-ae-gradients", "pca-optimality", "seq2seq-tokens"
-PROBLEMS = (P1, P2, P3)
+PROBLEMS = (P1, P2, P3)  # the problems with code
+ALL_PROBLEMS = (P1, P2, P3, "regularized-ae", "resnet-blog")
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,13 @@ EXPECTED = {
     "empty-submission": everywhere(Whole(Status.ERROR, "no solution.py or solution.ipynb")),
     "not-utf8": everywhere(Whole(Status.ERROR, "not UTF-8")),
     "broken-notebook": everywhere(Whole(Status.ERROR, "not valid notebook JSON")),
+    "answers-slips": {},  # their written answers are asserted in test_answers.py
+    "answers-hostile": {},
+    "answers-wrong-types": {},
 }
+WITHOUT_ANSWERS = {"syntax-error", "loops-forever", "missing-function", "wrong-return-type", "nan-output",
+                   "raises-exception", "empty-submission", "not-utf8", "broken-notebook", "edge-k1-squeeze"}
+ANSWERS_TESTED_ELSEWHERE = {"answers-slips", "answers-hostile", "answers-wrong-types"}
 PARTIAL = "edge-k1-squeeze"  # right except where k = 1
 
 
@@ -108,25 +115,43 @@ CASES = [(student, problem) for student in sorted(EXPECTED) for problem in PROBL
 def test_sample_outcome(batch, student, problem):
     expect = EXPECTED[student].get(problem)
     result = next(p for p in _result(batch, student).problems if p.problem == problem)
-    statuses = {c.status for c in result.checks}
+    code = [c for c in result.checks if c.kind == "check"]
+    statuses = {c.status for c in code}
+    score = sum(c.score for c in code)
     if expect is None:  # this problem is done right
-        assert statuses == {Status.PASSED}, [c.feedback for c in result.checks if c.status is not Status.PASSED]
-        assert result.score == result.max_score == 10
+        assert statuses == {Status.PASSED}, [c.feedback for c in code if c.status is not Status.PASSED]
+        assert score == pytest.approx(sum(c.max_score for c in code)) == pytest.approx(10)
         return
     if isinstance(expect, Whole):
         assert statuses == {expect.status}
-        assert result.score == 0
+        assert score == 0
         if expect.message:
-            assert all(expect.message in c.feedback for c in result.checks), result.checks[0].feedback
+            assert all(expect.message in c.feedback for c in code), code[0].feedback
         return
-    lost = [c for c in result.checks if c.status is not Status.PASSED]
+    lost = [c for c in code if c.status is not Status.PASSED]
     assert lost, "the mistake must cost points"
-    assert result.score < result.max_score
+    assert score < 10
     assert {c.check for c in lost} == set(expect.checks)
     assert {c.status for c in lost} == {expect.status}
     assert {c.diagnosis for c in lost if c.check == expect.checks[0]} == {expect.diagnosis}
     if expect.message:
         assert all(expect.message in c.feedback for c in lost)
+
+
+@pytest.mark.parametrize("student", sorted(set(EXPECTED) - ANSWERS_TESTED_ELSEWHERE))
+def test_sample_written_answers(batch, student):
+    questions = [c for p in _result(batch, student).problems for c in p.checks if c.kind == "question"]
+    spec = load_assignment(ASSIGNMENT)
+    assert len(questions) == sum(len(p.questions) for p in spec.problems)
+    free_text = {(p.id, q.id) for p in spec.problems for q in p.questions if q.kind == "free_text"}
+    for c in questions:
+        if student in WITHOUT_ANSWERS:
+            assert c.status is Status.ERROR and "no answers.yaml" in c.feedback
+        elif (c.problem, c.check) in free_text:
+            assert c.status is Status.PENDING and c.score == 0 and "Your answer:" in c.feedback
+        else:
+            assert c.status is Status.PASSED, (c.name, c.feedback)
+            assert c.score == c.max_score
 
 
 def test_partial_credit_only_where_k_is_one(batch):
@@ -145,11 +170,11 @@ def test_scores_csv_matches_results(batch):
     with open(batch.scores_csv, newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert list(rows[0])[:4] == ["student", "problem", "score", "max_score"]
-    assert len(rows) == len(batch.results) * len(PROBLEMS)
+    assert len(rows) == len(batch.results) * len(ALL_PROBLEMS)
     for row in rows:
         result = next(p for p in _result(batch, row["student"]).problems if p.problem == row["problem"])
-        assert float(row["score"]) == pytest.approx(result.score)
-        assert float(row["max_score"]) == 10
+        assert float(row["score"]) == pytest.approx(result.score, abs=1e-4)
+        assert float(row["max_score"]) == pytest.approx(result.max_score)
 
 
 def test_results_json_follows_gradescope_schema(batch):
@@ -162,11 +187,13 @@ def test_results_json_follows_gradescope_schema(batch):
             assert test["status"] in ("passed", "failed")
             assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
         assert sum(t["score"] for t in data["tests"]) == pytest.approx(data["score"])
-        assert sum(t["max_score"] for t in data["tests"]) == pytest.approx(10 * len(PROBLEMS))
+        spec = load_assignment(ASSIGNMENT)
+        assert sum(t["max_score"] for t in data["tests"]) == pytest.approx(spec.max_score)
 
 
 def test_hidden_cases_are_graded_and_marked(batch):
     data = json.loads((batch.out / "students" / "correct-numpy" / "results.json").read_text())
-    hidden = {t["extra_data"]["case"] for t in data["tests"] if t["visibility"] == "after_published"}
+    hidden = {t["extra_data"]["case"] for t in data["tests"]
+              if t["visibility"] == "after_published" and t["extra_data"]["case"]}
     spec = load_assignment(ASSIGNMENT)
     assert hidden == {c.id for p in spec.problems for c in p.cases if c.visibility.value == "hidden"}

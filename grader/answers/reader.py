@@ -46,7 +46,8 @@ def _scan(text: str) -> None:
             nodes += 1
             tag = event.tag
             if tag is not None and tag not in _PLAIN_TAGS and tag != "!":
-                raise AnswersError(f"line {line}: the tag {tag} is not allowed (only plain values, lists "
+                shown = tag.replace("tag:yaml.org,2002:", "!!")
+                raise AnswersError(f"line {line}: the tag {shown} is not allowed (only plain values, lists "
                                    "and mappings); nothing in the file was run")
             if getattr(event, "anchor", None):
                 raise AnswersError(f"line {line}: anchors (&{event.anchor}) are not allowed")

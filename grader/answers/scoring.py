@@ -49,3 +49,20 @@ def unknown_answers(problems: list[ProblemSpec], answers: Answers) -> list[str]:
                 expected = ", ".join(sorted(known[problem])) or "none: this problem has no written questions"
                 notes.append(f"answers.yaml: {problem}: unknown question '{question}' (expected: {expected})")
     return notes
+
+
+def format_problems(problem: ProblemSpec, answers: Answers, visibilities: frozenset[Visibility]) -> list[str]:
+    """For a self-check: what is wrong with the form of answers that are graded later (never their correctness)."""
+    notes = []
+    for q in problem.questions:
+        if q.visibility in visibilities or answers.error is not None:
+            continue
+        present, value = answers.get(problem.id, q.id)
+        if not present or value is None:
+            notes.append(f"answers.yaml: {problem.id}: no answer to '{q.id}' yet")
+            continue
+        try:
+            q.score(value)
+        except AnswerFormatError as exc:
+            notes.append(f"answers.yaml: {problem.id}: {q.id}: {exc}")
+    return notes

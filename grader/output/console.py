@@ -13,8 +13,10 @@ def _indent(text: str, prefix: str = "        ") -> str:
 
 
 def problem_summary(p: ProblemResult, *, verbose: bool = False) -> str:
-    lines = [f"{p.problem} - {p.title}: {p.score:g} / {p.max_score:g}"]
+    total = f"{p.score:g} / {p.max_score:g}" if p.checks else "written answers, graded after submission"
+    lines = [f"{p.problem} - {p.title}: {total}"]
     lines += [f"  note: {note}" for note in p.notes]
+    lines += [f"  fix: {issue}" for issue in p.answer_issues]
     shown = None
     for c in p.checks:
         where = f"{c.check} on {c.case}" if c.case else f"question {c.check}"

@@ -19,7 +19,7 @@ def write_scores_csv(results: list[SubmissionResult], path: Path) -> None:
         for result in sorted(results, key=lambda r: r.student):
             for p in result.problems:
                 statuses = [c.status for c in p.checks]
-                writer.writerow([result.student, p.problem, f"{p.score:g}", f"{p.max_score:g}",
+                writer.writerow([result.student, p.problem, f"{round(p.score, 4):g}", f"{round(p.max_score, 4):g}",
                                  statuses.count(Status.PASSED), statuses.count(Status.FAILED),
                                  len(statuses) - statuses.count(Status.PASSED) - statuses.count(Status.FAILED)])
     tmp.replace(path)

@@ -123,6 +123,10 @@ VARIANTS = {
         def is_stationary(X, W1, W2):
             return True
     """},
+    "stationary-always-false": {"is_stationary": """
+        def is_stationary(X, W1, W2):
+            return False
+    """},
     "stationary-one-condition": {"is_stationary": """
         def is_stationary(X, W1, W2):
             S = X @ X.T
@@ -168,6 +172,17 @@ VARIANTS = {
             for _ in range(max_len):
                 fed.append(token)
                 token, _ = step(token, h0)
+                if token == "<eos>":
+                    break
+            return fed
+    """},
+    "greedy-missing-sos": {"greedy_decoder_inputs": """
+        def greedy_decoder_inputs(step, h0, max_len):
+            fed, token, h = [], "<sos>", h0
+            for _ in range(max_len):
+                if token != "<sos>":
+                    fed.append(token)  # leaves out the <sos> it fed first
+                token, h = step(token, h)
                 if token == "<eos>":
                     break
             return fed

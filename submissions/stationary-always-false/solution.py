@@ -1,0 +1,32 @@
+import numpy as np
+
+
+def linear_ae_gradients(X, W1, W2):
+    E = X - W2 @ W1 @ X
+    dW1 = -2 * W2.T @ E @ X.T
+    dW2 = -2 * E @ X.T @ W1.T
+    return dW1, dW2
+
+
+def pca_autoencoder(X, k):
+    values, vectors = np.linalg.eigh(X @ X.T)  # ascending order
+    Uk = vectors[:, np.argsort(values)[::-1][:k]]
+    return Uk.T, Uk
+
+
+def is_stationary(X, W1, W2):
+    return False
+
+
+def teacher_forcing_inputs(target):
+    return ["<sos>"] + list(target)
+
+
+def greedy_decoder_inputs(step, h0, max_len):
+    fed, token, h = [], "<sos>", h0
+    for _ in range(max_len):
+        fed.append(token)
+        token, h = step(token, h)
+        if token == "<eos>":
+            break
+    return fed

@@ -100,6 +100,10 @@ def _internal_error(problem, exc: BaseException, visibilities) -> ProblemResult:
         for case in cases:
             result.checks.append(CheckResult(problem.id, check.name, case.id, case.visibility, Status.ERROR, 0.0,
                                              check.points / len(cases), "internal grader error"))
+    for q in problem.questions:
+        if q.visibility in visibilities:
+            result.checks.append(CheckResult(problem.id, q.id, None, q.visibility, Status.ERROR, 0.0, q.points,
+                                             "internal grader error", kind="question"))
     return result
 
 
@@ -152,16 +156,12 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     book = CaseBook()
     _prepare(assignment, chosen, book, ALL)
     out_dir.mkdir(parents=True, exist_ok=True)
-    manual = manual if manual is not None else out_dir / MANUAL_GRADES
-    if manual.name == MANUAL_GRADES and not manual.exists():
-        grades = ManualGrades()
-    elif not manual.is_file():
+    if manual is not None and not manual.is_file():
         raise UsageError(f"{manual}: no such manual grades file")
-    else:
-        grades = read_manual(manual, assignment)
-    graded_students = {s.student for s in found.submissions}
-    found.warnings += grades.warnings + [f"{manual}: no submission for student '{student}'; row ignored"
-                                         for student in sorted({k[0] for k in grades.grades} - graded_students)]
+    manual = manual or out_dir / MANUAL_GRADES
+    students = {s.student for s in found.submissions}
+    grades = read_manual(manual, assignment, students) if manual.is_file() else ManualGrades()
+    found.warnings += grades.warnings
     options = RunOptions(ALL, sandbox, (assignment.root, submissions_dir, out_dir))
     results: list[SubmissionResult] = []
     with ThreadPoolExecutor(max_workers=jobs) as pool:

@@ -65,12 +65,13 @@ def _check(args) -> int:
     print(submission_summary(result).replace(f"== {result.student}:", "Public checks:", 1))
     ok = all(p.passed for p in result.problems)
     malformed = sum(len(p.answer_issues) for p in result.problems)
+    if not ok:
+        print("\nSome public checks fail: see the feedback above. Hidden cases are graded after submission.")
     if malformed:
         print(f"\nanswers.yaml has {malformed} answer(s) to fix (marked 'fix:' above).")
-    print("\nAll public checks pass." if ok else "\nSome public checks fail: see the feedback above. "
-          "Hidden cases are graded after submission.")
+    if ok and not malformed:
+        print("\nAll public checks pass.")
     return 0 if ok and not malformed else 1
-    return 0 if ok else 1
 
 
 def _grade(args) -> int:

@@ -36,10 +36,11 @@ class Visibility(str, Enum):
 class Limits:
     """Resource limits for running one submission's code for one problem."""
 
-    call_seconds: float  #: wall-clock limit per call into the student's code (and for loading it)
+    call_seconds: float  #: wall-clock limit per call into the student's code
     problem_seconds: float  #: wall-clock budget for all calls of one problem together
     memory_mb: int  #: address-space limit of the sandboxed process
     output_kb: int  #: how much of the student's stdout and stderr is kept
+    load_seconds: float = 60.0  #: wall-clock limit for loading the code (imports such as torch take seconds)
 
 
 @dataclass(frozen=True)

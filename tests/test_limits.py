@@ -61,7 +61,7 @@ def test_output_is_truncated(outcomes):
 
 
 def test_code_that_loops_at_import_times_out_once():
-    limits = Limits(call_seconds=1, problem_seconds=30, memory_mb=1024, output_kb=4)
+    limits = Limits(call_seconds=1, problem_seconds=30, memory_mb=1024, output_kb=4, load_seconds=1)
     result = run_calls("while True:\n    pass\n", "solution.py", [Call(f"c{i}", "f", ()) for i in range(3)], limits)
     assert result.load is not None and result.load.status is Status.TIMEOUT
     assert {o.status for o in result.calls.values()} == {Status.TIMEOUT}

@@ -30,7 +30,7 @@ class ManualGrades:
     warnings: list[str] = field(default_factory=list)
 
 
-def read_manual(path: Path, assignment: Assignment) -> ManualGrades:
+def read_manual(path: Path, assignment: Assignment, students: set[str] | None = None) -> ManualGrades:
     """Rows with empty points are skipped (still pending); every other problem is a warning naming the row."""
     out = ManualGrades()
     questions = {(p.id, q.id): q for p in assignment.problems for q in p.questions}
@@ -48,6 +48,9 @@ def read_manual(path: Path, assignment: Assignment) -> ManualGrades:
                 if not text:
                     continue
                 question = questions.get(key[1:])
+                if students is not None and key[0] not in students:
+                    out.warnings.append(f"{where}: no submission for student '{key[0]}'; row ignored")
+                    continue
                 if question is None:
                     out.warnings.append(f"{where}: no question '{key[2]}' in problem '{key[1]}'; row ignored")
                     continue

@@ -88,7 +88,7 @@ class SingleChoice(_Base):
         if chosen == self.answer:
             return Score(1.0, f"correct: {chosen}")
         for alt in self.alternatives:
-            if alt.answer == chosen:
+            if str(alt.answer) == chosen:
                 return Score(alt.credit, alt.feedback or f"{chosen}: partly right", f"alternative:{chosen}")
         return Score(0.0, f"{chosen} is not right", f"chose:{chosen}")
 
@@ -96,7 +96,7 @@ class SingleChoice(_Base):
 class MultipleChoice(_Base):
     kind: Literal["multiple_choice"]
     options: list[str] = Field(min_length=2)
-    answer: list[str]
+    answer: list[str] = Field(min_length=1)
     aliases: dict[str, list[str]] = Field(default_factory=dict)
     scoring: Literal["per_option", "all_or_nothing", "right_minus_wrong"] = "per_option"
     explanations: dict[str, str] = Field(default_factory=dict, description="option -> why it is (not) needed")
@@ -165,9 +165,12 @@ class Number(_Base):
             m = re.fullmatch(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([^\d\s].*?)?\s*", raw)
             if not m:
                 raise AnswerFormatError(f"{raw!r} is not a number")
-            number, unit = float(m.group(1)), (m.group(2) or None)
+            number, unit = float(m.group(1)), (m.group(2) or None)  # float('1e999') is inf: refused below
         else:
-            number = float(raw)
+            try:
+                number = float(raw)
+            except OverflowError as exc:
+                raise AnswerFormatError("the number is too large") from exc
         if not math.isfinite(number):
             raise AnswerFormatError("the number is not finite")
         if unit is not None:

@@ -53,9 +53,11 @@ def unknown_answers(problems: list[ProblemSpec], answers: Answers) -> list[str]:
 
 def format_problems(problem: ProblemSpec, answers: Answers, visibilities: frozenset[Visibility]) -> list[str]:
     """For a self-check: what is wrong with the form of answers that are graded later (never their correctness)."""
+    if answers.error is not None:
+        return [answers.error] if any(q.visibility not in visibilities for q in problem.questions) else []
     notes = []
     for q in problem.questions:
-        if q.visibility in visibilities or answers.error is not None:
+        if q.visibility in visibilities:
             continue
         present, value = answers.get(problem.id, q.id)
         if not present or value is None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from grader.models import Status, SubmissionResult
 
-COLUMNS = ["student", "problem", "score", "max_score", "passed", "failed", "errors"]
+COLUMNS = ["student", "problem", "score", "max_score", "passed", "failed", "errors", "pending"]
 
 
 def write_scores_csv(results: list[SubmissionResult], path: Path) -> None:
@@ -19,7 +19,7 @@ def write_scores_csv(results: list[SubmissionResult], path: Path) -> None:
         for result in sorted(results, key=lambda r: r.student):
             for p in result.problems:
                 statuses = [c.status for c in p.checks]
+                passed, failed, pending = (statuses.count(s) for s in (Status.PASSED, Status.FAILED, Status.PENDING))
                 writer.writerow([result.student, p.problem, f"{round(p.score, 4):g}", f"{round(p.max_score, 4):g}",
-                                 statuses.count(Status.PASSED), statuses.count(Status.FAILED),
-                                 len(statuses) - statuses.count(Status.PASSED) - statuses.count(Status.FAILED)])
+                                 passed, failed, len(statuses) - passed - failed - pending, pending])
     tmp.replace(path)

@@ -189,7 +189,9 @@ class _Supervisor:
             stderr=_read_limited(self.stderr_path, self.limits.output_kb),
             isolation="bubblewrap" if self.mode == "bwrap" else "process", notes=self.notes)
 
-    def _deadline(self) -> Instant:
+    def _deadline(self, loading: bool = False) -> Instant:
+        if loading:  # loading has its own limit and does not use up the problem's budget
+            return Instant.now().plus(self.limits.load_seconds)
         return min(Instant.now().plus(self.limits.call_seconds), self.budget)
 
     def _one_process(self, start: int, out, err) -> int:
@@ -202,7 +204,7 @@ class _Supervisor:
         began = Instant.now()
         expected = iter(self.calls[start:])
         loaded = False
-        deadline = self._deadline()
+        deadline = self._deadline(loading=True)
         while True:
             event = proc.next_event(deadline)
             if event is None:  # deadline passed
@@ -210,7 +212,7 @@ class _Supervisor:
                 seconds = began.elapsed()
                 if not loaded:
                     self.load = CallOutcome(Status.TIMEOUT, message=(
-                        f"loading your code took longer than {self.limits.call_seconds:g} s "
+                        f"loading your code took longer than {self.limits.load_seconds:g} s "
                         "(is there a loop or long computation at the top level?)"), seconds=seconds)
                     return len(self.calls)
                 if current is None:
@@ -225,6 +227,8 @@ class _Supervisor:
                 return self._ended(code, loaded, current, began, start)
             if not loaded and event == "loaded":
                 loaded = True
+                self.budget = self.budget.plus(began.elapsed())  # loading does not use up the calls' budget
+                began = Instant.now()
             elif not loaded and event == "load-failed":
                 proc.finish(kill=True)
                 self.load = self._read_failure("load", began.elapsed())

@@ -17,7 +17,7 @@ from grader.spec.schema import AssignmentModel, LimitsModel, ProblemModel
 from grader.spec.yamlnodes import LocatedYaml, format_loc, load_located
 
 ASSIGNMENT_FILE = "assignment.yaml"
-DEFAULT_LIMITS = Limits(call_seconds=30.0, problem_seconds=300.0, memory_mb=4096, output_kb=64)
+DEFAULT_LIMITS = Limits(call_seconds=30.0, problem_seconds=300.0, memory_mb=4096, output_kb=64, load_seconds=60.0)
 
 
 class _Issues:

@@ -18,6 +18,7 @@ class Strict(BaseModel):
 
 class LimitsModel(Strict):
     call_seconds: PositiveFloat | None = None
+    load_seconds: PositiveFloat | None = None
     problem_seconds: PositiveFloat | None = None
     memory_mb: PositiveInt | None = None
     output_kb: PositiveInt | None = None

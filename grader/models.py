@@ -41,6 +41,8 @@ class Limits:
     memory_mb: int  #: address-space limit of the sandboxed process
     output_kb: int  #: how much of the student's stdout and stderr is kept
     load_seconds: float = 60.0  #: wall-clock limit for loading the code (imports such as torch take seconds)
+    scratch_mb: int = 64  #: size of the sandbox's writable scratch folder and of its /tmp
+    processes: int = 64  #: most processes and threads the submission may run at once (where enforceable)
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,7 @@ class ProblemSpec:
     limits: Limits
     source: Path  #: the YAML file it was loaded from
     questions: tuple[Any, ...] = ()  #: written questions (grader.answers.questions), answered in answers.yaml
+    expected: Path | None = None  #: a student release's file of public expected values (no reference there)
 
     def entry(self, name: str) -> EntryPoint:
         return next(e for e in self.entries if e.name == name)
@@ -124,6 +127,7 @@ class Assignment:
     title: str
     root: Path
     problems: tuple[ProblemSpec, ...]
+    released: bool = False  #: a student handout (`grader release`): public cases only, no answers
 
     def problem(self, problem_id: str) -> ProblemSpec:
         return next(p for p in self.problems if p.id == problem_id)
@@ -173,6 +177,7 @@ class ProblemResult:
     stderr: str = ""
     notes: list[str] = field(default_factory=list)  #: messages about the run as a whole
     answer_issues: list[str] = field(default_factory=list)  #: malformed written answers (found by a self-check)
+    seconds: float | None = field(default=None, compare=False)  #: wall-clock time grading it took, when measured
 
     @property
     def score(self) -> float:

@@ -73,8 +73,10 @@ def test_shipped_assignment_loads():
     assert ids[0] == PROBLEM and len(ids) == len(set(ids))
     for problem in a.problems:
         assert problem.points > 0
-        assert sum(c.points for c in problem.checks) == pytest.approx(problem.points), problem.id
-        assert problem.source == SHIPPED / f"{problem.id}.yaml" and problem.reference.is_file()
+        total = sum(c.points for c in problem.checks) + sum(q.points for q in problem.questions)
+        assert total == pytest.approx(problem.points), problem.id
+        assert problem.source == SHIPPED / f"{problem.id}.yaml"
+        assert problem.reference.is_file() if problem.checks else problem.reference is None
     assert a.max_score == pytest.approx(sum(p.points for p in a.problems))
     p = a.problem(PROBLEM)
     assert p.points == 10

@@ -6,11 +6,14 @@ Everything it writes is treated as untrusted by the grader.
 
 Usage: python -I -B harness.py JOB_DIR EVENT_FD START_INDEX
 
-Job folder: ``calls.json`` (what to call), ``in/`` (inputs as .npy), ``out/`` (results, written here),
-``scratch/`` (the working directory). Events ``loaded``, ``start ID``, ``end ID`` and ``load-failed`` go
-to EVENT_FD, one per line, so the grader can time each call.
+Job folder (read-only): ``calls.json`` (what to call), ``in/`` (inputs as .npy), ``scratch/`` (the
+working directory, a small private tmpfs under bubblewrap). Nothing is written to the host: events
+``loaded``, ``start ID``, and the framed results ``end ID N`` / ``load-failed N`` (followed by N bytes of
+JSON, arrays inside as base64 .npy) go to EVENT_FD, so the grader can time each call and read its value.
 """
 
+import base64
+import io
 import json
 import linecache
 import os
@@ -24,8 +27,15 @@ MAX_ITEMS = 10_000
 MAX_TEXT = 4_000
 
 
-def _emit(fd, line):
-    os.write(fd, (line + "\n").encode())
+def _emit(fd, line, payload=None):
+    data = (line + "\n").encode()
+    if payload is not None:
+        body = json.dumps(payload).encode()
+        data = (f"{line} {len(body)}\n").encode() + body
+    view = memoryview(data)
+    while view:
+        written = os.write(fd, view)
+        view = view[written:]
 
 
 def _short(text):
@@ -61,10 +71,6 @@ def _failure(exc, filename):
 class _Encoder:
     """Turns a returned value into JSON plus .npy files; rejects anything that is not plain data."""
 
-    def __init__(self, out_dir, prefix):
-        self.out_dir = out_dir
-        self.prefix = prefix
-        self.count = 0
 
     def encode(self, value, depth=0):
         if depth > MAX_DEPTH:
@@ -98,10 +104,9 @@ class _Encoder:
         array = np.array(value, copy=True, order="C", subok=False)  # a plain ndarray, any shape (0-d too)
         if array.dtype.kind not in "biufc":
             raise TypeError(f"a returned array has dtype {array.dtype}; expected numbers")
-        name = f"{self.prefix}_{self.count}.npy"
-        self.count += 1
-        np.save(os.path.join(self.out_dir, name), array, allow_pickle=False)
-        return {"npy": name}
+        buffer = io.BytesIO()
+        np.save(buffer, array, allow_pickle=False)
+        return {"npy_b64": base64.b64encode(buffer.getvalue()).decode("ascii")}
 
 
 def _decode_arg(job_dir, spec):
@@ -119,19 +124,11 @@ def _decode_arg(job_dir, spec):
     return spec["json"]
 
 
-def _write_json(path, data):
-    tmp = path + ".tmp"
-    with open(tmp, "w", encoding="utf-8") as fh:
-        json.dump(data, fh)
-    os.replace(tmp, path)
-
-
 def main():
     job_dir, fd, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file raises OSError instead
     with open(os.path.join(job_dir, "calls.json"), encoding="utf-8") as fh:
         job = json.load(fh)
-    out_dir = os.path.join(job_dir, "out")
     filename = job["filename"]
     with open(os.path.join(job_dir, job["source"]), encoding="utf-8") as fh:
         source = fh.read()
@@ -144,16 +141,14 @@ def main():
         code = compile(source, filename, "exec")
         exec(code, module.__dict__)
     except SyntaxError as exc:
-        _write_json(os.path.join(out_dir, "load.json"), {
+        _emit(fd, "load-failed", {
             "ok": False, "kind": "syntax", "type": type(exc).__name__,
             "message": _short(exc.msg), "line": exc.lineno, "text": _short(exc.text or "").rstrip(),
             "traceback": "",
         })
-        _emit(fd, "load-failed")
         return
     except BaseException as exc:  # noqa: BLE001 - every failure is reported, none judged here
-        _write_json(os.path.join(out_dir, "load.json"), _failure(exc, filename))
-        _emit(fd, "load-failed")
+        _emit(fd, "load-failed", _failure(exc, filename))
         return
     _emit(fd, "loaded")
 
@@ -168,14 +163,13 @@ def main():
                 raise TypeError(f"{call['function']!r} in {filename} is not a function")
             args = [_decode_arg(job_dir, a) for a in call["args"]]
             value = func(*args)
-            result = {"ok": True, "value": _Encoder(out_dir, cid).encode(value)}
+            result = {"ok": True, "value": _Encoder().encode(value)}
         except BaseException as exc:  # noqa: BLE001
             result = _failure(exc, filename)
         try:
-            _write_json(os.path.join(out_dir, f"{cid}.json"), result)
-        except BaseException as exc:  # noqa: BLE001 - e.g. a MemoryError while writing
-            _write_json(os.path.join(out_dir, f"{cid}.json"), _failure(exc, filename))
-        _emit(fd, f"end {cid}")
+            _emit(fd, f"end {cid}", result)
+        except BaseException as exc:  # noqa: BLE001 - e.g. a MemoryError while encoding
+            _emit(fd, f"end {cid}", _failure(exc, filename))
 
 
 if __name__ == "__main__":

@@ -1,9 +1,9 @@
 """How a sandboxed process is started: bubblewrap when it can run, else a plain limited child process.
 
 With bubblewrap the child sees a read-only system (``/usr``), the Python installation, and its own job
-folder; nothing else of the host's file system: not the assignment (reference solutions, hidden cases),
-not other submissions, not the output folder. It has no network, its own PID namespace, an empty
-environment, and writes only in its scratch and result folders.
+folder, read-only; nothing else of the host's file system: not the assignment (reference solutions,
+hidden cases), not other submissions, not the output folder. It has no network, its own PID namespace,
+an empty environment, and writes only to small private tmpfs mounts (its scratch folder, /tmp).
 """
 
 from __future__ import annotations
@@ -38,9 +38,6 @@ def clean_env(home: str) -> dict[str, str]:
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
         "LANG": "C.UTF-8",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONUNBUFFERED": "1",
-        "PYTHONHASHSEED": "0",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
@@ -104,9 +101,11 @@ def reduced_isolation_warning() -> str:
     return REDUCED_WARNING.format(why=f" ({problem})" if problem else "")
 
 
-def _base_args() -> list[str]:
+def _base_args(tmp_mb: int = 64) -> list[str]:
+    size = str(tmp_mb * 1024 * 1024)
     args = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
+            "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm"]
     for top in ("bin", "lib", "lib32", "lib64", "sbin"):
         path = Path("/") / top
         if path.is_symlink():
@@ -139,22 +138,23 @@ def _limits(memory_mb: int) -> Callable[[], None]:
 
 
 def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[str], memory_mb: int,
-           secrets: list[Path]) -> Launch:
+           secrets: list[Path], scratch_mb: int = 64) -> Launch:
     """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation."""
     if mode == "process":
-        argv = [sys.executable, "-I", "-B", str(job_dir / "harness.py"), str(job_dir), *harness_args]
+        argv = [sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
         return Launch(argv, clean_env(str(job_dir / "scratch")), str(job_dir / "scratch"), _limits(memory_mb))
     paths = python_paths()
     check_not_exposed(paths, secrets)
-    args = [shutil.which("bwrap") or "bwrap", *_base_args()]
+    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb)]
     for p in paths:
         args += ["--ro-bind", p, p]
     root = SANDBOX_ROOT
+    # The job folder is read-only; the only writable places are small private tmpfs mounts, so a
+    # submission can neither write to the host nor fill its disk.
     args += ["--ro-bind", str(job_dir), root,
-             "--bind", str(job_dir / "out"), f"{root}/out",
-             "--bind", str(job_dir / "scratch"), f"{root}/scratch",
+             "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", f"{root}/scratch",
              "--chdir", f"{root}/scratch"]
     for key, value in clean_env(f"{root}/scratch").items():
         args += ["--setenv", key, value]
-    args += ["--", os.path.realpath(sys.executable), "-I", "-B", f"{root}/harness.py", root, *harness_args]
+    args += ["--", os.path.realpath(sys.executable), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
     return Launch(args, {}, None, _limits(memory_mb))

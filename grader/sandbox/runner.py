@@ -21,7 +21,7 @@ from typing import Any
 
 from grader.models import CallOutcome, Limits, Status
 from grader.sandbox import isolation
-from grader.sandbox.wire import WireError, decode, encode_arg, read_json
+from grader.sandbox.wire import MAX_RESULT_BYTES, WireError, decode, encode_arg, parse_payload
 from grader.timing import Instant
 
 MAX_EVENT_LINE = 256
@@ -86,28 +86,49 @@ class _Process:
             stderr=stderr, pass_fds=(write_fd,), start_new_session=True, preexec_fn=launch.preexec)
         os.close(write_fd)
         self.read_fd = read_fd
-        self.buffer = b""
+        self.buffer = bytearray()
         self.selector = selectors.DefaultSelector()
         self.selector.register(read_fd, selectors.EVENT_READ)
         self.eof = False
 
-    def next_event(self, deadline: Instant) -> str | None:
-        """The next event line, or None at the deadline. Returns "" at end of stream."""
+    def _fill(self, deadline: Instant) -> bool:
+        """Read more bytes into the buffer; False at the deadline or at the end of the stream."""
+        if self.eof:
+            return False
+        remaining = deadline.remaining()
+        if remaining <= 0 or not self.selector.select(remaining):
+            return False
+        chunk = os.read(self.read_fd, 1 << 20)
+        if not chunk:
+            self.eof = True
+            return False
+        self.buffer += chunk
+        return True
+
+    def next_event(self, deadline: Instant) -> tuple[str, bytes | None] | None:
+        """The next event and its framed payload (if any); None at the deadline; ("", None) at the end."""
         while b"\n" not in self.buffer:
-            if self.eof:
-                return ""
-            remaining = deadline.remaining()
-            if remaining <= 0 or not self.selector.select(remaining):
-                return None
-            chunk = os.read(self.read_fd, 4096)
-            if not chunk:
-                self.eof = True
-                continue
-            self.buffer += chunk
-            if len(self.buffer) > MAX_EVENT_LINE and b"\n" not in self.buffer[:MAX_EVENT_LINE]:
-                return "!garbage"
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line.decode("ascii", errors="replace").strip()
+            if len(self.buffer) > MAX_EVENT_LINE:
+                return "!garbage", None
+            if not self._fill(deadline):
+                return ("", None) if self.eof else None
+        head, rest = self.buffer.split(b"\n", 1)
+        if len(head) > MAX_EVENT_LINE:
+            return "!garbage", None
+        line = bytes(head).decode("ascii", errors="replace").strip()
+        words = line.split(" ")
+        if words[0] not in ("end", "load-failed"):
+            self.buffer = rest
+            return line, None
+        if not words[-1].isdigit() or int(words[-1]) > MAX_RESULT_BYTES:
+            return "!garbage", None
+        size = int(words[-1])
+        while len(rest) < size:
+            if not self._fill(deadline):
+                return ("!truncated", None) if self.eof else None
+            rest = self.buffer.split(b"\n", 1)[1]
+        self.buffer = rest[size:]
+        return " ".join(words[:-1]), bytes(rest[:size])
 
     def finish(self, kill: bool) -> int:
         if not kill:
@@ -142,7 +163,7 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
     base = Path(tempfile.mkdtemp(prefix="grader-"))
     try:
         job = base / "job"
-        for sub in ("in", "out", "scratch"):
+        for sub in ("in", "scratch"):
             (job / sub).mkdir(parents=True)
         for helper in ("harness.py", "scripted.py"):
             shutil.copyfile(resources.files("grader.sandbox").joinpath(helper), job / helper)
@@ -152,7 +173,7 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
                       for c in calls]
         (job / "calls.json").write_text(json.dumps({"source": "solution.py", "filename": filename,
                                                     "calls": wire_calls}), encoding="utf-8")
-        for path in (job, job / "out", job / "scratch"):
+        for path in (job, job / "scratch"):
             os.chmod(path, 0o777)
         return _Supervisor(job, base, calls, limits, chosen, secrets or []).run()
     finally:
@@ -198,7 +219,7 @@ class _Supervisor:
         """Run calls from index ``start`` in one process; return the index to resume from."""
         read_fd, write_fd = os.pipe()
         launch = isolation.launch(self.mode, self.job, [str(write_fd), str(start)], self.limits.memory_mb,
-                                  self.secrets)
+                                  self.secrets, self.limits.scratch_mb)
         proc = _Process(launch, out, err, read_fd, write_fd)
         current: Call | None = None  # the call in flight
         began = Instant.now()
@@ -206,8 +227,8 @@ class _Supervisor:
         loaded = False
         deadline = self._deadline(loading=True)
         while True:
-            event = proc.next_event(deadline)
-            if event is None:  # deadline passed
+            got = proc.next_event(deadline)
+            if got is None:  # deadline passed
                 proc.finish(kill=True)
                 seconds = began.elapsed()
                 if not loaded:
@@ -222,6 +243,7 @@ class _Supervisor:
                     f"did not return within {self.limits.call_seconds:g} s" if not budget_hit else
                     f"stopped: the time budget for this problem ({self.limits.problem_seconds:g} s) ran out"))
                 return self.calls.index(current) + 1
+            event, payload = got
             if event == "":  # the process ended
                 code = proc.finish(kill=False)
                 return self._ended(code, loaded, current, began, start)
@@ -229,19 +251,22 @@ class _Supervisor:
                 loaded = True
                 self.budget = self.budget.plus(began.elapsed())  # loading does not use up the calls' budget
                 began = Instant.now()
-            elif not loaded and event == "load-failed":
+            elif not loaded and event == "load-failed" and payload is not None:
                 proc.finish(kill=True)
-                self.load = self._read_failure("load", began.elapsed())
+                self.load = self._read_failure(payload, began.elapsed())
                 return len(self.calls)
             elif loaded and current is None and event.startswith("start "):
                 nxt = next(expected, None)
                 if nxt is None or event != f"start {nxt.id}":
                     return self._violation(proc, nxt)
                 current, began = nxt, Instant.now()
-            elif loaded and current is not None and event == f"end {current.id}":
-                self.outcomes[current.id] = self._read_result(current, began.elapsed())
+            elif loaded and current is not None and event == f"end {current.id}" and payload is not None:
+                self.outcomes[current.id] = self._read_result(payload, began.elapsed())
                 current = None
                 began = Instant.now()
+            elif event == "!truncated":  # the process died while sending a result
+                code = proc.finish(kill=False)
+                return self._ended(code, loaded, current, began, start)
             else:
                 return self._violation(proc, current)
             deadline = self._deadline()
@@ -279,20 +304,20 @@ class _Supervisor:
             self.load = CallOutcome(status, message=f"after loading your code, {why}", seconds=seconds)
         return nxt
 
-    def _read_failure(self, name: str, seconds: float) -> CallOutcome:
+    def _read_failure(self, payload: bytes, seconds: float) -> CallOutcome:
         try:
-            return _failure_outcome(read_json(self.job / "out" / f"{name}.json"), seconds, self.limits)
+            return _failure_outcome(parse_payload(payload), seconds, self.limits)
         except WireError as exc:
             return CallOutcome(Status.ERROR, message=f"loading your code failed ({exc})", seconds=seconds)
 
-    def _read_result(self, call: Call, seconds: float) -> CallOutcome:
+    def _read_result(self, payload: bytes, seconds: float) -> CallOutcome:
         try:
-            data = read_json(self.job / "out" / f"{call.id}.json")
+            data = parse_payload(payload)
             if not isinstance(data, dict) or "ok" not in data:
                 raise WireError("malformed result")
             if data["ok"] is not True:
                 return _failure_outcome(data, seconds, self.limits)
-            return CallOutcome(Status.PASSED, value=decode(data.get("value"), self.job / "out"), seconds=seconds)
+            return CallOutcome(Status.PASSED, value=decode(data.get("value")), seconds=seconds)
         except WireError as exc:
             return CallOutcome(Status.ERROR, message=f"the value could not be read back: {exc}", seconds=seconds)
         except MemoryError:

@@ -1,4 +1,4 @@
-"""Trusted-side decoding of what the sandbox wrote: JSON and ``.npy`` only, with size and depth caps.
+"""Trusted-side decoding of what the sandbox sent: JSON and ``.npy`` only, with size and depth caps.
 
 Nothing read here can execute: ``json`` builds plain dicts, lists, strings and numbers, and
 ``numpy.load(allow_pickle=False)`` builds plain ndarrays of numeric dtypes only.
@@ -6,6 +6,8 @@ Nothing read here can execute: ``json`` builds plain dicts, lists, strings and n
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -14,47 +16,36 @@ import numpy as np
 
 from grader.sandbox.scripted import ScriptedDecoder
 
-MAX_JSON_BYTES = 8 * 1024 * 1024
-MAX_NPY_BYTES = 256 * 1024 * 1024
+MAX_RESULT_BYTES = 64 * 1024 * 1024  #: the largest framed result read from the event pipe
 MAX_DEPTH = 20
 
 
 class WireError(Exception):
-    """What the sandbox wrote is not a well-formed value."""
+    """What the sandbox sent is not a well-formed value."""
 
 
-def read_json(path: Path) -> Any:
+def parse_payload(data: bytes) -> Any:
     try:
-        size = path.stat().st_size
-    except FileNotFoundError as exc:
-        raise WireError("no result was written") from exc
-    if size > MAX_JSON_BYTES:
-        raise WireError(f"the result is too large ({size} bytes)")
-    try:
-        return json.loads(path.read_bytes().decode("utf-8"))
+        return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise WireError(f"the result is not valid JSON ({exc.__class__.__name__})") from exc
 
 
-def _npy(folder: Path, name: Any) -> np.ndarray:
-    if not isinstance(name, str) or "/" in name or name.startswith(".") or not name.endswith(".npy"):
-        raise WireError(f"bad array reference {name!r}")
-    path = folder / name
-    if not path.is_file() or path.is_symlink():
-        raise WireError(f"array file {name} is missing")
-    if path.stat().st_size > MAX_NPY_BYTES:
-        raise WireError(f"array file {name} is too large")
+def _npy(body: Any) -> np.ndarray:
+    if not isinstance(body, str):
+        raise WireError("malformed array")
     try:
-        array = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise WireError(f"array file {name} is not a valid .npy file ({exc})") from exc
+        raw = base64.b64decode(body.encode("ascii"), validate=True)
+        array = np.load(io.BytesIO(raw), allow_pickle=False)
+    except (ValueError, OSError, EOFError, UnicodeEncodeError) as exc:
+        raise WireError(f"an array is not a valid .npy payload ({exc})") from exc
     if type(array) is not np.ndarray or array.dtype.kind not in "biufc":
-        raise WireError(f"array file {name} does not hold numbers")
+        raise WireError("an array does not hold numbers")
     return array
 
 
-def decode(value: Any, folder: Path, depth: int = 0) -> Any:
-    """Rebuild a returned value from its wire form: ``{"json": v}``, ``{"npy": f}``, lists, tuples, dicts."""
+def decode(value: Any, depth: int = 0) -> Any:
+    """Rebuild a returned value from its wire form: ``{"json": v}``, ``{"npy_b64": s}``, lists, tuples, dicts."""
     if depth > MAX_DEPTH:
         raise WireError("the value is nested too deeply")
     if not isinstance(value, dict) or len(value) != 1:
@@ -64,13 +55,13 @@ def decode(value: Any, folder: Path, depth: int = 0) -> Any:
         if body is not None and type(body) not in (bool, int, float, str):
             raise WireError("malformed plain value")
         return body
-    if kind == "npy":
-        return _npy(folder, body)
+    if kind == "npy_b64":
+        return _npy(body)
     if kind in ("list", "tuple") and isinstance(body, list):
-        items = [decode(v, folder, depth + 1) for v in body]
+        items = [decode(v, depth + 1) for v in body]
         return items if kind == "list" else tuple(items)
     if kind == "dict" and isinstance(body, dict):
-        return {str(k): decode(v, folder, depth + 1) for k, v in body.items()}
+        return {str(k): decode(v, depth + 1) for k, v in body.items()}
     raise WireError(f"unknown value kind {kind!r}")
 
 

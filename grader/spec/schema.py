@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
 
 from grader.answers.questions import Question
+from grader.answers.released import ReleasedQuestion
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
 Identifier = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -19,6 +20,8 @@ class Strict(BaseModel):
 class LimitsModel(Strict):
     call_seconds: PositiveFloat | None = None
     load_seconds: PositiveFloat | None = None
+    scratch_mb: PositiveInt | None = None
+    processes: PositiveInt | None = None
     problem_seconds: PositiveFloat | None = None
     memory_mb: PositiveInt | None = None
     output_kb: PositiveInt | None = None
@@ -29,6 +32,7 @@ class AssignmentModel(Strict):
     title: str
     problems: list[str] = Field(min_length=1)
     limits: LimitsModel = LimitsModel()
+    released: bool = False  #: a student handout written by `grader release`
 
 
 class EntryModel(Strict):
@@ -74,4 +78,35 @@ class ProblemModel(Strict):
             missing = [f for f in ("entry", "reference", "cases") if not getattr(self, f)]
             if missing:
                 raise ValueError(f"a problem with checks needs {', '.join(missing)}")
+        return self
+
+
+# --------------------------------------------------------------------------- student releases
+
+
+class ReleasedCheckModel(CheckModel):
+    """A check in a student release: its case list may be empty (all its cases were hidden)."""
+
+    cases: list[str] | None = None
+
+
+class ReleasedProblemModel(ProblemModel):
+    """A problem in a student release (``released: true`` in assignment.yaml): public cases only, no
+    reference solution but ``expected``, a JSON file of the public cases' expected values; hidden
+    questions without their answers."""
+
+    expected: str | None = None
+    checks: list[ReleasedCheckModel] = []  # type: ignore[assignment]
+    questions: list[ReleasedQuestion] = []  # type: ignore[assignment]
+
+    @model_validator(mode="after")
+    def _code_or_questions(self) -> "ReleasedProblemModel":  # overrides the parent's check
+        if not self.checks and not self.questions:
+            raise ValueError("a problem needs checks (on code) or questions (written answers), or both")
+        if self.reference is not None:
+            raise ValueError("a released problem has no reference solution; its expected values are in 'expected'")
+        if self.checks:
+            missing = [f for f in ("entry", "expected") if not getattr(self, f)]
+            if missing:
+                raise ValueError(f"a released problem with checks needs {', '.join(missing)}")
         return self

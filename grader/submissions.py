@@ -53,6 +53,12 @@ def collect(root: Path) -> Collection:
                                   "use letters, digits and . _ @ + -)")
         else:
             found.submissions.append(Submission(path.name, path))
+    seen: dict[str, str] = {}
+    for sub in found.submissions:
+        other = seen.setdefault(sub.student.lower(), sub.student)
+        if other != sub.student:
+            found.warnings.append(f"{root}: student ids {other!r} and {sub.student!r} differ only in case; "
+                                  "both are graded, but an LMS or a case-insensitive disk may merge them")
     return found
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
+from grader.sandbox.pidlimit import PidCap
+
 Mode = Literal["auto", "bwrap", "process"]
 
 SANDBOX_ROOT = "/job"  # where the job folder appears inside bubblewrap
@@ -127,8 +129,10 @@ class Launch:
     preexec: Callable[[], None]
 
 
-def _limits(memory_mb: int) -> Callable[[], None]:
+def _limits(memory_mb: int, pids: PidCap | None) -> Callable[[], None]:
     def apply() -> None:
+        if pids is not None:
+            pids.enter()
         limit = memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
@@ -138,11 +142,11 @@ def _limits(memory_mb: int) -> Callable[[], None]:
 
 
 def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[str], memory_mb: int,
-           secrets: list[Path], scratch_mb: int = 64) -> Launch:
+           secrets: list[Path], scratch_mb: int = 64, pids: PidCap | None = None) -> Launch:
     """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation."""
     if mode == "process":
         argv = [sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
-        return Launch(argv, clean_env(str(job_dir / "scratch")), str(job_dir / "scratch"), _limits(memory_mb))
+        return Launch(argv, clean_env(str(job_dir / "scratch")), str(job_dir / "scratch"), _limits(memory_mb, pids))
     paths = python_paths()
     check_not_exposed(paths, secrets)
     args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb)]
@@ -157,4 +161,4 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     for key, value in clean_env(f"{root}/scratch").items():
         args += ["--setenv", key, value]
     args += ["--", os.path.realpath(sys.executable), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
-    return Launch(args, {}, None, _limits(memory_mb))
+    return Launch(args, {}, None, _limits(memory_mb, pids))

@@ -21,6 +21,7 @@ from typing import Any
 
 from grader.models import CallOutcome, Limits, Status
 from grader.sandbox import isolation
+from grader.sandbox.pidlimit import PidCap
 from grader.sandbox.wire import MAX_RESULT_BYTES, WireError, decode, encode_arg, parse_payload
 from grader.timing import Instant
 
@@ -218,9 +219,16 @@ class _Supervisor:
     def _one_process(self, start: int, out, err) -> int:
         """Run calls from index ``start`` in one process; return the index to resume from."""
         read_fd, write_fd = os.pipe()
-        launch = isolation.launch(self.mode, self.job, [str(write_fd), str(start)], self.limits.memory_mb,
-                                  self.secrets, self.limits.scratch_mb)
-        proc = _Process(launch, out, err, read_fd, write_fd)
+        pids = PidCap(self.limits.processes)
+        try:
+            launch = isolation.launch(self.mode, self.job, [str(write_fd), str(start)], self.limits.memory_mb,
+                                      self.secrets, self.limits.scratch_mb, pids)
+            proc = _Process(launch, out, err, read_fd, write_fd)
+            return self._supervise(proc, start)
+        finally:
+            pids.close()
+
+    def _supervise(self, proc: "_Process", start: int) -> int:
         current: Call | None = None  # the call in flight
         began = Instant.now()
         expected = iter(self.calls[start:])
@@ -286,8 +294,8 @@ class _Supervisor:
         if code < 0:
             why = f"the process was killed by {_signal_name(code)}"
             if code == -signal.SIGKILL:
-                why += f" (most often: out of memory, limit {self.limits.memory_mb} MB)"
-            status = Status.MEMORY if code == -signal.SIGKILL else Status.CRASHED
+                why += " (the machine ran out of memory, or the code killed itself)"
+            status = Status.CRASHED
         else:
             why = f"the process exited with status {code} (os._exit() or a fatal error?)"
             status = Status.CRASHED

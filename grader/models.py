@@ -148,6 +148,8 @@ class CallOutcome:
     value: Any = None  #: plain Python values and numpy arrays; never a student-defined object
     message: str = ""
     seconds: float = 0.0
+    ticks: tuple[float, ...] = ()  #: when each progress tick arrived, in seconds since the call began
+    #: (measured by the grader: the sandbox's own clocks are never trusted)
 
 
 @dataclass

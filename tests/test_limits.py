@@ -66,3 +66,16 @@ def test_code_that_loops_at_import_times_out_once():
     assert result.load is not None and result.load.status is Status.TIMEOUT
     assert {o.status for o in result.calls.values()} == {Status.TIMEOUT}
     assert "top level" in result.calls["c0"].message
+
+
+def test_driver_ticks_are_timed_by_the_grader():
+    """A driver's progress ticks are timestamped on the grader's side, whatever the sandbox's clocks say."""
+    source = ("import time\ntime.perf_counter = time.monotonic = time.time = lambda: 0.0\n"
+              "def step(i):\n    time.sleep(0.05)\n    return i * i\n")
+    result = run_calls(source, "solution.py", [Call("c0", "unused", (4,), driver="echo_ticks")], LIMITS)
+    outcome = result.calls["c0"]
+    assert outcome.status is Status.PASSED and outcome.value == [0, 1, 4, 9]
+    assert len(outcome.ticks) == 4
+    assert list(outcome.ticks) == sorted(outcome.ticks)
+    assert outcome.ticks[-1] >= 4 * 0.05 * 0.9
+    assert outcome.ticks[-1] <= outcome.seconds

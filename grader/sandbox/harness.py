@@ -124,6 +124,17 @@ def _decode_arg(job_dir, spec):
     return spec["json"]
 
 
+def _driver(job_dir, name):
+    """A grader-supplied routine that drives the student's code (e.g. a training loop)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(f"grader_driver_{name}",
+                                                  os.path.join(job_dir, "drivers", f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main():
     job_dir, fd, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file raises OSError instead
@@ -156,13 +167,16 @@ def main():
         cid = call["id"]
         _emit(fd, f"start {cid}")
         try:
-            func = module.__dict__.get(call["function"])
-            if func is None:
-                raise NameError(f"{filename} defines no function {call['function']!r}")
-            if not callable(func):
-                raise TypeError(f"{call['function']!r} in {filename} is not a function")
             args = [_decode_arg(job_dir, a) for a in call["args"]]
-            value = func(*args)
+            if call.get("driver"):
+                value = _driver(job_dir, call["driver"]).run(module.__dict__, *args, tick=lambda: _emit(fd, "tick"))
+            else:
+                func = module.__dict__.get(call["function"])
+                if func is None:
+                    raise NameError(f"{filename} defines no function {call['function']!r}")
+                if not callable(func):
+                    raise TypeError(f"{call['function']!r} in {filename} is not a function")
+                value = func(*args)
             result = {"ok": True, "value": _Encoder().encode(value)}
         except BaseException as exc:  # noqa: BLE001
             result = _failure(exc, filename)

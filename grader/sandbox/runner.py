@@ -14,7 +14,7 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -29,11 +29,17 @@ MAX_EVENT_LINE = 256
 EXIT_GRACE_SECONDS = 2.0
 
 
+MAX_TICKS = 100_000
+
+
 @dataclass(frozen=True)
 class Call:
     id: str
     function: str
     args: tuple[Any, ...]
+    #: a grader-supplied routine (grader/sandbox/drivers/<driver>.py) that runs inside the sandbox and
+    #: drives the student's code, e.g. a training loop; None calls the student's ``function`` directly
+    driver: str | None = None
 
 
 @dataclass
@@ -168,8 +174,14 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
             (job / sub).mkdir(parents=True)
         for helper in ("harness.py", "scripted.py"):
             shutil.copyfile(resources.files("grader.sandbox").joinpath(helper), job / helper)
+        drivers = {c.driver for c in calls if c.driver}
+        if drivers:
+            (job / "drivers").mkdir()
+            for driver in drivers:
+                shutil.copyfile(resources.files("grader.sandbox.drivers").joinpath(f"{driver}.py"),
+                                job / "drivers" / f"{driver}.py")
         (job / "solution.py").write_text(source, encoding="utf-8")
-        wire_calls = [{"id": c.id, "function": c.function,
+        wire_calls = [{"id": c.id, "function": c.function, "driver": c.driver,
                        "args": [encode_arg(a, job / "in", f"{c.id}_{i}") for i, a in enumerate(c.args)]}
                       for c in calls]
         (job / "calls.json").write_text(json.dumps({"source": "solution.py", "filename": filename,
@@ -230,6 +242,7 @@ class _Supervisor:
 
     def _supervise(self, proc: "_Process", start: int) -> int:
         current: Call | None = None  # the call in flight
+        ticks: list[float] = []
         began = Instant.now()
         expected = iter(self.calls[start:])
         loaded = False
@@ -267,11 +280,15 @@ class _Supervisor:
                 nxt = next(expected, None)
                 if nxt is None or event != f"start {nxt.id}":
                     return self._violation(proc, nxt)
-                current, began = nxt, Instant.now()
+                current, began, ticks = nxt, Instant.now(), []
             elif loaded and current is not None and event == f"end {current.id}" and payload is not None:
-                self.outcomes[current.id] = self._read_result(payload, began.elapsed())
+                outcome = self._read_result(payload, began.elapsed())
+                self.outcomes[current.id] = replace(outcome, ticks=tuple(ticks))
                 current = None
                 began = Instant.now()
+            elif loaded and current is not None and event == "tick" and len(ticks) < MAX_TICKS:
+                ticks.append(began.elapsed())  # the grader's clock, whatever the sandbox's says
+                continue  # a tick does not extend the call's deadline
             elif event == "!truncated":  # the process died while sending a result
                 code = proc.finish(kill=False)
                 return self._ended(code, loaded, current, began, start)

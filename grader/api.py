@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import sys
 import traceback
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from grader.answers.manual import ManualGrades, apply_manual, read_manual, write_free_text
 from grader.answers.reader import Answers, read_answers
 from grader.answers.scoring import format_problems, grade_questions, unknown_answers
+from grader.fingerprint import assignment_hash
+from grader.gradebook import FILENAME as GRADEBOOK, Gradebook, GradebookError
 from grader.grading import ALL, PUBLIC, RunOptions, grade_problem, selected_cases
 from grader.models import Assignment, CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 from grader.output.gradescope import write_results_json
 from grader.output.scores_csv import write_scores_csv
 from grader.reference import CaseBook, ReferenceFailure
+from grader.report import write_reports
+from grader.resume import plan_batch, run_jobs, with_manual
 from grader.sandbox import isolation
+from grader.sandbox.pool import WarmPool
 from grader.spec import load_assignment
 from grader.submissions import SourceFile, Submission, SubmissionError, collect, read_source
+from grader.timing import Instant
 
 
 MANUAL_GRADES = "manual-grades.csv"
@@ -45,6 +51,14 @@ def _prepare(assignment: Assignment, problems, book: CaseBook, visibilities) -> 
     for problem in problems:
         for case in selected_cases(problem, visibilities):
             book.expected(problem, case)
+
+
+def full_assignment(assignment: Assignment) -> Assignment:
+    """``assignment``, unless it is a student release (no hidden cases, no references, no answers)."""
+    if assignment.released:
+        raise UsageError(f"{assignment.root} is a student release (written by grader release): it has no hidden "
+                         "cases, reference solutions or answers; use the full assignment")
+    return assignment
 
 
 def isolation_warning(sandbox: isolation.Mode) -> str | None:
@@ -75,6 +89,7 @@ def grade_submission(submission: Submission | Path, assignment: Assignment, *, p
         if answers.error:
             result.notes.append(answers.error)
     for problem in problems:
+        started = Instant.now()
         try:
             graded = grade_problem(problem, source, book, options)
             graded.checks.extend(grade_questions(problem, answers, options.visibilities))
@@ -85,6 +100,7 @@ def grade_submission(submission: Submission | Path, assignment: Assignment, *, p
             raise
         except Exception as exc:  # noqa: BLE001 - one submission never stops a batch
             result.problems.append(_internal_error(problem, exc, options.visibilities))
+        result.problems[-1].seconds = round(started.elapsed(), 3)
     if manual is not None:
         apply_manual(result, manual)
     return result
@@ -138,14 +154,22 @@ class BatchResult:
 
 def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, jobs: int = 1,
                 problems: list[str] | None = None, sandbox: isolation.Mode = "auto",
-                manual: Path | None = None,
-                on_result: Callable[[SubmissionResult], None] | None = None) -> BatchResult:
+                manual: Path | None = None, force: bool = False, warm: bool = True,
+                on_result: Callable[[SubmissionResult], None] | None = None,
+                on_notice: Callable[[str], None] | None = None,
+                notes: dict[str, list[str]] | None = None) -> BatchResult:
     """Grade every submission folder under ``submissions_dir`` on all cases and write the results.
 
+    Each result is stored in ``OUT/gradebook.sqlite`` as soon as it is graded; a rerun grades only what
+    is missing or changed (all of it with ``force``), and ``on_notice`` gets a line saying so. The output
+    files are regenerated from the gradebook for every student of the batch.
     Manual grades for free-text answers are merged from ``manual`` (default: ``OUT/manual-grades.csv``
     when it exists); the answers still awaiting a grade are listed in ``OUT/free-text.csv``.
+    ``notes`` adds lines to students' results (e.g. "submitted late (Canvas)"), by student id.
+    With ``warm`` (and bubblewrap), each worker keeps a warm sandbox with numpy and torch imported and
+    forks a fresh process per submission from it; otherwise every process is a fresh Python.
     """
-    assignment = load_assignment(assignment_dir)
+    assignment = full_assignment(load_assignment(assignment_dir))
     chosen = _problems(assignment, problems)
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
     if not submissions_dir.is_dir():
@@ -153,8 +177,6 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     found = collect(submissions_dir)
-    book = CaseBook()
-    _prepare(assignment, chosen, book, ALL)
     out_dir.mkdir(parents=True, exist_ok=True)
     if manual is not None and not manual.is_file():
         raise UsageError(f"{manual}: no such manual grades file")
@@ -162,22 +184,47 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     students = {s.student for s in found.submissions}
     grades = read_manual(manual, assignment, students) if manual.is_file() else ManualGrades()
     found.warnings += grades.warnings
-    options = RunOptions(ALL, sandbox, (assignment.root, submissions_dir, out_dir))
-    results: list[SubmissionResult] = []
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = [pool.submit(grade_submission, s, assignment, problems=chosen, options=options, book=book,
-                               manual=grades)
-                   for s in found.submissions]
-        for future in as_completed(futures):
-            result = future.result()
-            write_results_json(result, out_dir / "students" / result.student / "results.json")
-            results.append(result)
-            if on_result:
-                on_result(result)
-    results.sort(key=lambda r: r.student)
+    secrets = (assignment.root, submissions_dir, out_dir)
+    with Gradebook.open(out_dir / GRADEBOOK) as gradebook, _warm_pool(warm, sandbox, jobs, chosen, secrets) as pool:
+        options = RunOptions(ALL, sandbox, secrets, pool)
+        plan = plan_batch(gradebook.stored(), found.submissions, chosen, assignment_hash(assignment), force=force)
+        if plan.notice and on_notice:
+            on_notice(plan.notice)
+        book = CaseBook()
+        if plan.jobs:
+            _prepare(assignment, chosen, book, ALL)
+        run = gradebook.start_run(assignment=assignment.root, spec_hash=plan.spec_hash,
+                                  submissions_dir=submissions_dir.resolve(), problems=[p.id for p in chosen],
+                                  options={"jobs": jobs, "sandbox": sandbox, "force": force})
+        graded = run_jobs(plan, gradebook, run,
+                          lambda job: grade_submission(job.submission, assignment, problems=list(job.problems),
+                                                       options=options, book=book),
+                          workers=jobs, order=[p.id for p in assignment.problems],
+                          on_saved=(lambda r: on_result(with_manual(r, grades))) if on_result else None)
+        gradebook.finish_run(run, graded=graded, skipped=len(plan.skipped))
+        stored = gradebook.load(students)
+    results = [with_manual(stored[s], grades) for s in sorted(stored)]
+    for result in results:
+        result.notes.extend(n for n in (notes or {}).get(result.student, []) if n not in result.notes)
+        write_results_json(result, out_dir / "students" / result.student / "results.json")
     write_scores_csv(results, out_dir / "scores.csv")
     write_free_text(results, out_dir / FREE_TEXT)
+    write_reports(results, out_dir, assignment)  # OUT/index.html, OUT/students/<id>/report.html
     return BatchResult(results, found.warnings, out_dir)
+
+
+@contextmanager
+def _warm_pool(warm: bool, sandbox: isolation.Mode, jobs: int, problems, secrets) -> Iterator[WarmPool | None]:
+    """One warm sandbox per worker, when asked for and bubblewrap is available; closed at the end."""
+    if not warm or isolation.resolve_mode(sandbox) != "bwrap":
+        yield None
+        return
+    pool = WarmPool(jobs, list(secrets), scratch_mb=max(p.limits.scratch_mb for p in problems),
+                    processes=max(p.limits.processes for p in problems))
+    try:
+        yield pool
+    finally:
+        pool.close()
 
 
 @dataclass
@@ -192,7 +239,7 @@ class ProblemValidation:
 
 def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto") -> list[ProblemValidation]:
     """Load the specs, then grade each reference solution on all its cases: each must earn full marks."""
-    assignment = load_assignment(assignment_dir)
+    assignment = full_assignment(load_assignment(assignment_dir))
     book = CaseBook()
     _prepare(assignment, assignment.problems, book, ALL)
     options = RunOptions(ALL, sandbox, (assignment.root,))
@@ -218,5 +265,5 @@ def validate_questions(problem) -> list[CheckResult]:
     return results
 
 
-__all__ = ["BatchResult", "ProblemValidation", "ReferenceFailure", "UsageError", "Visibility", "check_submission",
-           "grade_batch", "grade_submission", "isolation_warning", "validate_assignment"]
+__all__ = ["BatchResult", "GradebookError", "ProblemValidation", "ReferenceFailure", "UsageError", "Visibility",
+           "check_submission", "grade_batch", "grade_submission", "isolation_warning", "validate_assignment"]

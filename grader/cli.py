@@ -2,7 +2,8 @@
 
 Exit codes: 0 success (for ``check``: every public check passed); 1 ``check`` found failing checks or
 ``validate`` found a reference that does not earn full marks; 2 the grader could not do its job (bad
-spec, bad arguments, missing folders).
+spec, bad arguments, missing folders). ``gradescope`` exits 0 whenever it wrote results.json, whatever
+the student scored.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import sys
 from pathlib import Path
 
 from grader import api
+from grader.export import DEFAULT_FILES, FORMATS, ExportError, export
+from grader.lms import canvas_import, gradescope
+from grader.release import ReleaseError, release_assignment
 from grader.output.console import batch_line, problem_summary, submission_summary
 from grader.sandbox.isolation import SandboxUnavailable
-from grader.spec import SpecError
+from grader.report import write_student_report
+from grader.spec import SpecError, load_assignment
 
 DEFAULT_ASSIGNMENT = Path("problems/autoencoders")
 
@@ -34,9 +39,14 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
     check.add_argument("--problems", help="comma-separated problem ids (default: all)")
     check.add_argument("--sandbox", **sandbox)
+    check.add_argument("--out", type=Path, default=Path("reports"),
+                       help="where to write the HTML report, OUT/students/<id>/report.html (default: reports)")
 
     grade = sub.add_parser("grade", help="grade a folder of submissions on all cases")
-    grade.add_argument("submissions", type=Path, help="a folder holding one folder per student")
+    grade.add_argument("submissions", type=Path, help="a folder holding one folder per student, or a Canvas "
+                       "bulk download (its zip, or the flat folder of files it unpacks to)")
+    grade.add_argument("--canvas", action="store_true", help="read SUBMISSIONS as a Canvas bulk download "
+                       "(detected by itself for a zip or a flat folder of Canvas-named files)")
     grade.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
     grade.add_argument("--out", type=Path, default=Path("reports"))
     grade.add_argument("--jobs", type=int, default=1)
@@ -44,11 +54,39 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--sandbox", **sandbox)
     grade.add_argument("--manual", type=Path, help="manual grades CSV for free-text answers "
                        "(default: OUT/manual-grades.csv when present)")
+    grade.add_argument("--fresh", action="store_true",
+                       help="start a fresh Python for every submission instead of forking warm workers")
     grade.add_argument("--quiet", action="store_true", help="print only the summary")
+    grade.add_argument("--force", action="store_true", help="regrade every submission, even those the gradebook "
+                       "(OUT/gradebook.sqlite) holds as graded and unchanged")
+
+    gs = sub.add_parser("gradescope", help="grade one submission inside Gradescope's autograder (all cases)")
+    gs.add_argument("--submission", type=Path, default=gradescope.SUBMISSION, help="the student's upload")
+    gs.add_argument("--results", type=Path, default=gradescope.RESULTS, help="the results.json to write")
+    gs.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
+    gs.add_argument("--problems", help="comma-separated problem ids (default: all)")
+    gs.add_argument("--sandbox", **sandbox)
+
+    rel = sub.add_parser("release", help="write the student handout: public cases, no references or answers")
+    rel.add_argument("assignment", type=Path, help="the full assignment folder")
+    rel.add_argument("--out", type=Path, required=True, help="a new or empty folder for the release")
+    rel.add_argument("--force", action="store_true", help="replace a previous release in OUT")
 
     validate = sub.add_parser("validate", help="check the specs and that each reference earns full marks")
     validate.add_argument("assignment", type=Path, nargs="?", default=DEFAULT_ASSIGNMENT)
     validate.add_argument("--sandbox", **sandbox)
+
+    exp = sub.add_parser("export", help="write an LMS grade import file from a grade run's output folder")
+    exp.add_argument("results", type=Path, help="the output folder of `grader grade` (holding scores.csv)")
+    exp.add_argument("--format", choices=FORMATS, required=True)
+    exp.add_argument("--roster", type=Path, help="the class list downloaded from the LMS (CSV)")
+    exp.add_argument("--key", help="the roster column that equals the submission folder names "
+                     "(default: the first of SIS Login ID, Username, Login ID, ID number, Email address)")
+    exp.add_argument("--out", type=Path, help="the file to write (default: RESULTS/<format>-import.csv; - for stdout)")
+    exp.add_argument("--per-problem", action="store_true", help="canvas: one more column per problem")
+    exp.add_argument("--title", help="the grade column's name (default: the assignment's title)")
+    exp.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT,
+                     help="where the title comes from when --title is not given")
     return parser
 
 
@@ -71,6 +109,8 @@ def _check(args) -> int:
         print(f"\nanswers.yaml has {malformed} answer(s) to fix (marked 'fix:' above).")
     if ok and not malformed:
         print("\nAll public checks pass.")
+    report = write_student_report(result, args.out, load_assignment(args.assignment), public_only=True)
+    print(f"Report: {report}")
     return 0 if ok and not malformed else 1
 
 
@@ -81,9 +121,18 @@ def _grade(args) -> int:
         if not args.quiet:
             print(batch_line(result), flush=True)
 
-    batch = api.grade_batch(args.submissions, args.assignment, args.out, jobs=args.jobs,
+    submissions, notes = args.submissions, None
+    if args.canvas or canvas_import.looks_like_canvas(args.submissions):
+        staged = canvas_import.stage(args.submissions, args.out)
+        for warning in staged.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        print(f"Canvas download {args.submissions}: {len(staged.students)} student(s), staged in {staged.folder} "
+              f"(folders named by Canvas user id; see {args.out / canvas_import.ROSTER})", flush=True)
+        submissions, notes = staged.folder, staged.notes
+    batch = api.grade_batch(submissions, args.assignment, args.out, jobs=args.jobs,
                             problems=_problem_list(args.problems), sandbox=args.sandbox, manual=args.manual,
-                            on_result=show)
+                            force=args.force, warm=not args.fresh, on_result=show,
+                            on_notice=lambda line: print(line, flush=True), notes=notes)
     for warning in batch.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     total = len(batch.results)
@@ -91,6 +140,7 @@ def _grade(args) -> int:
     print(f"\nGraded {total} submission(s); {full} lost no points (free-text answers aside).")
     print(f"Scores:  {batch.scores_csv}")
     print(f"Results: {args.out / 'students'}/<student>/results.json")
+    print(f"Reports: {args.out / 'index.html'} and {args.out / 'students'}/<student>/report.html")
     pending = sum(1 for r in batch.results for p in r.problems for c in p.checks if c.status.value == "pending")
     if pending:
         print(f"Free-text answers awaiting manual grading: {pending}, listed in {args.out / 'free-text.csv'}; "
@@ -112,9 +162,50 @@ def _validate(args) -> int:
     return 1 if bad else 0
 
 
+def _gradescope(args) -> int:
+    _warn_isolation(args.sandbox)
+    result = gradescope.run_gradescope(args.submission, args.results, args.assignment,
+                                       problems=_problem_list(args.problems), sandbox=args.sandbox)
+    print(submission_summary(result))
+    print(f"\nResults: {args.results}")
+    return 0
+
+
+def _release(args) -> int:
+    release = release_assignment(args.assignment, args.out, force=args.force)
+    for note in release.notes:
+        print(f"note: {note}")
+    for problem, (public, hidden) in release.cases.items():
+        if public or hidden:
+            print(f"{problem}: {public} public case(s) released, {hidden} hidden left out")
+    print(f"\nWrote the student release to {release.out} ({len(release.files)} files). Students run:\n"
+          f"  grader check path/to/their-folder --assignment {release.out}")
+    return 0
+
+
+def _export(args) -> int:
+    title = args.title
+    if title is None and args.format != "csv":  # the grade column is named after the assignment
+        if not args.assignment.is_dir():
+            raise ExportError(f"{args.assignment}: no such assignment folder to name the grade column after; "
+                              "pass --title TEXT or --assignment DIR")
+        title = load_assignment(args.assignment).title
+    result = export(args.results, args.format, title=title or "", roster=args.roster, key=args.key,
+                    per_problem=args.per_problem)
+    for warning in result.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    if args.out == Path("-"):
+        sys.stdout.write(result.text())
+    else:
+        path = result.write(args.out or args.results / DEFAULT_FILES[args.format])
+        print(f"Wrote {path} ({len(result.rows) - 1 - (args.format == 'canvas')} student row(s))")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handler = {"check": _check, "grade": _grade, "validate": _validate}[args.command]
+    handler = {"check": _check, "grade": _grade, "validate": _validate, "export": _export,
+               "gradescope": _gradescope, "release": _release}[args.command]
     try:
         return handler(args)
     except SpecError as exc:
@@ -122,7 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
         return 2
-    except (api.UsageError, api.ReferenceFailure, SandboxUnavailable) as exc:
+    except (api.UsageError, api.ReferenceFailure, api.GradebookError, SandboxUnavailable, ExportError,
+            canvas_import.CanvasImportError, ReleaseError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,6 +11,7 @@ from grader.models import (CallOutcome, Case, CheckResult, CheckSpec, ProblemRes
                            Visibility)
 from grader.reference import CaseBook
 from grader.sandbox.isolation import Mode
+from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, SandboxResult, run_calls
 from grader.submissions import SourceFile
 
@@ -24,6 +25,7 @@ class RunOptions:
     visibilities: frozenset[Visibility] = ALL
     sandbox: Mode = "auto"
     secrets: tuple[Path, ...] = ()  #: folders that must never be visible to student code
+    pool: WarmPool | None = None  #: warm sandboxes to fork each process from; None starts a fresh Python
 
 
 def selected_cases(problem: ProblemSpec, visibilities: frozenset[Visibility]) -> list[Case]:
@@ -59,7 +61,7 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
         calls = [Call(c.id, c.entry, tuple(book.inputs(problem, c)[a] for a in problem.entry(c.entry).args))
                  for c in cases]
         run: SandboxResult = run_calls(source.text, source.filename, calls, problem.limits,
-                                       mode=options.sandbox, secrets=list(options.secrets))
+                                       mode=options.sandbox, secrets=list(options.secrets), pool=options.pool)
         outcomes = {k: CallOutcome(o.status, o.value, _with_cells(o.message, source), o.seconds)
                     for k, o in run.calls.items()}
         result.stdout, result.stderr = run.stdout, _with_cells(run.stderr, source)

@@ -47,14 +47,20 @@ class Limits:
 
 @dataclass(frozen=True)
 class EntryPoint:
-    """A function the student writes."""
+    """A function the student writes (or, with a driver, the functions a grader routine drives)."""
 
     name: str
     args: tuple[str, ...]
     returns: tuple[str, ...]  #: names of the returned values; one name means a single value
+    #: a grader routine (grader/sandbox/drivers/<driver>.py) that drives the student's code in the sandbox;
+    #: its calls get the case's inputs named by ``args``; None calls the student's function ``name``
+    driver: str | None = None
+    shown: str | None = None  #: how the signature reads for students, when ``name(args)`` is not what they write
 
     @property
     def signature(self) -> str:
+        if self.shown:
+            return self.shown
         ret = ", ".join(self.returns)
         ret = f"({ret})" if len(self.returns) > 1 else ret
         return f"{self.name}({', '.join(self.args)}) -> {ret}"
@@ -164,6 +170,9 @@ class CheckResult:
     feedback: str = ""
     diagnosis: str | None = None  #: the name of the diagnosed slip, when one was recognised
     kind: str = "check"  #: "check" (code, per case) or "question" (a written answer)
+    #: measurements behind the verdict, as plain data for reports (e.g. a training curve); not stored
+    #: in the gradebook
+    data: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:

@@ -2,6 +2,8 @@
 
 The reference solution is the instructor's code and trusted: it is imported into the grader's process
 (never shown to the sandbox). Values are computed once per run and shared by every submission.
+A student release (``grader release``) has no reference: its public cases' expected values are read
+from the release's expected values file instead (:mod:`grader.expected_values`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from grader.cases import build_inputs
+from grader.expected_values import ExpectedValuesError, expected_for, read_expected
 from grader.models import Case, ProblemSpec
 
 
@@ -48,6 +51,7 @@ class CaseBook:
         self._modules: dict[Path, ModuleType] = {}
         self._inputs: dict[tuple[str, str], dict[str, Any]] = {}
         self._expected: dict[tuple[str, str], dict[str, Any]] = {}
+        self._tables: dict[Path, dict[str, dict[str, Any]]] = {}  #: a release's expected values, by file
 
     def inputs(self, problem: ProblemSpec, case: Case) -> dict[str, Any]:
         key = (problem.id, case.id)
@@ -72,6 +76,8 @@ class CaseBook:
         key = (problem.id, case.id)
         inputs = self.inputs(problem, case)
         with self._lock:
+            if key not in self._expected and problem.reference is None and problem.expected is not None:
+                self._expected[key] = self._released(problem, case)
             if key not in self._expected:
                 entry = problem.entry(case.entry)
                 module = self._modules.get(problem.reference) or load_module(problem.reference)
@@ -88,3 +94,14 @@ class CaseBook:
                 values = value if len(entry.returns) > 1 else (value,)
                 self._expected[key] = {n: _plain(v) for n, v in zip(entry.returns, values)}
             return self._expected[key]
+
+    def _released(self, problem: ProblemSpec, case: Case) -> dict[str, Any]:
+        """A student release's expected value, read from its file (call with the lock held)."""
+        path = problem.expected
+        assert path is not None
+        try:
+            if path not in self._tables:
+                self._tables[path] = read_expected(path, problem.id)
+            return expected_for(path, problem.id, case, self._tables[path])
+        except ExpectedValuesError as exc:
+            raise ReferenceFailure(str(exc)) from exc

@@ -15,6 +15,17 @@ if ! command -v bwrap >/dev/null 2>&1; then
   fi
 fi
 
+# Chromium (Debian's package, headless) renders the HTML reports in the browser tests; they skip without it.
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing chromium"
+    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+  else
+    echo "setup: warning: chromium is missing and cannot be installed here (needs root and apt-get);" \
+         "the browser tests of the HTML reports will be skipped" >&2
+  fi
+fi
+
 # PyTorch: a plain `pip install torch` pulls a multi-GB CUDA build; take the CPU build 2.13.0 when
 # no torch is installed yet (any installed torch >= 2.2 is kept).
 if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then

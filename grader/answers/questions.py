@@ -114,14 +114,18 @@ class MultipleChoice(_Base):
                 "all_or_nothing": "all points for exactly the right set, none otherwise",
                 "right_minus_wrong": "credit per right option, minus one per wrong option, never below 0"}[self.scoring]
 
-    def score(self, value: Any) -> Score:
+    def choices(self, value: Any) -> set[str]:
+        """The options chosen in an answer (a list, or a comma-separated string); raises on a bad form."""
         if isinstance(value, str):
             value = [v for v in re.split(r"\s*,\s*", value.strip()) if v]
         if not isinstance(value, list):
             raise AnswerFormatError(f"expected a list of options, got a {type(value).__name__}")
         single = SingleChoice(id=self.id, points=self.points, kind="single_choice", options=self.options,
                               answer=self.options[0], aliases=self.aliases)
-        chosen = {single.option(v) for v in value}
+        return {single.option(v) for v in value}
+
+    def score(self, value: Any) -> Score:
+        chosen = self.choices(value)
         right = set(self.answer)
         missed, extra = sorted(right - chosen), sorted(chosen - right)
         if self.scoring == "all_or_nothing":

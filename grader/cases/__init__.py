@@ -26,3 +26,4 @@ def build_inputs(case: Case) -> dict[str, Any]:
 
 # Importing the generator modules registers them.
 from grader.cases import autoencoder, seq2seq  # noqa: E402,F401
+from grader.cases import regularized  # noqa: E402,F401

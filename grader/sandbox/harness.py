@@ -121,6 +121,10 @@ def _decode_arg(job_dir, spec):
         import numpy as np
 
         return np.load(os.path.join(job_dir, spec["npy"]), allow_pickle=False)
+    if "npy_b64" in spec:  # inputs sent inline (to a warm worker)
+        import numpy as np
+
+        return np.load(io.BytesIO(base64.b64decode(spec["npy_b64"])), allow_pickle=False)
     return spec["json"]
 
 
@@ -137,13 +141,20 @@ def _driver(job_dir, name):
 
 def main():
     job_dir, fd, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file raises OSError instead
     with open(os.path.join(job_dir, "calls.json"), encoding="utf-8") as fh:
         job = json.load(fh)
-    filename = job["filename"]
     with open(os.path.join(job_dir, job["source"]), encoding="utf-8") as fh:
-        source = fh.read()
+        job["source"] = fh.read()
+    execute(job, job_dir, fd, start)
 
+
+def execute(job, job_dir, fd, start):
+    """Load ``job["source"]`` as the student's module and make the calls from index ``start``.
+
+    ``job_dir`` is where the grader's helper modules (scripted.py, drivers/) and input files live.
+    """
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file raises OSError instead
+    filename, source = job["filename"], job["source"]
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = types.ModuleType("solution")
     module.__file__ = filename
@@ -186,13 +197,18 @@ def main():
             _emit(fd, f"end {cid}", _failure(exc, filename))
 
 
+def finish():
+    """End the process at once: threads the student left running do not keep it alive."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001
+            pass
+    os._exit(0)
+
+
 if __name__ == "__main__":
     try:
         main()
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except BaseException:  # noqa: BLE001
-                pass
-        os._exit(0)  # threads the student left running do not keep the process alive
+        finish()

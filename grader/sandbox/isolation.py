@@ -162,3 +162,25 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
         args += ["--setenv", key, value]
     args += ["--", os.path.realpath(sys.executable), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
     return Launch(args, {}, None, _limits(memory_mb, pids))
+
+
+def launch_zygote(tools: Path, sock_fd: int, secrets: list[Path], scratch_mb: int, pids: PidCap) -> Launch:
+    """A long-lived sandbox running ``zygote.py`` (see pool.py): the same isolation as :func:`launch`,
+    with the grader's tools read-only at /job and a private tmpfs at /scratch for the jobs' work."""
+    paths = python_paths()
+    check_not_exposed(paths, secrets)
+    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb)]
+    for p in paths:
+        args += ["--ro-bind", p, p]
+    args += ["--ro-bind", str(tools), SANDBOX_ROOT,
+             "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", "/scratch", "--chdir", "/scratch"]
+    for key, value in clean_env("/scratch").items():
+        args += ["--setenv", key, value]
+    args += ["--", os.path.realpath(sys.executable), "-I", "-B", "-u", f"{SANDBOX_ROOT}/zygote.py", SANDBOX_ROOT,
+             str(sock_fd)]
+
+    def preexec() -> None:
+        pids.enter()
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+
+    return Launch(args, {}, None, preexec)

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import selectors
 import shutil
 import signal
-import subprocess
 import tempfile
 from dataclasses import dataclass, field, replace
 from importlib import resources
@@ -21,13 +19,10 @@ from typing import Any
 
 from grader.models import CallOutcome, Limits, Status
 from grader.sandbox import isolation
-from grader.sandbox.pidlimit import PidCap
-from grader.sandbox.wire import MAX_RESULT_BYTES, WireError, decode, encode_arg, parse_payload
+from grader.sandbox.pool import WarmPool
+from grader.sandbox.processes import FreshLauncher, Launcher, SandboxProcess, WarmLauncher  # noqa: F401
+from grader.sandbox.wire import WireError, decode, encode_arg, parse_payload
 from grader.timing import Instant
-
-MAX_EVENT_LINE = 256
-EXIT_GRACE_SECONDS = 2.0
-
 
 MAX_TICKS = 100_000
 
@@ -84,75 +79,6 @@ def _failure_outcome(data: Any, seconds: float, limits: Limits) -> CallOutcome:
     return CallOutcome(Status.ERROR, message=text, seconds=seconds)
 
 
-class _Process:
-    """One harness process and its event pipe."""
-
-    def __init__(self, launch: isolation.Launch, stdout, stderr, read_fd: int, write_fd: int) -> None:
-        self.popen = subprocess.Popen(
-            launch.argv, env=launch.env, cwd=launch.cwd, stdin=subprocess.DEVNULL, stdout=stdout,
-            stderr=stderr, pass_fds=(write_fd,), start_new_session=True, preexec_fn=launch.preexec)
-        os.close(write_fd)
-        self.read_fd = read_fd
-        self.buffer = bytearray()
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(read_fd, selectors.EVENT_READ)
-        self.eof = False
-
-    def _fill(self, deadline: Instant) -> bool:
-        """Read more bytes into the buffer; False at the deadline or at the end of the stream."""
-        if self.eof:
-            return False
-        remaining = deadline.remaining()
-        if remaining <= 0 or not self.selector.select(remaining):
-            return False
-        chunk = os.read(self.read_fd, 1 << 20)
-        if not chunk:
-            self.eof = True
-            return False
-        self.buffer += chunk
-        return True
-
-    def next_event(self, deadline: Instant) -> tuple[str, bytes | None] | None:
-        """The next event and its framed payload (if any); None at the deadline; ("", None) at the end."""
-        while b"\n" not in self.buffer:
-            if len(self.buffer) > MAX_EVENT_LINE:
-                return "!garbage", None
-            if not self._fill(deadline):
-                return ("", None) if self.eof else None
-        head, rest = self.buffer.split(b"\n", 1)
-        if len(head) > MAX_EVENT_LINE:
-            return "!garbage", None
-        line = bytes(head).decode("ascii", errors="replace").strip()
-        words = line.split(" ")
-        if words[0] not in ("end", "load-failed"):
-            self.buffer = rest
-            return line, None
-        if not words[-1].isdigit() or int(words[-1]) > MAX_RESULT_BYTES:
-            return "!garbage", None
-        size = int(words[-1])
-        while len(rest) < size:
-            if not self._fill(deadline):
-                return ("!truncated", None) if self.eof else None
-            rest = self.buffer.split(b"\n", 1)[1]
-        self.buffer = rest[size:]
-        return " ".join(words[:-1]), bytes(rest[:size])
-
-    def finish(self, kill: bool) -> int:
-        if not kill:
-            try:
-                return self.popen.wait(timeout=EXIT_GRACE_SECONDS)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        code = self.popen.wait()
-        self.selector.close()
-        os.close(self.read_fd)
-        return code
-
-
 def _read_limited(path: Path, limit_kb: int) -> str:
     limit = limit_kb * 1024
     with open(path, "rb") as fh:
@@ -164,38 +90,60 @@ def _read_limited(path: Path, limit_kb: int) -> str:
 
 
 def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
-              mode: isolation.Mode = "auto", secrets: list[Path] | None = None) -> SandboxResult:
-    """Load ``source`` in a sandbox and make ``calls`` in order; each call gets an outcome."""
-    chosen = isolation.resolve_mode(mode)
+              mode: isolation.Mode = "auto", secrets: list[Path] | None = None,
+              pool: WarmPool | None = None) -> SandboxResult:
+    """Load ``source`` in a sandbox and make ``calls`` in order; each call gets an outcome.
+
+    With a warm ``pool`` each process is forked from a warm zygote in a long-lived sandbox; otherwise a
+    fresh Python is started per process, isolated as ``mode`` says.
+    """
     base = Path(tempfile.mkdtemp(prefix="grader-"))
     try:
-        job = base / "job"
-        for sub in ("in", "scratch"):
-            (job / sub).mkdir(parents=True)
-        for helper in ("harness.py", "scripted.py"):
-            shutil.copyfile(resources.files("grader.sandbox").joinpath(helper), job / helper)
-        drivers = {c.driver for c in calls if c.driver}
-        if drivers:
-            (job / "drivers").mkdir()
-            for driver in drivers:
-                shutil.copyfile(resources.files("grader.sandbox.drivers").joinpath(f"{driver}.py"),
-                                job / "drivers" / f"{driver}.py")
-        (job / "solution.py").write_text(source, encoding="utf-8")
-        wire_calls = [{"id": c.id, "function": c.function, "driver": c.driver,
-                       "args": [encode_arg(a, job / "in", f"{c.id}_{i}") for i, a in enumerate(c.args)]}
-                      for c in calls]
-        (job / "calls.json").write_text(json.dumps({"source": "solution.py", "filename": filename,
-                                                    "calls": wire_calls}), encoding="utf-8")
-        for path in (job, job / "scratch"):
-            os.chmod(path, 0o777)
-        return _Supervisor(job, base, calls, limits, chosen, secrets or []).run()
+        if pool is not None:
+            job = {"source": source, "filename": filename, "calls": [_wire(c, None) for c in calls],
+                   "limits": {"memory_mb": limits.memory_mb, "file_bytes": isolation.FILE_SIZE_LIMIT}}
+            launcher: Launcher = WarmLauncher(pool, job)
+            kind = "warm bubblewrap"
+        else:
+            chosen = isolation.resolve_mode(mode)
+            launcher = FreshLauncher(_job_folder(base / "job", source, filename, calls), chosen, limits,
+                                     secrets or [])
+            kind = "bubblewrap" if chosen == "bwrap" else "process"
+        return _Supervisor(base, calls, limits, launcher, kind).run()
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
 
+def _wire(call: Call, inputs: Path | None) -> dict[str, Any]:
+    """A call as the harness reads it; inputs go to files in ``inputs``, or inline when it is None."""
+    return {"id": call.id, "function": call.function, "driver": call.driver,
+            "args": [encode_arg(a, inputs, f"{call.id}_{i}") for i, a in enumerate(call.args)]}
+
+
+def _job_folder(job: Path, source: str, filename: str, calls: list[Call]) -> Path:
+    """The read-only folder a fresh sandboxed process sees at /job."""
+    for sub in ("in", "scratch"):
+        (job / sub).mkdir(parents=True)
+    for helper in ("harness.py", "scripted.py"):
+        shutil.copyfile(resources.files("grader.sandbox").joinpath(helper), job / helper)
+    drivers = {c.driver for c in calls if c.driver}
+    if drivers:
+        (job / "drivers").mkdir()
+        for driver in drivers:
+            shutil.copyfile(resources.files("grader.sandbox.drivers").joinpath(f"{driver}.py"),
+                            job / "drivers" / f"{driver}.py")
+    (job / "solution.py").write_text(source, encoding="utf-8")
+    (job / "calls.json").write_text(json.dumps({"source": "solution.py", "filename": filename,
+                                                "calls": [_wire(c, job / "in") for c in calls]}),
+                                    encoding="utf-8")
+    for path in (job, job / "scratch"):
+        os.chmod(path, 0o777)
+    return job
+
+
 class _Supervisor:
-    def __init__(self, job: Path, base: Path, calls: list[Call], limits: Limits, mode, secrets) -> None:
-        self.job, self.calls, self.limits, self.mode, self.secrets = job, calls, limits, mode, secrets
+    def __init__(self, base: Path, calls: list[Call], limits: Limits, launcher: "Launcher", kind: str) -> None:
+        self.calls, self.limits, self.launcher, self.kind = calls, limits, launcher, kind
         self.stdout_path, self.stderr_path = base / "stdout.txt", base / "stderr.txt"
         self.outcomes: dict[str, CallOutcome] = {}
         self.load: CallOutcome | None = None
@@ -221,7 +169,7 @@ class _Supervisor:
             calls=self.outcomes, load=self.load,
             stdout=_read_limited(self.stdout_path, self.limits.output_kb),
             stderr=_read_limited(self.stderr_path, self.limits.output_kb),
-            isolation="bubblewrap" if self.mode == "bwrap" else "process", notes=self.notes)
+            isolation=self.kind, notes=self.notes)
 
     def _deadline(self, loading: bool = False) -> Instant:
         if loading:  # loading has its own limit and does not use up the problem's budget
@@ -230,17 +178,13 @@ class _Supervisor:
 
     def _one_process(self, start: int, out, err) -> int:
         """Run calls from index ``start`` in one process; return the index to resume from."""
-        read_fd, write_fd = os.pipe()
-        pids = PidCap(self.limits.processes)
+        proc = self.launcher.start(start, out, err)
         try:
-            launch = isolation.launch(self.mode, self.job, [str(write_fd), str(start)], self.limits.memory_mb,
-                                      self.secrets, self.limits.scratch_mb, pids)
-            proc = _Process(launch, out, err, read_fd, write_fd)
             return self._supervise(proc, start)
         finally:
-            pids.close()
+            proc.close()
 
-    def _supervise(self, proc: "_Process", start: int) -> int:
+    def _supervise(self, proc: "SandboxProcess", start: int) -> int:
         current: Call | None = None  # the call in flight
         ticks: list[float] = []
         began = Instant.now()
@@ -296,7 +240,7 @@ class _Supervisor:
                 return self._violation(proc, current)
             deadline = self._deadline()
 
-    def _violation(self, proc: _Process, current: Call | None) -> int:
+    def _violation(self, proc: "SandboxProcess", current: Call | None) -> int:
         proc.finish(kill=True)
         message = "your code interfered with the grader's harness (unexpected output on its event channel)"
         for call in self.calls:

@@ -65,9 +65,14 @@ def decode(value: Any, depth: int = 0) -> Any:
     raise WireError(f"unknown value kind {kind!r}")
 
 
-def encode_arg(value: Any, folder: Path, name: str) -> dict[str, Any]:
-    """Write one input for the sandbox: arrays as .npy, everything else as JSON."""
+def encode_arg(value: Any, folder: Path | None, name: str) -> dict[str, Any]:
+    """One input for the sandbox: arrays as .npy (a file in ``folder``, or inline when it is None),
+    everything else as JSON."""
     if isinstance(value, np.ndarray):
+        if folder is None:
+            buffer = io.BytesIO()
+            np.save(buffer, value, allow_pickle=False)
+            return {"npy_b64": base64.b64encode(buffer.getvalue()).decode("ascii")}
         np.save(folder / f"{name}.npy", value, allow_pickle=False)
         return {"npy": f"in/{name}.npy"}
     if isinstance(value, ScriptedDecoder):  # rebuilt inside the sandbox from its description

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -13,7 +14,7 @@ from grader.cases import GENERATORS
 from grader.checks import CHECKS
 from grader.models import Assignment, Case, CheckSpec, EntryPoint, Limits, ProblemSpec, Visibility
 from grader.spec.errors import SpecError, SpecIssue
-from grader.spec.schema import AssignmentModel, LimitsModel, ProblemModel
+from grader.spec.schema import AssignmentModel, LimitsModel, ProblemModel, ReleasedProblemModel
 from grader.spec.yamlnodes import LocatedYaml, format_loc, load_located
 
 ASSIGNMENT_FILE = "assignment.yaml"
@@ -104,30 +105,40 @@ def load_assignment(root: Path | str) -> Assignment:
         if not path.is_file():
             issues.add(doc, ["problems", i], f"no problem file {path.name} beside assignment.yaml")
             continue
-        spec = _load_problem(path, pid, limits, issues)
+        spec = _load_problem(path, pid, limits, issues, released=model.released)
         if spec is not None:
             problems.append(spec)
     if len(set(model.problems)) != len(model.problems):
         issues.add(doc, ["problems"], "a problem is listed twice")
     if issues.items:
         raise SpecError(issues.items)
-    return Assignment(model.id, model.title, root.resolve(), tuple(problems))
+    return Assignment(model.id, model.title, root.resolve(), tuple(problems), model.released)
 
 
-def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues) -> ProblemSpec | None:
+def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues, *,
+                  released: bool = False) -> ProblemSpec | None:
     doc = _read(path, issues)
     if doc is None:
         return None
     before = len(issues.items)
-    model: ProblemModel | None = _validate(ProblemModel, doc.data, doc, [], issues)
+    model: ProblemModel | None = _validate(ReleasedProblemModel if released else ProblemModel, doc.data, doc, [],
+                                           issues)
     if model is None:
         return None
     if model.id != expected_id:
         issues.add(doc, ["id"], f"expected {expected_id!r} (the file's name), got {model.id!r}")
-    entries = tuple(EntryPoint(n, tuple(e.args), tuple(e.returns)) for n, e in model.entry.items())
+    entries = tuple(EntryPoint(n, tuple(e.args), tuple(e.returns), e.driver, e.signature)
+                    for n, e in model.entry.items())
+    for name, e in model.entry.items():
+        if e.driver is not None and not _driver_exists(e.driver):
+            issues.add(doc, ["entry", name, "driver"], f"no driver {e.driver!r} in grader/sandbox/drivers/")
     reference = (path.parent / model.reference).resolve() if model.reference else None
     if reference is not None and not reference.is_file():
         issues.add(doc, ["reference"], f"no reference solution at {reference}")
+    expected_file = getattr(model, "expected", None)
+    expected = (path.parent / expected_file).resolve() if expected_file else None
+    if expected is not None and not expected.is_file():
+        issues.add(doc, ["expected"], f"no expected values file at {expected} (rerun grader release)")
     cases = _cases(model, doc, issues)
     checks = _checks(model, doc, issues, {c.group for c in cases}, entries)
     seen: set[str] = set()
@@ -141,7 +152,12 @@ def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues)
     if len(issues.items) > before:
         return None
     return ProblemSpec(model.id, model.title, model.statement.strip(), model.points, entries, tuple(cases),
-                       tuple(checks), reference, _limits(limits, model.limits), path, tuple(model.questions))
+                       tuple(checks), reference, _limits(limits, model.limits), path, tuple(model.questions),
+                       expected)
+
+
+def _driver_exists(name: str) -> bool:
+    return resources.files("grader.sandbox.drivers").joinpath(f"{name}.py").is_file()
 
 
 def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues) -> list[Case]:
@@ -193,5 +209,6 @@ def _checks(model: ProblemModel, doc: LocatedYaml, issues: _Issues, groups: set[
         params = _validate(CHECKS[c.check].params, c.params, doc, ["checks", i, "params"], issues, context)
         if params is None:
             continue
-        checks.append(CheckSpec(c.name, c.check, params, c.points, tuple(c.cases) if c.cases else None, c.entry))
+        cases = tuple(c.cases) if c.cases is not None else None  # () in a release: all its cases were hidden
+        checks.append(CheckSpec(c.name, c.check, params, c.points, cases, c.entry))
     return checks

@@ -38,6 +38,9 @@ class AssignmentModel(Strict):
 class EntryModel(Strict):
     args: list[str] = Field(min_length=1)
     returns: list[str] = Field(min_length=1)
+    #: a grader routine in grader/sandbox/drivers/ that drives the student's code with the case's inputs
+    driver: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
+    signature: str | None = None  #: what students write, when a driver calls several functions of theirs
 
 
 class CaseModel(Strict):

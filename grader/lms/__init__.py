@@ -1,0 +1,1 @@
+"""Learning-management-system glue: Canvas bulk downloads in, Gradescope's autograder layout."""

@@ -1,0 +1,76 @@
+"""``grader gradescope``: grade one submission inside Gradescope's autograder container.
+
+Gradescope puts the student's upload in ``/autograder/submission`` and reads
+``/autograder/results/results.json`` when ``run_autograder`` ends (see ``gradescope/`` for the
+``setup.sh`` and ``run_autograder`` it runs). All cases are graded; hidden ones are marked
+``after_published`` in the results, as :mod:`grader.output.gradescope` writes them. A student's mistake
+(no solution file, code that crashes) is part of the results; only the grader's own problems (a bad
+spec, a failing reference) end without results, so Gradescope reports the autograder as failed.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from grader.api import UsageError, full_assignment, grade_submission
+from grader.grading import ALL, RunOptions, selected_cases
+from grader.models import SubmissionResult
+from grader.output.gradescope import write_results_json
+from grader.reference import CaseBook
+from grader.sandbox.isolation import Mode
+from grader.spec import load_assignment
+from grader.submissions import SOURCE_NAMES, Submission
+
+SUBMISSION = Path("/autograder/submission")
+RESULTS = Path("/autograder/results/results.json")
+METADATA = "submission_metadata.json"  #: Gradescope's, beside the submission folder
+_EXPECTED = (*SOURCE_NAMES, "answers.yaml")
+
+
+def locate(upload: Path) -> tuple[Path, list[str]]:
+    """The folder holding the student's files: the upload itself, or the one folder inside it that has
+    them (a student who uploaded a zipped folder); with a note when it is the latter."""
+    if not upload.is_dir():
+        raise UsageError(f"{upload}: no such folder (expected the student's submission)")
+    if any((upload / name).is_file() for name in _EXPECTED):
+        return upload, []
+    inner = [p for p in sorted(upload.iterdir()) if p.is_dir() and not p.name.startswith((".", "__MACOSX"))
+             and any((p / name).is_file() for name in _EXPECTED)]
+    if len(inner) == 1:
+        return inner[0], [f"graded the files in {inner[0].name}/ of your upload"]
+    return upload, []
+
+
+def student_id(upload: Path) -> str:
+    """Who submitted, from Gradescope's submission_metadata.json when present (for extra_data only)."""
+    try:
+        users = json.loads((upload.parent / METADATA).read_text(encoding="utf-8")).get("users") or []
+        return str(users[0].get("email") or users[0].get("name") or "submission")
+    except (OSError, ValueError, AttributeError, IndexError, TypeError):
+        return "submission"
+
+
+def run_gradescope(upload: Path = SUBMISSION, results: Path = RESULTS, assignment_dir: Path = Path("."), *,
+                   problems: list[str] | None = None, sandbox: Mode = "auto") -> SubmissionResult:
+    """Grade ``upload`` on every case of the assignment and write Gradescope's ``results.json``."""
+    assignment = full_assignment(load_assignment(assignment_dir))
+    chosen = list(assignment.problems)
+    if problems:
+        unknown = sorted(set(problems) - {p.id for p in chosen})
+        if unknown:
+            raise UsageError(f"unknown problem(s) {', '.join(unknown)}; {assignment.root} has: "
+                             f"{', '.join(p.id for p in chosen)}")
+        chosen = [p for p in chosen if p.id in problems]
+    upload, results = Path(upload), Path(results)
+    folder, notes = locate(upload)
+    book = CaseBook()
+    for problem in chosen:  # a failing reference stops here, before any results are written
+        for case in selected_cases(problem, ALL):
+            book.expected(problem, case)
+    options = RunOptions(ALL, sandbox, (assignment.root, results.parent.resolve()))
+    result = grade_submission(Submission(student_id(upload), folder), assignment, problems=chosen,
+                              options=options, book=book)
+    result.notes[:0] = notes
+    write_results_json(result, results)
+    return result

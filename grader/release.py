@@ -1,0 +1,235 @@
+"""``grader release``: the student handout of an assignment.
+
+A release holds what students may see: every problem's spec with its public cases only (hidden cases
+removed, checks' ``cases`` lists and case-keyed parameters such as ``hints`` trimmed; points unchanged),
+the public cases' expected values (computed from the reference now, since the reference solutions stay
+behind), hidden written questions without their answers, alternatives, explanations and telling aliases,
+and a short README on ``grader check``. ``assignment.yaml`` says ``released: true``, which lets the specs
+go without references and answers. ``grader check --assignment RELEASE`` then gives the same public
+results as the full assignment.
+
+Specs are rewritten from their parsed data (so comments about hidden cases stay behind too); a field
+this module does not know how to publish stops the release rather than being copied blindly.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from grader.answers.released import ANSWER_FIELDS
+from grader.expected_values import SUFFIX, write_expected
+from grader.grading import PUBLIC, selected_cases
+from grader.models import Assignment, ProblemSpec, Visibility
+from grader.reference import CaseBook
+from grader.spec import load_assignment
+from grader.spec.loader import ASSIGNMENT_FILE
+
+README = "README.md"
+#: problem fields copied as they are; ``reference`` is dropped; cases, checks and questions are filtered
+_PUBLISHED = ("id", "title", "statement", "points", "entry", "limits")
+_ASSIGNMENT_FIELDS = ("id", "title", "problems", "limits")
+
+
+class ReleaseError(Exception):
+    """The release cannot be written; the message names the file or folder."""
+
+
+@dataclass
+class Release:
+    out: Path
+    files: list[Path] = field(default_factory=list)
+    cases: dict[str, tuple[int, int]] = field(default_factory=dict)  #: problem -> (public, hidden) cases
+    notes: list[str] = field(default_factory=list)
+
+
+def release_assignment(assignment_dir: Path, out_dir: Path, *, force: bool = False) -> Release:
+    """Write the student release of ``assignment_dir`` into ``out_dir`` (new or empty; with ``force``, a
+    previous release there is replaced). The release is loaded back and compared before returning."""
+    assignment = load_assignment(assignment_dir)
+    if assignment.released:
+        raise ReleaseError(f"{assignment.root}: already a student release; release the full assignment")
+    out = _prepare_out(Path(out_dir), assignment.root, force)
+    release = Release(out)
+    raw = _yaml(assignment.root / ASSIGNMENT_FILE)
+    unknown = sorted(set(raw) - set(_ASSIGNMENT_FIELDS) - {"released"})
+    if unknown:
+        raise ReleaseError(f"{assignment.root / ASSIGNMENT_FILE}: do not know whether {unknown} may be published")
+    release.files.append(_dump(out / ASSIGNMENT_FILE, {**{k: raw[k] for k in _ASSIGNMENT_FIELDS if k in raw},
+                                                       "released": True}))
+    book = CaseBook()
+    for problem in assignment.problems:
+        release.files += _release_problem(problem, out, book, release.notes)
+        release.notes += _stated_answers(problem)
+        hidden = sum(1 for c in problem.cases if c.visibility is Visibility.HIDDEN)
+        release.cases[problem.id] = (len(problem.cases) - hidden, hidden)
+    (out / README).write_text(_readme(assignment, out), encoding="utf-8")
+    release.files.append(out / README)
+    _verify(assignment, load_assignment(out))
+    return release
+
+
+def _prepare_out(out: Path, root: Path, force: bool) -> Path:
+    out = out.resolve()
+    if out == root or root.is_relative_to(out) or out.is_relative_to(root):
+        raise ReleaseError(f"{out}: the release must go outside the assignment folder {root}")
+    if out.exists() and not out.is_dir():
+        raise ReleaseError(f"{out}: not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        previous = out / ASSIGNMENT_FILE
+        is_release = previous.is_file() and (_yaml(previous) or {}).get("released") is True
+        if not (force and is_release):
+            raise ReleaseError(f"{out}: not empty; choose a new folder" +
+                               (" or pass --force to replace the previous release" if is_release else ""))
+        shutil.rmtree(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ReleaseError(f"{path}: cannot read it ({exc})") from exc
+
+
+class _Dumper(yaml.SafeDumper):
+    """Readable specs: multi-line text as ``|`` blocks, short lists of plain values on one line."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.Node:
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+def _list(dumper: yaml.SafeDumper, value: list) -> yaml.Node:
+    flat = all(isinstance(v, (str, int, float, bool)) and "\n" not in str(v) for v in value)
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", value, flow_style=flat)
+
+
+_Dumper.add_representer(str, _str)
+_Dumper.add_representer(list, _list)
+
+
+def _dump(path: Path, data: dict[str, Any]) -> Path:
+    text = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=110)
+    path.write_text("# Student release written by `grader release`: public cases only.\n" + text, encoding="utf-8")
+    return path
+
+
+def _release_problem(problem: ProblemSpec, out: Path, book: CaseBook, notes: list[str]) -> list[Path]:
+    raw = _yaml(problem.source)
+    public = {c.group for c in problem.cases if c.visibility is Visibility.PUBLIC}
+    hidden = {c.group for c in problem.cases} - public
+    doc: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _PUBLISHED:
+            doc[key] = value
+        elif key == "reference":
+            if problem.checks:
+                doc["expected"] = f"{problem.id}{SUFFIX}"
+        elif key == "cases":
+            doc["cases"] = [c for c in value if c.get("visibility") == "public"]
+        elif key == "checks":
+            doc["checks"] = [_release_check(c, public, hidden, f"{problem.source}: checks[{i}]")
+                             for i, c in enumerate(value)]
+        elif key == "questions":
+            doc["questions"] = [_release_question(q, f"{problem.id}/{q.get('id')}", notes) for q in value]
+        else:
+            raise ReleaseError(f"{problem.source}: do not know whether field {key!r} may be published")
+    files = [_dump(out / problem.source.name, doc)]
+    if problem.checks:
+        cases = selected_cases(problem, PUBLIC)
+        path = out / f"{problem.id}{SUFFIX}"
+        write_expected(path, problem.id, [(c, book.expected(problem, c)) for c in cases])
+        files.append(path)
+    return files
+
+
+def _release_check(check: dict[str, Any], public: set[str], hidden: set[str], where: str) -> dict[str, Any]:
+    check = dict(check)
+    if check.get("cases") is not None:
+        check["cases"] = [g for g in check["cases"] if g in public]
+    if "params" in check:
+        check["params"] = _scrub(check["params"], hidden, where + ".params")
+    return check
+
+
+def _scrub(value: Any, hidden: set[str], where: str) -> Any:
+    """``value`` without mentions of hidden case groups: as mapping keys (e.g. ``hints``) or list items."""
+    if isinstance(value, dict):
+        return {k: _scrub(v, hidden, f"{where}.{k}") for k, v in value.items() if k not in hidden}
+    if isinstance(value, list):
+        return [_scrub(v, hidden, where) for v in value if not (isinstance(v, str) and v in hidden)]
+    if isinstance(value, str) and value in hidden:
+        raise ReleaseError(f"{where} names the hidden case {value!r}; cannot publish it")
+    return value
+
+
+def _release_question(question: dict[str, Any], name: str, notes: list[str]) -> dict[str, Any]:
+    """A hidden question without what reveals its answer; a public one as it is (check scores it)."""
+    if question.get("visibility") == "public":
+        return dict(question)
+    kept = {k: v for k, v in question.items() if k not in ANSWER_FIELDS}
+    aliases = kept.pop("aliases", None)
+    if aliases:
+        if set(aliases) == set(question.get("options", [])):
+            kept["aliases"] = aliases  # every option has its spellings: they single out none
+        else:
+            notes.append(f"{name}: aliases left out (only {', '.join(map(str, aliases))} had some, which hints "
+                         "at the answer); the release's check reports those spellings as malformed")
+    return kept
+
+
+def _stated_answers(problem: ProblemSpec) -> list[str]:
+    """Notes for hidden number answers that the problem's own public text (statement, prompts) states."""
+    text = "\n".join([problem.statement, *(q.prompt for q in problem.questions)])
+    notes = []
+    for q in problem.questions:
+        if q.kind == "number" and q.visibility is Visibility.HIDDEN:
+            if re.search(rf"(?<![\d.]){q.answer:g}(?![\d.])", text):
+                notes.append(f"{problem.id}/{q.id}: its answer {q.answer:g} appears in the problem's statement or "
+                             "prompts, which the release keeps")
+    return notes
+
+
+def _verify(full: Assignment, released: Assignment) -> None:
+    """The release loads, has every problem with the same points, and exactly the public cases."""
+    for problem in full.problems:
+        other = released.problem(problem.id)
+        mine = [(c.id, c.entry, c.generator, c.params, c.seed) for c in problem.cases
+                if c.visibility is Visibility.PUBLIC]
+        theirs = [(c.id, c.entry, c.generator, c.params, c.seed) for c in other.cases]
+        if mine != theirs or other.points != problem.points or other.reference is not None:
+            raise ReleaseError(f"{other.source}: the released spec does not match {problem.source} (a grader bug)")
+
+
+def _readme(assignment: Assignment, out: Path) -> str:
+    lines = [f"# {assignment.title}", "",
+             "Check your work on the public cases before you submit:", "", "```sh",
+             f"grader check path/to/your-folder --assignment {out.name}", "```", "",
+             "Your folder holds `solution.py` (or `solution.ipynb`) and, for the written questions, "
+             "`answers.yaml` (keyed by problem id, then question id). `grader check` runs your code in a "
+             "sandbox on the public cases and explains every check; it exits 0 when all of them pass. "
+             "Hidden cases and the written answers are graded after you submit: for the written answers "
+             "`grader check` only says which ones are missing or malformed (lines marked `fix:`).", "",
+             "The `*.expected.json` files hold the public cases' expected values (there is no reference "
+             "solution here); do not edit them or the specs.", "", "## Problems", ""]
+    for p in assignment.problems:
+        lines.append(f"- `{p.id}` ({_points(p.points)}): {p.title}")
+        lines += [f"  - write `{e.signature}`" for e in p.entries]
+        for q in p.questions:
+            form = {"single_choice": "one of: " + ", ".join(getattr(q, "options", [])),
+                    "multiple_choice": "a list of: " + ", ".join(getattr(q, "options", [])),
+                    "number": "a number" + (f" in {q.unit}" if getattr(q, "unit", None) else ""),
+                    "tokens": "a list of tokens", "free_text": "text, graded by hand"}[q.kind]
+            lines.append(f"  - answers.yaml `{p.id}: {q.id}` ({_points(q.points)}): {form}")
+    return "\n".join(lines) + "\n"
+
+
+def _points(points: float) -> str:
+    return f"{points:g} point" + ("" if points == 1 else "s")

@@ -1,0 +1,166 @@
+"""A pool of warm sandboxes: each a long-lived bubblewrap sandbox whose zygote forks one process per job.
+
+Importing torch costs seconds per fresh Python; a warm sandbox pays it once. Each job still gets a fresh
+process, forked from the clean zygote, and the zygote cleans the sandbox after every job (see
+``zygote.py``). A sandbox whose job timed out, crashed the zygote or misbehaved is killed and replaced.
+One job runs in a sandbox at a time; the pool holds one sandbox per worker.
+"""
+
+from __future__ import annotations
+
+import array
+import json
+import os
+import queue
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import tempfile
+import threading
+from importlib import resources
+from pathlib import Path
+
+from grader.sandbox import isolation
+from grader.sandbox.pidlimit import PidCap
+from grader.timing import Instant
+
+START_SECONDS = 120.0  # loading numpy and torch in a new sandbox, on a busy machine
+TOOLS = ("harness.py", "scripted.py", "zygote.py")
+
+
+class WarmSandboxError(Exception):
+    """A warm sandbox could not be started or stopped answering."""
+
+
+def _tools_dir() -> Path:
+    """A private copy of the in-sandbox modules, mounted read-only into every warm sandbox."""
+    folder = Path(tempfile.mkdtemp(prefix="grader-tools-"))
+    package = resources.files("grader.sandbox")
+    for name in TOOLS:
+        shutil.copyfile(package.joinpath(name), folder / name)
+    (folder / "drivers").mkdir()
+    for entry in package.joinpath("drivers").iterdir():
+        if entry.name.endswith(".py"):
+            shutil.copyfile(entry, folder / "drivers" / entry.name)
+    os.chmod(folder, 0o755)
+    return folder
+
+
+class WarmSandbox:
+    """One long-lived sandbox and its zygote."""
+
+    def __init__(self, tools: Path, secrets: list[Path], scratch_mb: int, processes: int) -> None:
+        self.pids = PidCap(processes)
+        ours, theirs = socket.socketpair()
+        launch = isolation.launch_zygote(tools, theirs.fileno(), secrets, scratch_mb, self.pids)
+        self.popen = subprocess.Popen(launch.argv, env=launch.env, stdin=subprocess.DEVNULL,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      pass_fds=(theirs.fileno(),), start_new_session=True,
+                                      preexec_fn=launch.preexec)
+        theirs.close()
+        self.sock = ours
+        self.buffer = b""
+        if self._line(Instant.now().plus(START_SECONDS)) != "ready":
+            error = self.stop()
+            raise WarmSandboxError(f"a warm sandbox did not start: {error}")
+
+    def _line(self, deadline: Instant) -> str | None:
+        while b"\n" not in self.buffer:
+            remaining = deadline.remaining()
+            if remaining <= 0:
+                return None
+            self.sock.settimeout(remaining)
+            try:
+                chunk = self.sock.recv(4096)
+            except (socket.timeout, OSError):
+                return None
+            if not chunk:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line.decode("ascii", errors="replace")
+
+    def submit(self, job: dict, fds: tuple[int, int, int]) -> None:
+        """Hand a job and its stdout, stderr and event descriptors to the zygote."""
+        body = json.dumps(job).encode()
+        head = struct.pack("!Q", len(body))
+        self.sock.settimeout(30)
+        self.sock.sendmsg([head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
+        self.sock.sendall(body)
+
+    def wait_done(self, seconds: float) -> int | None:
+        """The job process's exit status (negative: killed by that signal), or None if none came."""
+        line = self._line(Instant.now().plus(seconds))
+        if line is None or not line.startswith("done "):
+            return None
+        try:
+            return int(line.split()[1])
+        except ValueError:
+            return None
+
+    def stop(self) -> str:
+        try:
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        try:
+            _, err = self.popen.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            err = b""
+        self.sock.close()
+        self.pids.close()
+        return (err or b"").decode(errors="replace").strip()[-300:]
+
+
+class WarmPool:
+    """Up to ``size`` warm sandboxes, started on demand and replaced when one is killed."""
+
+    def __init__(self, size: int, secrets: list[Path], scratch_mb: int = 64, processes: int = 64) -> None:
+        self.size, self.secrets, self.scratch_mb, self.processes = size, secrets, scratch_mb, processes
+        self.tools = _tools_dir()
+        self.idle: queue.LifoQueue[WarmSandbox] = queue.LifoQueue()
+        self.lock = threading.Lock()
+        self.started = 0
+        self.closed = False
+
+    def acquire(self) -> WarmSandbox:
+        with self.lock:
+            start = self.idle.empty() and self.started < self.size
+            if start:
+                self.started += 1
+        if start:
+            try:
+                return WarmSandbox(self.tools, self.secrets, self.scratch_mb, self.processes)
+            except BaseException:
+                with self.lock:
+                    self.started -= 1
+                raise
+        return self.idle.get()
+
+    def release(self, sandbox: WarmSandbox) -> None:
+        if self.closed:
+            sandbox.stop()
+        else:
+            self.idle.put(sandbox)
+
+    def discard(self, sandbox: WarmSandbox) -> None:
+        sandbox.stop()
+        with self.lock:
+            self.started -= 1
+
+    def close(self) -> None:
+        self.closed = True
+        while True:
+            try:
+                self.idle.get_nowait().stop()
+            except queue.Empty:
+                break
+        shutil.rmtree(self.tools, ignore_errors=True)
+
+    def __enter__(self) -> "WarmPool":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,174 @@
+"""A warm worker inside a long-lived sandbox: numpy and torch imported once, a fresh fork per job.
+
+Usage (inside bubblewrap): python -I -B -u zygote.py TOOLS_DIR SOCKET_FD
+
+The grader sends a job over the socket (a length-prefixed JSON document) with three file descriptors
+attached: the job's stdout and stderr files and its event pipe. The zygote forks; the child becomes the
+job's process (its own session, resource limits, a fresh working folder) and runs the ordinary harness.
+When the child has ended, the zygote kills every other process left in the sandbox, wipes the writable
+places (scratch, /tmp, /dev/shm) and System V IPC objects, and reports the child's exit status. So no
+state of one submission reaches the next one, and no process outlives its submission.
+
+The zygote never runs student code itself, and makes itself non-dumpable so that a job cannot ptrace it
+or read its memory or file descriptors through /proc.
+"""
+
+import array
+import ctypes
+import importlib.util
+import json
+import os
+import resource
+import shutil
+import signal
+import socket
+import struct
+import sys
+import time
+
+SCRATCH = "/scratch"
+WIPE = (SCRATCH, "/tmp", "/dev/shm")
+PR_SET_DUMPABLE = 4
+IPC_RMID = 0
+
+
+def _load_harness(tools_dir):
+    spec = importlib.util.spec_from_file_location("grader_harness", os.path.join(tools_dir, "harness.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _preload():
+    import numpy  # noqa: F401
+
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        pass
+
+
+def _recv_exact(sock, n):
+    data = bytearray()
+    while len(data) < n:
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return bytes(data)
+
+
+def _receive(sock):
+    """The next job and its three descriptors, or (None, []) when the grader has gone."""
+    fds = array.array("i")
+    head, ancdata, _, _ = sock.recvmsg(8, socket.CMSG_LEN(3 * fds.itemsize))
+    if not head:
+        return None, []
+    for level, kind, data in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
+    if len(head) < 8:
+        head += _recv_exact(sock, 8 - len(head)) or b""
+    (size,) = struct.unpack("!Q", head)
+    body = _recv_exact(sock, size)
+    return (json.loads(body) if body is not None else None), list(fds)
+
+
+def _child(harness, tools_dir, job, fds):
+    os.setsid()
+    out, err, events = fds
+    os.dup2(out, 1)
+    os.dup2(err, 2)
+    os.close(out)
+    os.close(err)
+    limits = job["limits"]
+    memory = limits["memory_mb"] * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    os.makedirs(os.path.join(SCRATCH, "work"), exist_ok=True)
+    os.chdir(os.path.join(SCRATCH, "work"))
+    os.environ["HOME"] = os.path.join(SCRATCH, "work")
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    try:
+        harness.execute(job, tools_dir, events, job["start"])
+    finally:
+        harness.finish()
+
+
+def _kill_others():
+    me = os.getpid()
+    for _ in range(100):
+        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        if not others:
+            return
+        for pid in others:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        time.sleep(0.005)
+
+
+def _wipe():
+    for folder in WIPE:
+        try:
+            entries = os.listdir(folder)
+        except OSError:
+            continue
+        for name in entries:
+            path = os.path.join(folder, name)
+            if os.path.isdir(path) and not os.path.islink(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                try:
+                    os.unlink(path)
+                except OSError:
+                    pass
+
+
+def _remove_ipc():
+    libc = ctypes.CDLL(None, use_errno=True)
+    for kind, remove in (("shm", lambda i: libc.shmctl(i, IPC_RMID, None)),
+                         ("sem", lambda i: libc.semctl(i, 0, IPC_RMID)),
+                         ("msg", lambda i: libc.msgctl(i, IPC_RMID, None))):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                rows = fh.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 1 and fields[1].isdigit():
+                remove(int(fields[1]))
+
+
+def main():
+    tools_dir, sock_fd = sys.argv[1], int(sys.argv[2])
+    sock = socket.socket(fileno=sock_fd)
+    harness = _load_harness(tools_dir)
+    _preload()
+    ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sock.sendall(b"ready\n")
+    while True:
+        job, fds = _receive(sock)
+        if job is None or len(fds) != 3:
+            return
+        pid = os.fork()
+        if pid == 0:
+            sock.close()
+            _child(harness, tools_dir, job, fds)
+        for fd in fds:
+            os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        _kill_others()
+        _wipe()
+        _remove_ipc()
+        sock.sendall(f"done {code}\n".encode())
+
+
+if __name__ == "__main__":
+    main()

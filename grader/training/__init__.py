@@ -1,0 +1,13 @@
+"""Trusted-side helpers for the timed-training problem (the l2-regularized linear autoencoder, Eq. 6).
+
+- :mod:`grader.training.closed_form`: the global minimiser of Eq. 6, its loss, and the rotation-invariant
+  distance of trained weights to it;
+- :mod:`grader.training.objective`: what the student's setup minimises, read from the driver's probes
+  (the effective lambda), and the structure of their model;
+- :mod:`grader.training.curve`: the training run as the grader saw it (snapshots timed by the grader's
+  clock): time-to-target, divergence, no progress, and why a run that converged missed the closed form;
+- :mod:`grader.training.calibration`: the reference's time-to-target on this machine and the budgets.
+
+Nothing here imports torch: the student's objects never leave the sandbox, only the driver's
+measurements (numbers and arrays) do (``grader/sandbox/drivers/regularized_training.py``).
+"""

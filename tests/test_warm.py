@@ -1,0 +1,150 @@
+"""Warm workers: one sandbox forks a fresh process per submission, and nothing one submission does
+reaches the next one (or one running at the same time), and no process outlives its submission."""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import threading
+from pathlib import Path
+
+import pytest
+
+from conftest import ASSIGNMENT, SUBMISSIONS
+from grader.api import grade_batch
+from grader.models import Limits, Status
+from grader.sandbox.pool import WarmPool
+from grader.sandbox.runner import Call, run_calls
+
+LIMITS = Limits(call_seconds=10, problem_seconds=30, memory_mb=4096, output_kb=16)
+MARKER = f"{random.randint(10**6, 10**7)}.{random.randint(100, 999)}"
+
+POLLUTER = f"""
+import ctypes, os, sys, threading, time
+import numpy as np
+
+np.secret = 42
+np.add = lambda *a, **k: "patched"
+sys.modules["json"] = None
+os.environ["LEAK"] = "yes"
+for path in ("/tmp/leak", "/dev/shm/leak", "leak.txt"):
+    with open(path, "w") as fh:
+        fh.write("secret")
+
+def _spin():
+    while True:
+        time.sleep(0.01)
+
+def f():
+    threading.Thread(target=_spin).start()
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            os.execv("/bin/sleep", ["sleep", "{MARKER}"])
+        os._exit(0)
+    libc = ctypes.CDLL(None)
+    libc.shmget(0x5eed, 4096, 0o1666)  # IPC_CREAT | 0666
+    return "polluted"
+"""
+
+OBSERVER = """
+import ctypes, os, sys
+import numpy as np
+
+def f():
+    libc = ctypes.CDLL(None)
+    seen = {
+        "numpy_global": hasattr(np, "secret"),
+        "numpy_add": bool(np.add(1, 2) != 3),
+        "json_module": sys.modules.get("json", "missing") is None,
+        "environ": "LEAK" in os.environ,
+        "files": [p for p in ("/tmp/leak", "/dev/shm/leak", "leak.txt") if os.path.exists(p)],
+        "tmp": os.listdir("/tmp") + os.listdir("/dev/shm"),
+        "shm": libc.shmget(0x5eed, 0, 0) != -1,
+        "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
+        "me_and_parents": sorted({1, os.getppid(), os.getpid()}),
+    }
+    try:
+        with open(f"/proc/{os.getppid()}/mem", "rb") as fh:
+            fh.read(1)
+        seen["zygote_memory"] = "readable"
+    except OSError as exc:
+        seen["zygote_memory"] = type(exc).__name__
+    return seen
+"""
+
+
+def _running(needle: str) -> list[str]:
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                if needle in Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    found.append(pid)
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture(scope="module")
+def pool(bwrap_available):
+    with WarmPool(1, []) as warm:
+        yield warm
+
+
+def test_nothing_reaches_the_next_submission(pool):
+    polluted = run_calls(POLLUTER, "solution.py", [Call("c0", "f", ())], LIMITS, pool=pool)
+    assert polluted.isolation == "warm bubblewrap"
+    assert polluted.calls["c0"].value == "polluted"
+    seen = run_calls(OBSERVER, "solution.py", [Call("c0", "f", ())], LIMITS, pool=pool).calls["c0"].value
+    assert seen["numpy_global"] is False and seen["numpy_add"] is False and seen["json_module"] is False
+    assert seen["environ"] is False
+    assert seen["files"] == [] and seen["tmp"] == []
+    assert seen["shm"] is False
+    assert seen["processes"] == seen["me_and_parents"]  # the init, the zygote and this process only
+    assert seen["zygote_memory"] != "readable"
+
+
+def test_no_process_outlives_its_submission(pool):
+    run_calls(POLLUTER, "solution.py", [Call("c0", "f", ())], LIMITS, pool=pool)
+    assert _running(MARKER) == []
+
+
+def test_concurrent_submissions_are_isolated(bwrap_available):
+    writer = "import time\ndef f():\n    open('/tmp/shared', 'w').write('x')\n    time.sleep(1)\n    return 1\n"
+    reader = ("import os, time\ndef f():\n    time.sleep(0.5)\n"
+              "    return os.path.exists('/tmp/shared') or os.path.exists('../shared')\n")
+    results = {}
+    with WarmPool(2, []) as warm:
+        threads = [threading.Thread(target=lambda name=name, src=src: results.__setitem__(
+            name, run_calls(src, "solution.py", [Call("c0", "f", ())], LIMITS, pool=warm)))
+            for name, src in (("writer", writer), ("reader", reader))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert results["writer"].calls["c0"].value == 1
+    assert results["reader"].calls["c0"].value is False
+
+
+def test_a_timed_out_sandbox_is_replaced(pool):
+    loop = "def f():\n    while True:\n        pass\n"
+    limits = Limits(call_seconds=1, problem_seconds=5, memory_mb=4096, output_kb=4)
+    timed_out = run_calls(loop, "solution.py", [Call("c0", "f", ())], limits, pool=pool)
+    assert timed_out.calls["c0"].status is Status.TIMEOUT
+    fine = run_calls("def f():\n    return 7\n", "solution.py", [Call("c0", "f", ())], LIMITS, pool=pool)
+    assert fine.calls["c0"].value == 7
+
+
+def test_warm_and_fresh_grade_identically(tmp_path, bwrap_available):
+    subs = tmp_path / "subs"
+    for name in ("correct-torch", "slip-transposed", "pca-swapped", "greedy-drops-hidden-state", "raises-exception"):
+        shutil.copytree(SUBMISSIONS / name, subs / name)
+    problems = ["linear-ae-gradients", "pca-optimality", "seq2seq-tokens"]
+    warm = grade_batch(subs, ASSIGNMENT, tmp_path / "warm", jobs=2, problems=problems, warm=True)
+    fresh = grade_batch(subs, ASSIGNMENT, tmp_path / "fresh", jobs=2, problems=problems, warm=False)
+    assert (tmp_path / "warm" / "scores.csv").read_text() == (tmp_path / "fresh" / "scores.csv").read_text()
+    for a, b in zip(warm.results, fresh.results):
+        assert [(c.name, c.status, c.score, c.diagnosis) for p in a.problems for c in p.checks] == \
+               [(c.name, c.status, c.score, c.diagnosis) for p in b.problems for c in p.checks]

@@ -1,0 +1,357 @@
+"""What the student's setup is, read from the driver's probes: the model's structure, and the per-point
+objective that the loss and the optimizer's weight decay minimise together (the effective lambda).
+
+A loss that is c ||prediction - target||^2 on one point (c > 0), with an optimizer whose update is
+preconditioned gradient descent on the loss plus (omega / 2) ||W||^2 (the decay coupled to the gradient, as
+in SGD's or Adam's ``weight_decay``), minimises, per point,
+
+    c ||x - W2 W1 x||^2 + (omega / 2) (||W1||^2 + ||W2||^2) = c (||x - W2 W1 x||^2 + lam_eff (...)),
+
+with lam_eff = omega / (2 c): the summand of Eq. 6 up to the positive factor c exactly when
+lam_eff = lam, for both weights. Decoupled decay (AdamW) shrinks the weights outside the adaptive step:
+no penalty added to the loss has its fixed points, so it does not minimise Eq. 6.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+LINEAR_RTOL = 1e-4  #: float32 forward maps and updates agree with their linear models to about 1e-6
+CONTAINERS = {"torch.nn.modules.container.Sequential", "torch.nn.modules.container.ModuleList",
+              "torch.nn.modules.container.ModuleDict", "torch.nn.modules.linear.Linear",
+              "torch.nn.modules.linear.Identity", "torch.nn.modules.flatten.Flatten"}
+
+
+def _arr(value: Any) -> np.ndarray:
+    return np.asarray(value, dtype=np.float64)
+
+
+def _rel(a: np.ndarray, b: np.ndarray) -> float:
+    scale = max(float(np.linalg.norm(b)), float(np.linalg.norm(a)), 1e-12)
+    return float(np.linalg.norm(a - b) / scale)
+
+
+def _short_class(qualname: str) -> str:
+    return qualname.rsplit(".", 1)[-1]
+
+
+# --------------------------------------------------------------------------- structure
+
+
+@dataclass
+class Structure:
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    diagnosis: str | None = None
+    forward_map: np.ndarray | None = None  #: A with f(x) = A x + b, when the forward map is affine
+
+    def explain(self) -> str:
+        return "; ".join(self.problems)
+
+
+def analyse_structure(data: dict, m: int, k: int) -> Structure:
+    """Exactly two bias-free linear maps W1 (k x m), W2 (m x k), and a forward map equal to x -> W2 W1 x."""
+    if "error" in data:
+        return Structure(False, [f"build_model({m}, {k}) failed: {data['error']}"], "model_error")
+    problems: list[str] = []
+    diagnoses: list[str] = []
+
+    def problem(text: str, diagnosis: str) -> None:
+        problems.append(text)
+        diagnoses.append(diagnosis)
+
+    linears = data.get("linears") or []
+    shapes = [(int(l["in"]), int(l["out"])) for l in linears]
+    shown = ", ".join(f"Linear({i}, {o})" for i, o in shapes) or "none"
+    if len(linears) == 1:
+        problem(f"the model has one nn.Linear ({shown}); Eq. 6 factors the map through k = {k} dimensions as "
+                f"W2 W1: an encoder nn.Linear({m}, {k}) (W1, {k} x {m}) then a decoder nn.Linear({k}, {m}) "
+                f"(W2, {m} x {k})", "one_linear_layer")
+    elif len(linears) != 2:
+        problem(f"the model has {len(linears)} nn.Linear modules ({shown}); Eq. 6 has exactly two: an encoder "
+                f"nn.Linear({m}, {k}) then a decoder nn.Linear({k}, {m})", "layer_count")
+    elif shapes == [(k, m), (m, k)]:
+        problem(f"the decoder is registered first ({shown}): register the encoder nn.Linear({m}, {k}) (W1) "
+                f"before the decoder nn.Linear({k}, {m}) (W2)", "layers_swapped")
+    elif shapes != [(m, k), (k, m)]:
+        problem(f"the linear maps are {shown}; Eq. 6 needs an encoder nn.Linear({m}, {k}) (W1 is {k} x {m}) "
+                f"then a decoder nn.Linear({k}, {m})", "wrong_shapes")
+    biased = [i for i, l in enumerate(linears[:2]) if l.get("bias")]
+    if biased:
+        which = " and ".join(("the encoder", "the decoder")[i] for i in biased)
+        problem(f"{which} has a bias: nn.Linear adds one by default (bias=True), and Eq. 6's model W2 W1 x "
+                "has none (a bias changes both the model and its minimiser); pass bias=False", "bias")
+    names = {l.get("name") for l in linears}
+    extra = [p for p in data.get("parameters", [])
+             if not any(p[0] in (f"{n}.weight", f"{n}.bias") or (n == "" and p[0] in ("weight", "bias"))
+                        for n in names)]
+    if extra:
+        listed = ", ".join(f"{p[0]} {tuple(p[1])}" for p in extra[:6])
+        problem(f"the model has parameters besides W1 and W2: {listed}", "extra_parameters")
+    others = sorted({_short_class(c) for name, c in data.get("modules", [])[1:] if c not in CONTAINERS})
+    forward = data.get("forward") or {}
+    A = None
+    if "error" in forward:
+        problem(f"calling the model on a batch of shape (B, {m}) failed: {forward['error']}", "forward_error")
+    elif forward:
+        basis = _arr(forward["basis"])
+        if basis.shape != (m, m):
+            problem(f"the model maps a batch of shape ({m}, {m}) to shape {basis.shape}; it should return "
+                    f"the reconstruction, shape (B, {m})", "output_shape")
+        else:
+            A, nonlinear = _forward_map(forward)
+            where = f" (the model contains {', '.join(others)})" if others else ""
+            if nonlinear > LINEAR_RTOL:
+                problem(f"the forward map is not linear: f(2x - 3y) differs from 2 f(x) - 3 f(y) by "
+                        f"{nonlinear:.2g} (relative){where}; Eq. 6's model is x -> W2 W1 x, with nothing "
+                        "between the two linear maps (no activation)", "nonlinear")
+                A = None
+            batch = _rel(_arr(forward["single"]), _arr(forward["batch"]))
+            again = _rel(_arr(forward["again"]), _arr(forward["batch"]))
+            if again > LINEAR_RTOL:
+                problem(f"the forward map is random (two calls on the same batch differ by {again:.2g}){where}; "
+                        "Eq. 6 has no dropout or noise", "random_forward")
+            elif batch > LINEAR_RTOL:
+                problem(f"the output for a point depends on the other points of its batch (by {batch:.2g})"
+                        f"{where}; Eq. 6 treats each point on its own (no batch statistics)", "batch_dependent")
+            if A is not None and "W1" in data and not biased and len(linears) == 2 and shapes == [(m, k), (k, m)]:
+                product = _arr(data["W2"]) @ _arr(data["W1"])
+                gap = _rel(A, product)
+                offset = float(np.linalg.norm(_arr(forward["zero"])))
+                if gap > LINEAR_RTOL:
+                    problem(f"the forward map is linear but is not W2 W1 x (it differs from the product of the "
+                            f"two nn.Linear weights by {gap:.2g}, relative){where}: nothing else may act in the "
+                            "forward path (no skip connection, scaling or extra layer)", "not_w2w1")
+                elif offset > 1e-6 * max(1.0, float(np.linalg.norm(A))):
+                    problem(f"the model maps 0 to a nonzero output (norm {offset:.2g}): Eq. 6's model has no "
+                            "offset", "bias")
+    if not problems:
+        return Structure(True, [], None, A)
+    return Structure(False, problems, diagnoses[0], A)
+
+
+def _forward_map(forward: dict) -> tuple[np.ndarray, float]:
+    """A (f(x) = A x + b, from the basis probes) and how far f is from affine on the combination probes."""
+    b = _arr(forward["zero"])
+    A = (_arr(forward["basis"]) - b).T
+    c = forward["combo"]
+    fx, fy = _arr(c["fx"]) - b, _arr(c["fy"]) - b
+    errors = [_rel(_arr(c["f_combo"]) - b, 2 * fx - 3 * fy), _rel(_arr(c["f_scaled"]) - b, 10 * fx),
+              _rel(_arr(c["f_neg"]) - b, -fx), _rel(_arr(c["fx"]) - b, _arr(c["x"]) @ A.T)]
+    return A, max(errors)
+
+
+# --------------------------------------------------------------------------- loss
+
+
+@dataclass
+class LossReport:
+    kind: str  #: "squared" (c ||r||^2), "l1", "cross_entropy", "other", "error"
+    scale: float | None = None  #: c, for "squared"
+    text: str = ""  #: what the loss is, in words
+    batch: str | None = None  #: "sum" or "mean" over a batch, when known
+
+
+def analyse_loss(data: dict, m: int) -> LossReport:
+    if "error" in data:
+        return LossReport("error", text=f"build_loss() or calling the loss on one point failed: {data['error']}")
+    r = _arr(data["residuals"])
+    t = _arr(data["targets"])
+    values = _arr(data["values"])
+    grads = _arr(data["grads"])
+    sq = np.sum(r * r, axis=1)
+    c_all = values / sq
+    c = float(np.median(c_all))
+    batch = None
+    if "pair" in data and np.all(np.isfinite(values[:2])):
+        ratio = float(data["pair"]) / max(float(values[0] + values[1]), 1e-300)
+        batch = "sum" if abs(ratio - 1) < 1e-3 else "mean" if abs(ratio - 0.5) < 1e-3 else None
+    tol = 1e-5 if data.get("dtype") == "float64" else 1e-4
+    if (c > 0 and np.all(np.abs(c_all - c) <= tol * c) and np.all(np.abs(_arr(data["zero"])) <= tol * c)
+            and _rel(grads, 2 * c * r) <= 10 * tol and _rel(_arr(data["shifted"]), values[:3]) <= 10 * tol):
+        return LossReport("squared", c, f"{c:.6g} ||prediction - target||^2", batch)
+    l1 = values / np.sum(np.abs(r), axis=1)
+    if np.all(np.abs(l1 - np.median(l1)) <= tol * abs(np.median(l1))) and np.median(l1) > 0:
+        return LossReport("l1", float(np.median(l1)), f"{np.median(l1):.6g} ||prediction - target||_1", batch)
+    p = t + r
+    log_softmax = p - np.log(np.sum(np.exp(p - p.max(axis=1, keepdims=True)), axis=1, keepdims=True)) \
+        - p.max(axis=1, keepdims=True)
+    ce = -np.sum(t * log_softmax, axis=1)
+    if _rel(values, ce) <= 10 * tol:
+        return LossReport("cross_entropy", text="the cross-entropy of softmax(prediction) against the target",
+                          batch=batch)
+    doubled = _arr(data["double"]) / values[:3]
+    return LossReport("other", text=f"not a multiple of ||prediction - target||^2 (doubling the residual "
+                                    f"multiplies it by {np.median(doubled):.3g}, where a squared error gives 4)",
+                      batch=batch)
+
+
+# --------------------------------------------------------------------------- optimizer
+
+
+@dataclass
+class OptimizerReport:
+    kind: str  #: "gradient" (SGD-like), "coupled" (adaptive, decay in the gradient), "decoupled", "none", "error", "other"
+    omega: list[float | None] = field(default_factory=list)  #: the decay coefficient per weight (W1, W2)
+    step: list[float | None] = field(default_factory=list)  #: the step size per weight (gradient kind)
+    momentum: float | None = None
+    name: str = ""
+    text: str = ""
+
+
+def analyse_optimizer(data: dict) -> OptimizerReport:
+    if "error" in data:
+        return OptimizerReport("error", text=f"build_optimizer(model, lam, lr) or its step() failed: {data['error']}")
+    meta = data.get("meta") or {}
+    name = _short_class(str(meta.get("class", "optimizer")))
+    w0 = [_arr(w) for w in data["w0"]]
+    G = [_arr(g) for g in data["G"]]
+    decay = [_arr(d) for d in data["decay"]]
+    grad = [_arr(d) for d in data["gradient"]]
+    double = [_arr(d) for d in data["double"]]
+    both = [_arr(d) for d in data["both"]]
+    alpha = [-float(np.sum(d * g) / np.sum(g * g)) for d, g in zip(grad, G)]
+    beta = [-float(np.sum(d * w) / np.sum(w * w)) for d, w in zip(decay, w0)]
+    moved = max(float(np.linalg.norm(d)) for d in grad)
+    if moved == 0 and all(float(np.linalg.norm(d)) == 0 for d in decay):
+        return OptimizerReport("none", name=name, text=f"{name}.step() does not move the weights at all "
+                               "(a learning rate of 0, or the optimizer is not given the model's parameters?)")
+    linear = all(_rel(d, -a * g) <= LINEAR_RTOL for d, a, g in zip(grad, alpha, G)) and \
+        all(_rel(d2, 2 * d) <= LINEAR_RTOL for d2, d in zip(double, grad))
+    additive = all(_rel(b, d + g) <= LINEAR_RTOL for b, d, g in zip(both, decay, grad))
+    proportional = all(float(np.linalg.norm(d)) == 0 or _rel(d, -bt * w) <= LINEAR_RTOL
+                       for d, bt, w in zip(decay, beta, w0))
+    no_decay = all(float(np.linalg.norm(d)) <= 1e-12 * max(float(np.linalg.norm(w)), 1.0) for d, w in zip(decay, w0))
+    momentum = None
+    twice = data.get("twice")
+    if twice and linear:
+        second = [_arr(d) for d in twice[1]]
+        first = [_arr(d) for d in twice[0]]
+        momentum = float(np.sum(second[1] * G[1]) / np.sum(first[1] * G[1])) - 1.0
+    if linear and additive and all(a > 0 for a in alpha):
+        omega = [max(b / a, 0.0) if proportional else None for a, b in zip(alpha, beta)]
+        kind = "gradient" if proportional else "other"
+        text = (f"{name} steps along the gradient (step {alpha[0]:.6g} for W1, {alpha[1]:.6g} for W2) and its "
+                f"decay adds omega W to it (omega = {_fmt(omega[0])} for W1, {_fmt(omega[1])} for W2)")
+        if not proportional:
+            text = f"{name}'s update with no data gradient is not a multiple of the weights"
+        return OptimizerReport(kind, omega, alpha, momentum, name, text)
+    if not all(a > 0 for a in alpha):
+        return OptimizerReport("other", name=name, text=f"{name}.step() does not move the weights against the "
+                               "gradient (maximize=True, or a negative learning rate?)")
+    if no_decay:
+        return OptimizerReport("coupled", [0.0, 0.0], [], None, name, f"{name} (an adaptive step) with no decay")
+    if proportional and additive:
+        return OptimizerReport("decoupled", [], [], None, name,
+                               f"{name} shrinks the weights directly (decoupled weight decay, "
+                               f"lr * wd = {_fmt(beta[0])})")
+    stationary = data.get("stationary") or []
+    omega = [float(s["omega"]) if s.get("found") and s.get("omega") is not None else None for s in stationary]
+    if len(omega) != 2 or any(o is None for o in omega):
+        return OptimizerReport("other", name=name, text=f"no data gradient makes {name}'s step stand still: "
+                               "its decay is not the gradient of a penalty")
+    return OptimizerReport("coupled", omega, [], None, name,
+                           f"{name} (an adaptive step) with the decay omega W added to the gradient "
+                           f"(omega = {_fmt(omega[0])} for W1, {_fmt(omega[1])} for W2)")
+
+
+def _fmt(value: float | None) -> str:
+    return "?" if value is None else f"{value:.6g}"
+
+
+# --------------------------------------------------------------------------- the effective objective
+
+
+@dataclass
+class Objective:
+    ok: bool
+    text: str  #: what the setup minimises, and why that is or is not Eq. 6
+    diagnosis: str | None
+    loss: LossReport
+    optimizer: OptimizerReport
+    effective_lambda: list[float | None]  #: per weight (W1, W2)
+    lr_ratio: float | None = None  #: the effective step on Eq. 6's summand over the grader's lr (gradient kind)
+
+    def data(self) -> dict[str, Any]:
+        return {"effective_lambda": self.effective_lambda, "loss": self.loss.kind, "loss_scale": self.loss.scale,
+                "loss_batch": self.loss.batch, "optimizer": self.optimizer.name, "optimizer_kind": self.optimizer.kind,
+                "weight_decay": self.optimizer.omega, "lr_ratio": self.lr_ratio, "momentum": self.optimizer.momentum}
+
+
+def analyse_objective(loss_data: dict, optimizer_data: dict, m: int, lam: float, lr: float,
+                      rtol: float = 1e-3) -> Objective:
+    loss = analyse_loss(loss_data, m)
+    opt = analyse_optimizer(optimizer_data)
+
+    def made(ok: bool, text: str, diagnosis: str | None, lam_eff=(None, None), ratio=None) -> Objective:
+        return Objective(ok, text, diagnosis, loss, opt, list(lam_eff), ratio)
+
+    if loss.kind == "error":
+        return made(False, loss.text, "loss_error")
+    if opt.kind == "error":
+        return made(False, opt.text, "optimizer_error")
+    if loss.kind == "l1":
+        return made(False, "your loss is nn.L1Loss-like: per point it is " + loss.text + ", the absolute "
+                    "values of the residual, not its squared norm ||x - W2 W1 x||^2 as in Eq. 6, so the "
+                    "minimisers differ; use nn.MSELoss(reduction='sum')", "l1_loss")
+    if loss.kind == "cross_entropy":
+        return made(False, "your loss is cross-entropy: it treats the model's outputs as class scores "
+                    "(softmax) and the target as class probabilities, but Eq. 6 reconstructs x with a squared "
+                    "error ||x - W2 W1 x||^2; use nn.MSELoss(reduction='sum')", "cross_entropy")
+    if loss.kind != "squared":
+        return made(False, f"your loss is {loss.text}; Eq. 6's per-point loss is ||x - W2 W1 x||^2 (up to a "
+                    "positive factor)", "not_squared_error")
+    c = float(loss.scale)
+    if opt.kind == "decoupled":
+        return made(False, f"{opt.text}: decoupled weight decay is applied outside the adaptive step, so it "
+                    "is not the gradient of a penalty lam ||W||^2 added to the loss, and the setup's fixed "
+                    "points are not Eq. 6's minimisers; use SGD(weight_decay=2*lam) (the decay coupled to "
+                    "the gradient)", "decoupled_decay")
+    if opt.kind in ("none", "other"):
+        return made(False, opt.text, "optimizer_not_gradient")
+    omega = [float(o) for o in opt.omega]
+    lam_eff = [o / (2 * c) for o in omega]
+    ratio = None
+    if opt.kind == "gradient":
+        ratio = float(np.mean(opt.step)) * c / lr
+    per_point = (f"per point your loss is {loss.text} and the weight decay adds (omega/2)||W||^2 with omega = "
+                 f"{_pair(omega)}: {c:.6g} (||x - W2 W1 x||^2 + lam_eff (||W1||^2 + ||W2||^2)) with effective "
+                 f"lambda {_pair(lam_eff)}")
+    match = [abs(le - lam) <= rtol * lam for le in lam_eff]
+    if all(match):
+        text = f"minimises Eq. 6 exactly as written (lam = {lam:g}): {per_point}"
+        if ratio is not None and abs(ratio - 1) > 1e-3:
+            text += (f". Note: your effective learning rate on Eq. 6's summand is {ratio:.4g} times the grader's "
+                     f"lr = {lr:g} (the loss factor {c:.4g} times your step {float(np.mean(opt.step)):.4g})")
+        return made(True, text, None, lam_eff, ratio)
+    if all(o == 0 for o in omega):
+        return made(False, f"no weight decay: the optimizer adds no penalty, so your setup minimises the "
+                    f"reconstruction error alone (effective lambda 0, Eq. 6 has lam = {lam:g}); add "
+                    f"weight_decay=2*lam to the optimizer (with MSELoss(reduction='sum'))", "no_weight_decay",
+                    lam_eff, ratio)
+    if abs(lam_eff[0] - lam_eff[1]) > rtol * max(lam_eff):
+        return made(False, f"W1 and W2 are penalised differently (effective lambda {lam_eff[0]:.6g} for W1, "
+                    f"{lam_eff[1]:.6g} for W2); Eq. 6 puts lam = {lam:g} on both: {per_point}", "unequal_decay",
+                    lam_eff, ratio)
+    ratio_lam = lam_eff[0] / lam
+    if abs(ratio_lam - 0.5) <= rtol and abs(c - 1) <= rtol:
+        return made(False, f"weight_decay=lam gives a (lam/2)||W||^2 penalty: PyTorch's weight decay wd adds "
+                    f"wd * W to the gradient, the gradient of (wd/2)||W||^2, so your effective lambda is "
+                    f"{lam_eff[0]:.6g} = lam/2; use weight_decay=2*lam", "half_penalty", lam_eff, ratio)
+    if abs(c * m - 1) <= rtol and abs(ratio_lam - m) <= rtol * m:
+        return made(False, f"nn.MSELoss() averages over the m = {m} entries of a point, so your loss is "
+                    f"||x - W2 W1 x||^2 / {m} while the weight decay still adds lam ||W||^2: the effective "
+                    f"lambda is {lam_eff[0]:.6g} = {m} * lam, m times too large; use "
+                    f"MSELoss(reduction='sum') with weight_decay=2*lam, or keep the mean and set "
+                    f"weight_decay=2*lam/m (and scale the learning rate by m)", "lambda_times_m", lam_eff, ratio)
+    return made(False, f"your effective lambda is {lam_eff[0]:.6g} = {ratio_lam:.4g} * lam, not lam = {lam:g}: "
+                f"{per_point}", "wrong_lambda", lam_eff, ratio)
+
+
+def _pair(values: list[float]) -> str:
+    if abs(values[0] - values[1]) <= 1e-9 * max(abs(values[0]), abs(values[1]), 1e-300):
+        return f"{values[0]:.6g}"
+    return f"{values[0]:.6g} (W1) and {values[1]:.6g} (W2)"

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from grader.checks import ACROSS_CASES, CHECKS, AnswerError, CaseData, Verdict
+from grader.driven import DriverContext, Sandbox, prepare
 from grader.models import (CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec, Status,
                            Visibility)
 from grader.reference import CaseBook
@@ -53,16 +54,19 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
     """Every check of ``problem`` on every selected case. ``source`` is the code, or why there is none."""
     result = ProblemResult(problem.id, problem.title)
     cases = selected_cases(problem, options.visibilities)
+    contexts: dict[str, dict] = {}  #: a driven case's context for its checks (grader/driven.py)
     if not cases:
         outcomes = {}
     elif isinstance(source, str):
         outcomes = {c.id: CallOutcome(Status.ERROR, message=source) for c in cases}
     else:
-        calls = [Call(c.id, c.entry, tuple(book.inputs(problem, c)[a] for a in problem.entry(c.entry).args))
-                 for c in cases]
+        sandbox = Sandbox(options.sandbox, options.secrets, options.pool)
+        driven = {c.id: prepare(problem, c, book, sandbox) for c in cases if problem.entry(c.entry).driver}
+        contexts = {k: d.info for k, d in driven.items() if d is not None}
+        calls = [_call(problem, c, book, driven.get(c.id)) for c in cases]
         run: SandboxResult = run_calls(source.text, source.filename, calls, problem.limits,
                                        mode=options.sandbox, secrets=list(options.secrets), pool=options.pool)
-        outcomes = {k: CallOutcome(o.status, o.value, _with_cells(o.message, source), o.seconds)
+        outcomes = {k: CallOutcome(o.status, o.value, _with_cells(o.message, source), o.seconds, o.ticks)
                     for k, o in run.calls.items()}
         result.stdout, result.stderr = run.stdout, _with_cells(run.stderr, source)
         result.notes.extend(run.notes)
@@ -71,7 +75,8 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
     for check in problem.checks:
         targets = problem.cases_for(check, options.visibilities)
         share = check.points / len(targets) if targets else 0.0
-        results = [_check_one(problem, check, case, outcomes[case.id], book, share) for case in targets]
+        results = [_check_one(problem, check, case, outcomes[case.id], book, share, contexts.get(case.id))
+                   for case in targets]
         hook = ACROSS_CASES.get(check.check)
         if hook is not None:
             hook(check.params, results, [outcomes[c.id].value for c in targets
@@ -80,18 +85,28 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
     return result
 
 
+def _call(problem: ProblemSpec, case: Case, book: CaseBook, context: DriverContext | None) -> Call:
+    """The call for one case; a driven entry's call goes to its driver, with the context's settings last."""
+    entry = problem.entry(case.entry)
+    args = tuple(book.inputs(problem, case)[a] for a in entry.args)
+    if context is not None:
+        args += (context.settings,)
+    return Call(case.id, case.entry, args, driver=entry.driver)
+
+
 def _check_one(problem: ProblemSpec, check: CheckSpec, case: Case, outcome: CallOutcome, book: CaseBook,
-               points: float) -> CheckResult:
-    def made(status: Status, score: float, feedback: str, diagnosis: str | None = None) -> CheckResult:
+               points: float, context: dict | None = None) -> CheckResult:
+    def made(status: Status, score: float, feedback: str, diagnosis: str | None = None,
+             data: dict | None = None) -> CheckResult:
         return CheckResult(problem.id, check.name, case.id, case.visibility, status, score,
-                           points, feedback, diagnosis)
+                           points, feedback, diagnosis, data=data)
 
     if outcome.status is not Status.PASSED:
         return made(outcome.status, 0.0, outcome.message)
     data = CaseData(case, problem.entry(case.entry), book.inputs(problem, case),
-                    book.expected(problem, case), outcome.value)
+                    book.expected(problem, case), outcome.value, outcome.ticks, context)
     status, verdict = _judge(check, data)
     if status is Status.PASSED:
-        return made(status, points, verdict.feedback)
+        return made(status, points, verdict.feedback, data=verdict.data)
     fraction = min(max(verdict.fraction or 0.0, 0.0), 1.0)
-    return made(status, points * fraction, verdict.feedback, verdict.diagnosis)
+    return made(status, points * fraction, verdict.feedback, verdict.diagnosis, verdict.data)

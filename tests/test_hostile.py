@@ -31,7 +31,8 @@ class Expect:
     statuses: frozenset[Status]  #: the statuses the checks may end with
     feedback: str | None = None  #: a phrase in every check's feedback
     stdout: str | None = None  #: a phrase in what the submission printed
-    score: str = "zero"  #: "zero"; "full" (the code is right, the attack was on the side); or "some"
+    #: "zero"; "full" (the code is right, the attack was on the side); "some"; or "any" (timing decides)
+    score: str = "zero"
 
 
 def _e(*statuses: Status, **kw) -> Expect:
@@ -58,7 +59,7 @@ EXPECTED = {
     "prints-gigabytes": _e(Status.ERROR),
     "patches-time": _e(Status.TIMEOUT),
     # its spinning threads only slow down its own later calls
-    "lingering-threads": _e(Status.PASSED, Status.TIMEOUT, score="some"),
+    "lingering-threads": _e(Status.PASSED, Status.TIMEOUT, score="any"),
     "detects-grader": _e(Status.PASSED, Status.FAILED, score="some"),
 }
 HONEST = ("honest-numpy", "honest-torch")
@@ -162,7 +163,10 @@ def test_attack_gains_nothing(graded, student):
         assert problem.score == problem.max_score
         return
     lost = [c for c in problem.checks if c.status is not Status.PASSED]
-    assert lost and all(c.score == 0 for c in lost)
+    assert all(c.score == 0 for c in lost)
+    if expect.score == "any":
+        return
+    assert lost
     if expect.score == "zero":
         assert problem.score == 0
     if student == "detects-grader":  # only the cases it could recognise pass: every hidden one fails

@@ -28,6 +28,8 @@ class CaseData:
     inputs: dict[str, Any]
     expected: dict[str, Any]  #: the reference solution's outputs, by return name
     value: Any  #: what the student's function returned (plain data only)
+    ticks: tuple[float, ...] = ()  #: a driven call's progress ticks, timed by the grader (seconds since it began)
+    context: dict[str, Any] | None = None  #: a driven call's context for the checks (grader/driven.py)
 
     def outputs(self) -> dict[str, Any]:
         """The student's return value split by the entry point's return names."""
@@ -47,6 +49,7 @@ class Verdict:
     feedback: str = ""
     diagnosis: str | None = None
     fraction: float | None = None  #: partial credit in [0, 1]; None means all or nothing
+    data: dict[str, Any] | None = None  #: measurements behind the verdict, for reports (CheckResult.data)
 
 
 def _describe(value: Any) -> str:

@@ -178,7 +178,9 @@ class _Supervisor:
 
     def _one_process(self, start: int, out, err) -> int:
         """Run calls from index ``start`` in one process; return the index to resume from."""
+        starting = Instant.now()
         proc = self.launcher.start(start, out, err)
+        self.budget = self.budget.plus(starting.elapsed())  # waiting for a sandbox is not the student's time
         try:
             return self._supervise(proc, start)
         finally:

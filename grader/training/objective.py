@@ -230,7 +230,9 @@ def analyse_optimizer(data: dict) -> OptimizerReport:
     if twice and linear:
         second = [_arr(d) for d in twice[1]]
         first = [_arr(d) for d in twice[0]]
-        momentum = float(np.sum(second[1] * G[1]) / np.sum(first[1] * G[1])) - 1.0
+        # first step: -a G; second: -a (G + mu G - omega a G), the decay acting on the moved weights
+        omega_w2 = beta[1] / alpha[1] if alpha[1] > 0 else 0.0
+        momentum = float(np.sum(second[1] * G[1]) / np.sum(first[1] * G[1])) - 1.0 + omega_w2 * alpha[1]
     if linear and additive and all(a > 0 for a in alpha):
         omega = [max(b / a, 0.0) if proportional else None for a, b in zip(alpha, beta)]
         kind = "gradient" if proportional else "other"
@@ -352,6 +354,6 @@ def analyse_objective(loss_data: dict, optimizer_data: dict, m: int, lam: float,
 
 
 def _pair(values: list[float]) -> str:
-    if abs(values[0] - values[1]) <= 1e-9 * max(abs(values[0]), abs(values[1]), 1e-300):
+    if abs(values[0] - values[1]) <= 1e-6 * max(abs(values[0]), abs(values[1]), 1e-300):
         return f"{values[0]:.6g}"
     return f"{values[0]:.6g} (W1) and {values[1]:.6g} (W2)"

@@ -155,6 +155,7 @@ class BatchResult:
 def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, jobs: int = 1,
                 problems: list[str] | None = None, sandbox: isolation.Mode = "auto",
                 manual: Path | None = None, force: bool = False, warm: bool = True,
+                on_start: Callable[[int], None] | None = None,
                 on_result: Callable[[SubmissionResult], None] | None = None,
                 on_notice: Callable[[str], None] | None = None,
                 notes: dict[str, list[str]] | None = None) -> BatchResult:
@@ -190,6 +191,8 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
         plan = plan_batch(gradebook.stored(), found.submissions, chosen, assignment_hash(assignment), force=force)
         if plan.notice and on_notice:
             on_notice(plan.notice)
+        if on_start:
+            on_start(len(plan.jobs))
         book = CaseBook()
         if plan.jobs:
             _prepare(assignment, chosen, book, ALL)

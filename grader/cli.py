@@ -16,7 +16,8 @@ from grader import api
 from grader.export import DEFAULT_FILES, FORMATS, ExportError, export
 from grader.lms import canvas_import, gradescope
 from grader.release import ReleaseError, release_assignment
-from grader.output.console import batch_line, problem_summary, submission_summary
+from grader.output.console import problem_summary, submission_summary
+from grader.output.progress import Progress
 from grader.sandbox.isolation import SandboxUnavailable
 from grader.report import write_student_report
 from grader.spec import SpecError, load_assignment
@@ -117,9 +118,7 @@ def _check(args) -> int:
 def _grade(args) -> int:
     _warn_isolation(args.sandbox)
 
-    def show(result):
-        if not args.quiet:
-            print(batch_line(result), flush=True)
+    progress = Progress(quiet=args.quiet)
 
     submissions, notes = args.submissions, None
     if args.canvas or canvas_import.looks_like_canvas(args.submissions):
@@ -131,8 +130,10 @@ def _grade(args) -> int:
         submissions, notes = staged.folder, staged.notes
     batch = api.grade_batch(submissions, args.assignment, args.out, jobs=args.jobs,
                             problems=_problem_list(args.problems), sandbox=args.sandbox, manual=args.manual,
-                            force=args.force, warm=not args.fresh, on_result=show,
-                            on_notice=lambda line: print(line, flush=True), notes=notes)
+                            force=args.force, warm=not args.fresh, on_start=progress.start,
+                            on_result=progress.update, on_notice=lambda line: print(line, flush=True),
+                            notes=notes)
+    progress.finish()
     for warning in batch.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     total = len(batch.results)

@@ -20,7 +20,7 @@ from grader.output.gradescope import write_results_json
 from grader.output.scores_csv import write_scores_csv
 from grader.reference import CaseBook, ReferenceFailure
 from grader.report import write_reports
-from grader.resume import plan_batch, run_jobs, with_manual
+from grader.resume import JobExecutor, LocalExecutor, plan_batch, run_jobs, with_manual
 from grader.sandbox import isolation
 from grader.sandbox.pool import WarmPool
 from grader.spec import load_assignment
@@ -155,6 +155,7 @@ class BatchResult:
 def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, jobs: int = 1,
                 problems: list[str] | None = None, sandbox: isolation.Mode = "auto",
                 manual: Path | None = None, force: bool = False, warm: bool = True,
+                executor: str = "local", address: str | None = None,
                 on_start: Callable[[int], None] | None = None,
                 on_result: Callable[[SubmissionResult], None] | None = None,
                 on_notice: Callable[[str], None] | None = None,
@@ -169,7 +170,11 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     ``notes`` adds lines to students' results (e.g. "submitted late (Canvas)"), by student id.
     With ``warm`` (and bubblewrap), each worker keeps a warm sandbox with numpy and torch imported and
     forks a fresh process per submission from it; otherwise every process is a fresh Python.
+    ``executor="ray"`` runs each submission as a Ray task (on the cluster at ``address``, or a local
+    Ray instance), with results flowing into the same gradebook.
     """
+    if executor not in ("local", "ray"):
+        raise UsageError(f"unknown executor {executor!r}: expected local or ray")
     assignment = full_assignment(load_assignment(assignment_dir))
     chosen = _problems(assignment, problems)
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
@@ -186,7 +191,9 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     grades = read_manual(manual, assignment, students) if manual.is_file() else ManualGrades()
     found.warnings += grades.warnings
     secrets = (assignment.root, submissions_dir, out_dir)
-    with Gradebook.open(out_dir / GRADEBOOK) as gradebook, _warm_pool(warm, sandbox, jobs, chosen, secrets) as pool:
+    local_warm = warm and executor == "local"
+    with Gradebook.open(out_dir / GRADEBOOK) as gradebook, _warm_pool(local_warm, sandbox, jobs, chosen,
+                                                                      secrets) as pool:
         options = RunOptions(ALL, sandbox, secrets, pool)
         plan = plan_batch(gradebook.stored(), found.submissions, chosen, assignment_hash(assignment), force=force)
         if plan.notice and on_notice:
@@ -199,10 +206,15 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
         run = gradebook.start_run(assignment=assignment.root, spec_hash=plan.spec_hash,
                                   submissions_dir=submissions_dir.resolve(), problems=[p.id for p in chosen],
                                   options={"jobs": jobs, "sandbox": sandbox, "force": force})
-        graded = run_jobs(plan, gradebook, run,
-                          lambda job: grade_submission(job.submission, assignment, problems=list(job.problems),
-                                                       options=options, book=book),
-                          workers=jobs, order=[p.id for p in assignment.problems],
+        if executor == "ray" and plan.jobs:
+            from grader.ray_executor import RayExecutor, needs_gpu
+
+            runner: JobExecutor = RayExecutor(assignment.root, sandbox=sandbox, secrets=secrets, warm=warm,
+                                              address=address, gpu=any(needs_gpu(p) for p in chosen))
+        else:
+            runner = LocalExecutor(lambda job: grade_submission(job.submission, assignment, problems=list(job.problems),
+                                                                options=options, book=book), jobs)
+        graded = run_jobs(plan, gradebook, run, runner, order=[p.id for p in assignment.problems],
                           on_saved=(lambda r: on_result(with_manual(r, grades))) if on_result else None)
         gradebook.finish_run(run, graded=graded, skipped=len(plan.skipped))
         stored = gradebook.load(students)

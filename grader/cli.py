@@ -18,6 +18,7 @@ from grader.lms import canvas_import, gradescope
 from grader.release import ReleaseError, release_assignment
 from grader.output.console import problem_summary, submission_summary
 from grader.output.progress import Progress
+from grader.ray_executor import RayUnavailable
 from grader.sandbox.isolation import SandboxUnavailable
 from grader.report import write_student_report
 from grader.spec import SpecError, load_assignment
@@ -55,6 +56,9 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--sandbox", **sandbox)
     grade.add_argument("--manual", type=Path, help="manual grades CSV for free-text answers "
                        "(default: OUT/manual-grades.csv when present)")
+    grade.add_argument("--executor", choices=["local", "ray"], default="local",
+                       help="where submissions are graded: this machine's worker pool, or Ray tasks")
+    grade.add_argument("--address", help="the Ray cluster to use with --executor ray (default: a local Ray)")
     grade.add_argument("--fresh", action="store_true",
                        help="start a fresh Python for every submission instead of forking warm workers")
     grade.add_argument("--quiet", action="store_true", help="print only the summary")
@@ -130,7 +134,8 @@ def _grade(args) -> int:
         submissions, notes = staged.folder, staged.notes
     batch = api.grade_batch(submissions, args.assignment, args.out, jobs=args.jobs,
                             problems=_problem_list(args.problems), sandbox=args.sandbox, manual=args.manual,
-                            force=args.force, warm=not args.fresh, on_start=progress.start,
+                            force=args.force, warm=not args.fresh, executor=args.executor,
+                            address=args.address, on_start=progress.start,
                             on_result=progress.update, on_notice=lambda line: print(line, flush=True),
                             notes=notes)
     progress.finish()
@@ -215,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {issue}", file=sys.stderr)
         return 2
     except (api.UsageError, api.ReferenceFailure, api.GradebookError, SandboxUnavailable, ExportError,
-            canvas_import.CanvasImportError, ReleaseError) as exc:
+            canvas_import.CanvasImportError, ReleaseError, RayUnavailable) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -11,7 +11,7 @@ import copy
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 from grader.answers.manual import ManualGrades, apply_manual
 from grader.fingerprint import submission_hash
@@ -99,25 +99,44 @@ def with_manual(result: SubmissionResult, grades: ManualGrades) -> SubmissionRes
     return shown
 
 
-def run_jobs(plan: Plan, gradebook: Gradebook, run_id: int, grade: Callable[[Job], SubmissionResult], *,
-             workers: int, order: Sequence[str],
+class JobExecutor(Protocol):
+    """Runs grading jobs somewhere (threads here, or Ray tasks) and hands back futures."""
+
+    def submit(self, job: Job) -> Future[tuple[SubmissionResult, float]]: ...
+
+    def shutdown(self) -> None: ...
+
+
+class LocalExecutor:
+    """Grading jobs on ``workers`` threads of this process (each drives sandboxed processes)."""
+
+    def __init__(self, grade: Callable[[Job], SubmissionResult], workers: int) -> None:
+        self.grade = grade
+        self.pool = ThreadPoolExecutor(max_workers=workers)
+
+    def _timed(self, job: Job) -> tuple[SubmissionResult, float]:
+        started = Instant.now()
+        result = self.grade(job)
+        return result, round(started.elapsed(), 3)
+
+    def submit(self, job: Job) -> Future[tuple[SubmissionResult, float]]:
+        return self.pool.submit(self._timed, job)
+
+    def shutdown(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+def run_jobs(plan: Plan, gradebook: Gradebook, run_id: int, executor: JobExecutor, *, order: Sequence[str],
              on_saved: Callable[[SubmissionResult], None] | None = None) -> int:
-    """Grade the plan's jobs on ``workers`` threads; store each result as soon as it is ready.
+    """Grade the plan's jobs on ``executor``; store each result as soon as it is ready.
 
     Only this (the calling) thread touches the gradebook: results are saved as futures complete, one
     transaction per submission. On an error or an interrupt, jobs not yet started are cancelled.
     Returns how many submissions were graded.
     """
-
-    def timed(job: Job) -> tuple[SubmissionResult, float]:
-        started = Instant.now()
-        result = grade(job)
-        return result, round(started.elapsed(), 3)
-
     done = 0
-    pool = ThreadPoolExecutor(max_workers=workers)
     try:
-        futures: dict[Future[tuple[SubmissionResult, float]], Job] = {pool.submit(timed, job): job
+        futures: dict[Future[tuple[SubmissionResult, float]], Job] = {executor.submit(job): job
                                                                        for job in plan.jobs}
         for future in as_completed(futures):
             job = futures[future]
@@ -131,5 +150,5 @@ def run_jobs(plan: Plan, gradebook: Gradebook, run_id: int, grade: Callable[[Job
             if on_saved:
                 on_saved(result)
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown()
     return done

@@ -33,6 +33,6 @@ if ! "$PYTHON" -c "import torch" >/dev/null 2>&1; then
   "$PYTHON" -m pip install -q torch==2.13.0
 fi
 
-"$PYTHON" -m pip install -q -e ".[test]" 2>&1 | grep -v -E "^WARNING: (Running pip as|Location)" || true
+"$PYTHON" -m pip install -q -e ".[test,ray]" 2>&1 | grep -v -E "^WARNING: (Running pip as|Location)" || true
 "$PYTHON" -c "import grader, numpy, torch, yaml, jinja2, pydantic" 
 echo "setup: ok ($("$PYTHON" --version), torch $("$PYTHON" -c 'import torch; print(torch.__version__)'))"

@@ -1,0 +1,104 @@
+"""Grading on a Ray cluster: the same sandboxed grading, one Ray task per submission.
+
+Each task runs ``grade_submission`` in a Ray worker process, which loads the assignment once, keeps
+its own warm sandbox (when bubblewrap is there) and returns the plain result; the driver (the
+``grader grade`` process) stores every result in its gradebook exactly as with the local pool.
+Submissions with timed-training problems ask for a GPU of their own when the cluster has GPUs.
+
+The submissions and assignment folders must be readable at the same paths on every node (a shared
+file system); ``ray`` is an optional dependency: ``pip install 'grader[ray]'``.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+from typing import Any
+
+from grader.grading import ALL, RunOptions
+from grader.models import ProblemSpec, SubmissionResult
+from grader.reference import CaseBook
+from grader.sandbox import isolation
+from grader.sandbox.pool import WarmPool
+from grader.submissions import Submission
+from grader.timing import Instant
+
+_lock = threading.Lock()
+_assignments: dict[str, tuple[Any, CaseBook]] = {}
+_pools: dict[tuple, WarmPool] = {}
+
+
+class RayUnavailable(Exception):
+    """Ray is not installed or the cluster cannot be reached."""
+
+
+def needs_gpu(problem: ProblemSpec) -> bool:
+    """Problems whose cases are driven by a grader routine (timed training) want a GPU where there is one."""
+    return any(getattr(entry, "driver", None) for entry in problem.entries)
+
+
+def _assignment(root: str):
+    from grader.api import full_assignment
+    from grader.spec import load_assignment
+
+    with _lock:
+        if root not in _assignments:
+            _assignments[root] = (full_assignment(load_assignment(root)), CaseBook())
+        return _assignments[root]
+
+
+def _pool(secrets: tuple[str, ...], problems: list[ProblemSpec]) -> WarmPool:
+    key = (secrets, max(p.limits.scratch_mb for p in problems), max(p.limits.processes for p in problems))
+    with _lock:
+        if key not in _pools:
+            _pools[key] = WarmPool(1, [Path(s) for s in secrets], scratch_mb=key[1], processes=key[2])
+            atexit.register(_pools[key].close)
+        return _pools[key]
+
+
+def grade_task(submission: Submission, root: str, problem_ids: list[str], sandbox: isolation.Mode,
+               secrets: tuple[str, ...], warm: bool) -> tuple[SubmissionResult, float]:
+    """One submission, graded inside a Ray worker (the body of the remote task)."""
+    from grader.api import grade_submission
+
+    started = Instant.now()
+    assignment, book = _assignment(root)
+    problems = [assignment.problem(p) for p in problem_ids]
+    pool = _pool(secrets, problems) if warm and isolation.resolve_mode(sandbox) == "bwrap" else None
+    options = RunOptions(ALL, sandbox, tuple(Path(s) for s in secrets), pool)
+    result = grade_submission(submission, assignment, problems=problems, options=options, book=book)
+    return result, round(started.elapsed(), 3)
+
+
+class RayExecutor:
+    """Submits grading jobs as Ray tasks; connects to ``address`` or starts a local Ray instance."""
+
+    def __init__(self, root: Path, *, sandbox: isolation.Mode, secrets: tuple[Path, ...], warm: bool,
+                 address: str | None, gpu: bool) -> None:
+        try:
+            import ray
+        except ImportError as exc:
+            raise RayUnavailable("--executor ray needs Ray: pip install 'grader[ray]'") from exc
+        self.ray = ray
+        self.started_here = not ray.is_initialized()
+        if self.started_here:
+            try:
+                ray.init(address=address, include_dashboard=False, logging_level="ERROR", log_to_driver=False,
+                         configure_logging=True)
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise RayUnavailable(f"cannot reach the Ray cluster at {address or 'a new local instance'}: {exc}") \
+                    from exc
+        gpus = ray.cluster_resources().get("GPU", 0)
+        self.task = ray.remote(grade_task).options(num_cpus=1, num_gpus=1 if gpu and gpus else 0, max_retries=1)
+        self.args = (str(root), sandbox, tuple(str(s) for s in secrets), warm)
+
+    def submit(self, job) -> Future[tuple[SubmissionResult, float]]:
+        root, sandbox, secrets, warm = self.args
+        ref = self.task.remote(job.submission, root, [p.id for p in job.problems], sandbox, secrets, warm)
+        return ref.future()
+
+    def shutdown(self) -> None:
+        if self.started_here:
+            self.ray.shutdown()

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
 from grader.checks.base import CHECKS, AnswerError, CaseData, Verdict, register_across_cases
-from grader.checks.slips import SLIPS, SlipContext, diagnose
+from grader.checks.slips import SlipContext, SlipNames, diagnose
 from grader.models import CheckResult, Status
 from grader.tolerance import Tolerance
 
@@ -29,16 +29,8 @@ class EqualsParams(BaseModel):
     type: Literal["bool", "tokens", "int", "str"]
     output: str | None = Field(None, description="return name to compare; default: the only one")
     hints: dict[str, Hint] = Field(default_factory=dict, description="case group -> hint when wrong there")
-    diagnose: list[str] = Field(default_factory=list, description="slips to recognise (token lists)")
+    diagnose: SlipNames = Field(default_factory=list, description="slips to recognise (token lists)")
     constant_answer: bool = Field(False, description="name the slip when every case got the same answer")
-
-    @field_validator("diagnose")
-    @classmethod
-    def _known(cls, names: list[str]) -> list[str]:
-        unknown = [n for n in names if n not in SLIPS]
-        if unknown:
-            raise ValueError(f"unknown slip(s) {unknown}; known: {', '.join(SLIPS.names())}")
-        return names
 
 
 def _typed(value: Any, kind: str) -> Any:

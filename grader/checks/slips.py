@@ -7,7 +7,9 @@ student returned; the first slip that matches names the mistake in the feedback.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Annotated, Any, Callable
+
+from pydantic import AfterValidator
 
 import numpy as np
 
@@ -31,6 +33,17 @@ class SlipContext:
 
 SlipTest = Callable[[SlipContext], bool]
 SLIPS: Registry[SlipTest] = Registry("slip")
+
+
+def _known_slips(names: list[str]) -> list[str]:
+    unknown = [n for n in names if n not in SLIPS]
+    if unknown:
+        raise ValueError(f"unknown slip(s) {unknown}; known: {', '.join(SLIPS.names())}")
+    return names
+
+
+#: a spec's list of slips to recognise, in order, each a registered name
+SlipNames = Annotated[list[str], AfterValidator(_known_slips)]
 
 
 @SLIPS.register("transposed")

@@ -11,7 +11,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from grader.checks.base import CHECKS, AnswerError, CaseData, Verdict, as_array
-from grader.checks.slips import SLIPS, SlipContext, diagnose
+from grader.checks.slips import SLIPS, SlipContext, SlipNames, diagnose
 from grader.tolerance import Tolerance
 
 
@@ -22,7 +22,7 @@ class SubspaceParams(BaseModel):
     data: str = Field("X", description="input name of the data (m x n, samples as columns)")
     dim: str = Field("k", description="input name of the subspace dimension")
     atol: float = Field(1e-6, gt=0, description="allowed Frobenius distance between the projectors")
-    diagnose: list[str] = Field(default_factory=list)
+    diagnose: SlipNames = Field(default_factory=list, description="slips to recognise, in order")
 
 
 def top_projector(X: np.ndarray, k: int, *, smallest: bool = False) -> np.ndarray:

@@ -11,7 +11,7 @@ from grader.driven import DriverContext, Sandbox, prepare
 from grader.models import (CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec, Status,
                            Visibility)
 from grader.reference import CaseBook
-from grader.sandbox.isolation import Mode
+from grader.sandbox.isolation import Mode, gpu_devices
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, SandboxResult, run_calls
 from grader.submissions import SourceFile
@@ -60,12 +60,13 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
     elif isinstance(source, str):
         outcomes = {c.id: CallOutcome(Status.ERROR, message=source) for c in cases}
     else:
-        sandbox = Sandbox(options.sandbox, options.secrets, options.pool)
+        pool = None if problem.limits.gpu and gpu_devices() else options.pool  # warm sandboxes have no GPU
+        sandbox = Sandbox(options.sandbox, options.secrets, pool)
         driven = {c.id: prepare(problem, c, book, sandbox) for c in cases if problem.entry(c.entry).driver}
         contexts = {k: d.info for k, d in driven.items() if d is not None}
         calls = [_call(problem, c, book, driven.get(c.id)) for c in cases]
         run: SandboxResult = run_calls(source.text, source.filename, calls, problem.limits,
-                                       mode=options.sandbox, secrets=list(options.secrets), pool=options.pool)
+                                       mode=options.sandbox, secrets=list(options.secrets), pool=pool)
         outcomes = {k: CallOutcome(o.status, o.value, _with_cells(o.message, source), o.seconds, o.ticks)
                     for k, o in run.calls.items()}
         result.stdout, result.stderr = run.stdout, _with_cells(run.stderr, source)
@@ -82,7 +83,17 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
             hook(check.params, results, [outcomes[c.id].value for c in targets
                                          if outcomes[c.id].status is Status.PASSED])
         result.checks.extend(results)
+    result.timing = _training_curve(result.checks)
     return result
+
+
+def _training_curve(checks: list[CheckResult]) -> dict | None:
+    """The curves that checks put in their data under "chart" (timed training), merged for the report."""
+    charts = [c.data["chart"] for c in checks if c.data and isinstance(c.data.get("chart"), dict)]
+    if not charts:
+        return None
+    return {**{k: v for k, v in charts[0].items() if k != "series"},
+            "series": {name: points for chart in charts for name, points in chart["series"].items()}}
 
 
 def _call(problem: ProblemSpec, case: Case, book: CaseBook, context: DriverContext | None) -> Call:

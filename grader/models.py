@@ -43,6 +43,7 @@ class Limits:
     load_seconds: float = 60.0  #: wall-clock limit for loading the code (imports such as torch take seconds)
     scratch_mb: int = 64  #: size of the sandbox's writable scratch folder and of its /tmp
     processes: int = 64  #: most processes and threads the submission may run at once (where enforceable)
+    gpu: bool = False  #: the sandbox sees the machine's NVIDIA GPU, when it has one (not the warm pool's)
 
 
 @dataclass(frozen=True)
@@ -189,6 +190,8 @@ class ProblemResult:
     notes: list[str] = field(default_factory=list)  #: messages about the run as a whole
     answer_issues: list[str] = field(default_factory=list)  #: malformed written answers (found by a self-check)
     seconds: float | None = field(default=None, compare=False)  #: wall-clock time grading it took, when measured
+    #: a training curve for the report (grader.report.charts.TrainingCurve fields), from a check's data
+    timing: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def score(self) -> float:

@@ -50,6 +50,21 @@ CORRECT = {
                     break
             return fed
     """,
+    "build_model": """
+        def build_model(m, k):
+            from torch import nn
+            return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+    """,
+    "build_loss": """
+        def build_loss():
+            from torch import nn
+            return nn.MSELoss(reduction="sum")
+    """,
+    "build_optimizer": """
+        def build_optimizer(model, lam, lr):
+            import torch
+            return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)
+    """,
 }
 
 # student id -> the one function they got wrong (or wrote differently but correctly)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -16,3 +17,20 @@ def bwrap_available() -> None:
     problem = isolation.bwrap_problem()
     if problem is not None:
         pytest.skip(f"bubblewrap unavailable: {problem} (scripts/setup.sh installs it as root)")
+
+
+@dataclass
+class SampleBatch:
+    batch: object  #: grader.api.BatchResult (results as stored in the gradebook)
+    live: dict = field(default_factory=dict)  #: student -> SubmissionResult as graded (with CheckResult.data)
+
+
+@pytest.fixture(scope="session")
+def sample_batch(tmp_path_factory) -> SampleBatch:
+    """Every sample in submissions/ graded once per session (jobs=2), shared by the modules that read it."""
+    from grader.api import grade_batch
+
+    live: dict = {}
+    batch = grade_batch(SUBMISSIONS, ASSIGNMENT, tmp_path_factory.mktemp("samples-out"), jobs=2,
+                        on_result=lambda r: live.__setitem__(r.student, r))
+    return SampleBatch(batch, live)

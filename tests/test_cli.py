@@ -18,7 +18,7 @@ def _check(capsys, folder, *extra):
 def test_check_passes_a_correct_submission(capsys):
     code, out = _check(capsys, SUBMISSIONS / "correct-numpy")
     assert code == 0
-    assert "Public checks: 30 / 30" in out.out
+    assert "Public checks: 40 / 40" in out.out
     assert "hidden-wide" not in out.out and "hidden-pca" not in out.out  # public cases only
     assert "All public checks pass." in out.out
 
@@ -31,7 +31,7 @@ def test_check_accepts_a_solution_file_path(capsys):
 def test_check_fails_a_wrong_submission_with_feedback(capsys):
     code, out = _check(capsys, SUBMISSIONS / "slip-sign")
     assert code == 1
-    assert "Public checks: 20 / 30" in out.out
+    assert "Public checks: 30 / 40" in out.out
     assert "linear-ae-gradients - Gradients of a linear autoencoder: 0 / 10" in out.out
     assert "wrong sign" in out.out
 

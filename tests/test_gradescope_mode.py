@@ -98,7 +98,7 @@ def test_run_autograder_script(tmp_path):
     trimmed = tmp_path / "assignment"
     shutil.copytree(ASSIGNMENT, trimmed)
     text = (trimmed / "assignment.yaml").read_text()
-    for slow in ("pca-optimality", "seq2seq-tokens"):
+    for slow in ("pca-optimality", "seq2seq-tokens", "regularized-ae"):
         text = text.replace(f"  - {slow}\n", "")
     (trimmed / "assignment.yaml").write_text(text)
     env["ASSIGNMENT"] = str(trimmed)
@@ -106,7 +106,7 @@ def test_run_autograder_script(tmp_path):
                          capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     data = json.loads((root / "results" / "results.json").read_text())
-    assert data["score"] == 10 + 5 + 4  # code, and the written parts' auto-graded questions
+    assert data["score"] == 10 + 4  # code, and the written part's auto-graded questions
     assert {t["visibility"] for t in data["tests"]} == {"visible", "after_published"}
 
 

@@ -8,14 +8,13 @@ from dataclasses import dataclass
 
 import pytest
 
-from conftest import ASSIGNMENT, SUBMISSIONS
-from grader.api import grade_batch
+from conftest import ASSIGNMENT
 from grader.models import Status
 from grader.spec import load_assignment
 
-P1, P2, P3 = "linear-ae-gradients", "pca-optimality", "seq2seq-tokens"
-PROBLEMS = (P1, P2, P3)  # the problems with code
-ALL_PROBLEMS = (P1, P2, P3, "regularized-ae", "resnet-blog")
+P1, P2, P3, P4 = "linear-ae-gradients", "pca-optimality", "seq2seq-tokens", "regularized-ae"
+PROBLEMS = (P1, P2, P3, P4)  # the problems with code
+ALL_PROBLEMS = (P1, P2, P3, P4, "resnet-blog")
 
 
 @dataclass(frozen=True)
@@ -41,7 +40,15 @@ NOT_ATTEMPTED = Whole(Status.ERROR, "defines no function")
 
 def only_gradients(expect):
     """A sample that only defines linear_ae_gradients: the other problems report the missing functions."""
-    return {P1: expect, P2: NOT_ATTEMPTED, P3: NOT_ATTEMPTED}
+    return {P1: expect, P2: NOT_ATTEMPTED, P3: NOT_ATTEMPTED, P4: NOT_ATTEMPTED}
+
+
+def only_regularized(expect=None):
+    """A sample that only defines build_model, build_loss and build_optimizer (regularized-ae)."""
+    return {P1: NOT_ATTEMPTED, P2: NOT_ATTEMPTED, P3: NOT_ATTEMPTED, P4: expect}
+
+
+WITHOUT_TORCH_SETUP = {P4: NOT_ATTEMPTED}  # a hand-written homework from before regularized-ae had code
 
 
 def everywhere(expect):
@@ -51,7 +58,7 @@ def everywhere(expect):
 GRADIENT_SLIP = ("matches-reference", "finite-differences")
 EXPECTED = {
     "correct-numpy": {},
-    "correct-torch": {},
+    "correct-torch": WITHOUT_TORCH_SETUP,
     "correct-notebook": {},
     "pca-svd-sign-flip": {},
     "pca-rotated-basis": {},
@@ -85,9 +92,25 @@ EXPECTED = {
     "empty-submission": everywhere(Whole(Status.ERROR, "no solution.py or solution.ipynb")),
     "not-utf8": everywhere(Whole(Status.ERROR, "not UTF-8")),
     "broken-notebook": everywhere(Whole(Status.ERROR, "not valid notebook JSON")),
-    "answers-slips": {},  # their written answers are asserted in test_answers.py
-    "answers-hostile": {},
-    "answers-wrong-types": {},
+    "answers-slips": WITHOUT_TORCH_SETUP,  # their written answers are asserted in test_answers.py
+    "answers-hostile": WITHOUT_TORCH_SETUP,
+    "answers-wrong-types": WITHOUT_TORCH_SETUP,
+    # regularized-ae: accepted set-ups earn full marks; each rejected one names its mistake first on the
+    # check that explains it (tests/test_regularized_ae.py asserts the explanations)
+    "regularized-sum-sgd": only_regularized(),
+    "regularized-mean-scaled": only_regularized(),
+    "regularized-handwritten": only_regularized(),
+    "regularized-wd-lam": only_regularized(Slip(("objective", "training"), "half_penalty")),
+    "regularized-mean-2lam": only_regularized(Slip(("objective", "training"), "lambda_times_m")),
+    "regularized-adamw": only_regularized(Slip(("objective", "training"), "decoupled_decay")),
+    "regularized-no-decay": only_regularized(Slip(("objective", "training"), "no_weight_decay")),
+    "regularized-bias": only_regularized(Slip(("structure", "training"), "bias")),
+    "regularized-relu": only_regularized(Slip(("structure", "training"), "nonlinear")),
+    "regularized-l1": only_regularized(Slip(("objective", "training"), "l1_loss")),
+    "regularized-cross-entropy": only_regularized(Slip(("objective", "training"), "cross_entropy")),
+    "regularized-wrong-params": only_regularized(Slip(("objective", "training"), "optimizer_not_gradient")),
+    "regularized-lr-too-large": only_regularized(Slip(("training",), "diverged")),
+    "regularized-mean-unscaled-lr": only_regularized(Slip(("training",), "budget_exhausted")),
 }
 WITHOUT_ANSWERS = {"syntax-error", "loops-forever", "missing-function", "wrong-return-type", "nan-output",
                    "raises-exception", "empty-submission", "not-utf8", "broken-notebook", "edge-k1-squeeze"}
@@ -96,9 +119,8 @@ PARTIAL = "edge-k1-squeeze"  # right except where k = 1
 
 
 @pytest.fixture(scope="module")
-def batch(tmp_path_factory):
-    out = tmp_path_factory.mktemp("out")
-    return grade_batch(SUBMISSIONS, ASSIGNMENT, out, jobs=2)
+def batch(sample_batch):
+    return sample_batch.batch  # every sample, graded once per session (conftest.py)
 
 
 def _result(batch, student):

@@ -129,12 +129,26 @@ class Launch:
     preexec: Callable[[], None]
 
 
-def _limits(memory_mb: int, pids: PidCap | None) -> Callable[[], None]:
+def gpu_devices() -> list[str]:
+    """The NVIDIA device nodes of this machine (empty without a GPU or its driver)."""
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+
+
+def _gpu_args() -> list[str]:
+    """bubblewrap arguments that expose the GPU: its device nodes, read-write (after ``--dev``)."""
+    args: list[str] = []
+    for dev in gpu_devices():
+        args += ["--dev-bind", dev, dev]
+    return args
+
+
+def _limits(memory_mb: int, pids: PidCap | None, gpu: bool = False) -> Callable[[], None]:
     def apply() -> None:
         if pids is not None:
             pids.enter()
         limit = memory_mb * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+        # CUDA reserves far more address space than it uses: with a GPU, the limit is on data instead
+        resource.setrlimit(resource.RLIMIT_DATA if gpu else resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
@@ -142,14 +156,20 @@ def _limits(memory_mb: int, pids: PidCap | None) -> Callable[[], None]:
 
 
 def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[str], memory_mb: int,
-           secrets: list[Path], scratch_mb: int = 64, pids: PidCap | None = None) -> Launch:
-    """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation."""
+           secrets: list[Path], scratch_mb: int = 64, pids: PidCap | None = None, gpu: bool = False) -> Launch:
+    """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation.
+
+    With ``gpu`` (a problem's ``limits.gpu``) and an NVIDIA GPU on the machine, the sandbox also sees the
+    GPU's device nodes, and the memory limit applies to data rather than address space.
+    """
+    gpu = gpu and bool(gpu_devices())
     if mode == "process":
         argv = [sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
-        return Launch(argv, clean_env(str(job_dir / "scratch")), str(job_dir / "scratch"), _limits(memory_mb, pids))
+        return Launch(argv, clean_env(str(job_dir / "scratch")), str(job_dir / "scratch"),
+                      _limits(memory_mb, pids, gpu))
     paths = python_paths()
     check_not_exposed(paths, secrets)
-    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb)]
+    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb), *(_gpu_args() if gpu else [])]
     for p in paths:
         args += ["--ro-bind", p, p]
     root = SANDBOX_ROOT
@@ -161,7 +181,7 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     for key, value in clean_env(f"{root}/scratch").items():
         args += ["--setenv", key, value]
     args += ["--", os.path.realpath(sys.executable), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
-    return Launch(args, {}, None, _limits(memory_mb, pids))
+    return Launch(args, {}, None, _limits(memory_mb, pids, gpu))
 
 
 def launch_zygote(tools: Path, sock_fd: int, secrets: list[Path], scratch_mb: int, pids: PidCap) -> Launch:

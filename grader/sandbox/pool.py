@@ -90,13 +90,15 @@ class WarmSandbox:
         self.sock.sendmsg([head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
         self.sock.sendall(body)
 
-    def wait_done(self, seconds: float) -> int | None:
-        """The job process's exit status (negative: killed by that signal), or None if none came."""
+    def wait_done(self, seconds: float) -> tuple[int, bool] | None:
+        """The job process's exit status (negative: killed by that signal) and whether the zygote left
+        the sandbox clean for the next job, or None if no report came."""
         line = self._line(Instant.now().plus(seconds))
-        if line is None or not line.startswith("done "):
+        words = (line or "").split()
+        if len(words) < 2 or words[0] != "done":
             return None
         try:
-            return int(line.split()[1])
+            return int(words[1]), words[2:] != ["unclean"]
         except ValueError:
             return None
 

@@ -23,7 +23,7 @@ from grader.timing import Instant
 
 MAX_EVENT_LINE = 256
 EXIT_GRACE_SECONDS = 2.0
-WARM_CLEANUP_SECONDS = 10.0  # a warm zygote reports the exit status once it has cleaned up
+WARM_CLEANUP_SECONDS = 15.0  # a warm zygote reports the exit status once it has cleaned up
 
 
 class SandboxProcess:
@@ -137,7 +137,7 @@ class FreshLauncher:
     def start(self, start: int, out, err) -> SandboxProcess:
         pids = PidCap(self.limits.processes)
         launch = isolation.launch(self.mode, self.job, ["{EVENT_FD}", str(start)], self.limits.memory_mb,
-                                  self.secrets, self.limits.scratch_mb, pids)
+                                  self.secrets, self.limits.scratch_mb, pids, gpu=self.limits.gpu)
         return FreshProcess(launch, out, err, pids)
 
 
@@ -162,14 +162,13 @@ class WarmProcess(SandboxProcess):
     def finish(self, kill: bool) -> int:
         if self.sandbox is None:
             return -signal.SIGKILL
-        code = None if kill else self.sandbox.wait_done(EXIT_GRACE_SECONDS + WARM_CLEANUP_SECONDS)
-        if code is None:  # killed, hung, or the zygote died: this sandbox is not reused
+        report = None if kill else self.sandbox.wait_done(EXIT_GRACE_SECONDS + WARM_CLEANUP_SECONDS)
+        if report is None or not report[1]:  # killed, hung, unclean, or the zygote died: not reused
             self.pool.discard(self.sandbox)
-            code = -signal.SIGKILL
         else:
             self.pool.release(self.sandbox)
         self.sandbox = None
-        return code
+        return -signal.SIGKILL if report is None else report[0]
 
     def close(self) -> None:
         if self.sandbox is not None:

@@ -25,6 +25,7 @@ class LimitsModel(Strict):
     problem_seconds: PositiveFloat | None = None
     memory_mb: PositiveInt | None = None
     output_kb: PositiveInt | None = None
+    gpu: bool | None = None  #: expose the machine's NVIDIA GPU to the sandbox, when it has one
 
 
 class AssignmentModel(Strict):

@@ -123,26 +123,41 @@ def explain_mismatch(W1: np.ndarray, W2: np.ndarray, cf: ClosedForm, tol: float)
                      f"keeps all {cf.k} directions, with {wanted}): every direction switched off, as happens "
                      f"when the effective lambda is above the largest eigenvalue s_1 = {cf.s[0]:.4g}")
     elif d.singular > tol:
-        on = sigma > 1e-3
-        lams = fitted_lambdas(sigma[on], cf.s[: cf.k][on])
+        s = cf.s[: cf.k]
+        on = sigma > 0.1  # directions still on; the others switched off (or are switching off)
+        lams = fitted_lambdas(sigma[on], s[on])
         common = float(np.median(lams)) if lams.size else None
-        consistent = common is not None and common > 0 and np.all(np.abs(lams - common) <= 0.02 * common)
+        consistent = (common is not None and common > 0 and np.all(np.abs(lams - common) <= 0.05 * common)
+                      and np.all(s[~on] <= 1.05 * common))
         if consistent:
             fitted = common
             off = int((~on).sum())
             parts.append(f"W2's singular values are {shown}; Eq. 6 with lam = {cf.lam:g} gives sqrt(1 - lam/s_i) "
                          f"= {wanted}. Yours match sqrt(1 - lam'/s_i) with lam' = {common:.4g} = "
                          f"{common / cf.lam:.3g} * lam: the setup minimises Eq. 6 with another lambda"
-                         + (f" ({off} direction(s) with s_i <= lam' switched off)" if off else ""))
+                         + (f" ({off} direction(s) with s_i <= lam' switch off)" if off else ""))
+        elif sigma.size and np.all(sigma >= 1 - 1e-3):
+            parts.append(f"W2's singular values are {shown}, none shrunk below 1, where Eq. 6's penalty makes them "
+                         f"sqrt(1 - lam/s_i) = {wanted}: the weights are not penalised (as with lambda = 0)")
         else:
             parts.append(f"W2's singular values are {shown}, where Eq. 6 gives {wanted} (largest difference "
                          f"{d.singular:.3g})")
-    if d.angle > tol:
-        parts.append(f"the column space of W2 is not the top-{cf.k} principal subspace (largest principal angle "
-                     f"{np.degrees(np.arcsin(min(d.angle, 1.0))):.3g} degrees)")
+    angle = _significant_angle(W2, cf)  # directions that switched off have no meaningful angle
+    if angle > tol:
+        parts.append(f"the column space of W2 is not in the top-{cf.k} principal subspace (largest principal "
+                     f"angle {np.degrees(np.arcsin(min(angle, 1.0))):.3g} degrees)")
     if d.balance > tol:
         parts.append(f"W1 is not W2^T (relative difference {d.balance:.3g}); at Eq. 6's minimum the encoder is "
                      "the decoder's transpose, which equal penalties on W1 and W2 enforce")
     if not parts:
         parts.append(f"the distance to the closed form is {d.value:.3g} (tolerance {tol:g})")
     return Mismatch("; ".join(parts), fitted)
+
+
+def _significant_angle(W2: np.ndarray, cf: ClosedForm, floor: float = 0.1) -> float:
+    """The sine of the largest angle between W2's directions with singular value above ``floor`` and span(U_k)."""
+    U2, sigma, _ = np.linalg.svd(np.asarray(W2, dtype=np.float64), full_matrices=False)
+    Q = U2[:, sigma > floor]
+    if Q.shape[1] == 0:
+        return 0.0
+    return float(min(np.linalg.norm(Q - cf.Uk @ (cf.Uk.T @ Q), 2), 1.0))

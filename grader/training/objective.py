@@ -81,8 +81,9 @@ def analyse_structure(data: dict, m: int, k: int) -> Structure:
                 f"then a decoder nn.Linear({k}, {m})", "wrong_shapes")
     biased = [i for i, l in enumerate(linears[:2]) if l.get("bias")]
     if biased:
-        which = " and ".join(("the encoder", "the decoder")[i] for i in biased)
-        problem(f"{which} has a bias: nn.Linear adds one by default (bias=True), and Eq. 6's model W2 W1 x "
+        which = "the encoder and the decoder have biases" if len(biased) == 2 else \
+            f"the {('encoder', 'decoder')[biased[0]]} has a bias"
+        problem(f"{which}: nn.Linear adds one by default (bias=True), and Eq. 6's model W2 W1 x "
                 "has none (a bias changes both the model and its minimiser); pass bias=False", "bias")
     names = {l.get("name") for l in linears}
     extra = [p for p in data.get("parameters", [])
@@ -354,6 +355,6 @@ def analyse_objective(loss_data: dict, optimizer_data: dict, m: int, lam: float,
 
 
 def _pair(values: list[float]) -> str:
-    if abs(values[0] - values[1]) <= 1e-6 * max(abs(values[0]), abs(values[1]), 1e-300):
+    if abs(values[0] - values[1]) <= 1e-4 * max(abs(values[0]), abs(values[1]), 1e-300):
         return f"{values[0]:.6g}"
     return f"{values[0]:.6g} (W1) and {values[1]:.6g} (W2)"

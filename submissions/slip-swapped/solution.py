@@ -32,3 +32,18 @@ def greedy_decoder_inputs(step, h0, max_len):
         if token == "<eos>":
             break
     return fed
+
+
+def build_model(m, k):
+    from torch import nn
+    return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+
+
+def build_loss():
+    from torch import nn
+    return nn.MSELoss(reduction="sum")
+
+
+def build_optimizer(model, lam, lr):
+    import torch
+    return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)

@@ -1,0 +1,149 @@
+"""Timed training (regularized-ae): the reference's time-to-target, steps per second, grading time per submission.
+
+Prints, for this machine and for its CUDA GPU when it has one:
+
+1. **in-process**: the driver's training loop on the reference setup, run directly in this process on
+   each device (``cpu`` and, when torch sees one, ``cuda``): time-to-target, steps to target, steps/s.
+   This is the raw speed, without sandbox overhead.
+2. **sandboxed**: the reference timing exactly as a grade run measures it (the same driver in the
+   sandbox, on the device the sandbox sees, timed by the grader's clock), repeated ``--repeat`` times
+   with a fresh run each time: time-to-target (median, min, max), steps, steps/s and the budget it sets.
+3. **grading**: the whole problem (every case, all three checks) per submission, for a correct and a
+   wrong setup, with warm workers (bubblewrap) and with a fresh Python per submission.
+
+    python bench/bench_training.py [--repeat 3] [--skip-fresh]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from grader.api import grade_submission  # noqa: E402
+from grader.cases import build_inputs  # noqa: E402
+from grader.driven import Sandbox  # noqa: E402
+from grader.grading import ALL, RunOptions  # noqa: E402
+from grader.reference import CaseBook, load_module  # noqa: E402
+from grader.sandbox import isolation  # noqa: E402
+from grader.sandbox.drivers import regularized_training as driver  # noqa: E402
+from grader.spec import load_assignment  # noqa: E402
+from grader.training.calibration import Timing, reference_timing, step_budget, training_check  # noqa: E402
+from grader.training.closed_form import from_expected  # noqa: E402
+from grader.training.curve import read_run  # noqa: E402
+
+ASSIGNMENT = ROOT / "problems" / "autoencoders"
+SUBMISSIONS = ROOT / "submissions"
+PROBLEM = "regularized-ae"
+SAMPLES = {"correct": "regularized-sum-sgd", "wrong (weight_decay=lam)": "regularized-wd-lam"}
+
+
+def in_process(problem, book: CaseBook, device: str) -> list[tuple[str, float, int, float]]:
+    """The driver's loop on the reference setup in this process: (case, time-to-target, steps, steps/s)."""
+    reference = vars(load_module(problem.reference))
+    rows = []
+    for case in problem.cases:
+        params = training_check(problem, case).params
+        inputs = book.inputs(problem, case)
+        cf = from_expected(book.expected(problem, case)["closed_form"])
+        settings = {"budget_seconds": 120, "max_steps": params.max_steps, "target_tol": params.tol,
+                    "snapshot_every": params.snapshot_every, "device": device, "seed": case.seed}
+        ticks: list[float] = []
+        start = time.perf_counter()
+        out = driver.run(reference, inputs["X"], inputs["lam"], inputs["lr"], inputs["W1_init"], inputs["W2_init"],
+                         settings, tick=lambda: ticks.append(time.perf_counter() - start))
+        run = read_run(out["training"], tuple(ticks), inputs["X"], cf, params.tol)
+        rows.append((case.id, run.time_to_target, run.steps_to_target, run.steps_per_second or 0.0,
+                     out["training"]["device"]))
+    return rows
+
+
+def sandboxed(problem, repeat: int, pool) -> list[tuple]:
+    """The reference timing as a grade run measures it, ``repeat`` fresh runs per case."""
+    rows = []
+    for case in problem.cases:
+        params = training_check(problem, case).params
+        refs = []
+        for _ in range(repeat):
+            book = CaseBook()  # a fresh run: measured again
+            refs.append(reference_timing(problem, case, book, Sandbox("auto", (ASSIGNMENT,), pool), params))
+        median = sorted(refs, key=lambda r: r.seconds)[len(refs) // 2]
+        budget = Timing(problem, case, book, Sandbox(), params).budget(median)[0]
+        rows.append((case.id, [r.seconds for r in refs], median.steps,
+                     statistics.median(r.steps_per_second or 0.0 for r in refs), median.device, budget,
+                     step_budget(problem, case, book, params)[0]))
+    return rows
+
+
+def grading(assignment, problem, pool, repeat: int) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    book = CaseBook()
+    options = RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), pool)
+    grade_submission(SUBMISSIONS / SAMPLES["correct"], assignment, problems=[problem], options=options, book=book)
+    for label, student in SAMPLES.items():  # the reference timing is measured above, once per run
+        seconds = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            result = grade_submission(SUBMISSIONS / student, assignment, problems=[problem], options=options, book=book)
+            seconds.append(time.perf_counter() - start)
+        out[f"{label}: {result.problems[0].score:g}/{result.problems[0].max_score:g}"] = seconds
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="repetitions of each measurement (default 3)")
+    parser.add_argument("--skip-fresh", action="store_true", help="skip grading with a fresh Python per submission")
+    args = parser.parse_args()
+    assignment = load_assignment(ASSIGNMENT)
+    problem = assignment.problem(PROBLEM)
+    book = CaseBook()
+    for case in problem.cases:
+        book.expected(problem, case)
+
+    import torch  # the in-process measurements only
+
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    print(f"torch {torch.__version__}; devices seen in this process: {', '.join(devices)}; "
+          f"NVIDIA device nodes: {len(isolation.gpu_devices())}; sandbox: {isolation.resolve_mode('auto')}\n")
+    print("1. in-process training loop (reference setup, one thread on the CPU)")
+    print(f"   {'device':<30} {'case':<16} {'to target s':>11} {'steps':>6} {'steps/s':>9}")
+    for device in devices:
+        in_process(problem, book, device)  # warm-up: imports, CUDA context, vmap
+        for case, seconds, steps, rate, used in in_process(problem, book, device):
+            print(f"   {used:<30} {case:<16} {seconds:>11.3f} {steps:>6} {rate:>9.0f}")
+
+    warm = isolation.resolve_mode("auto") == "bwrap" and not (problem.limits.gpu and isolation.gpu_devices())
+    pool = None
+    if warm:  # with a GPU the problem runs in fresh sandboxes (warm workers have no GPU)
+        from grader.sandbox.pool import WarmPool
+
+        pool = WarmPool(1, [ASSIGNMENT, SUBMISSIONS])
+    try:
+        print(f"\n2. reference timing as a grade run measures it ({'warm worker' if pool else 'fresh Python'}, "
+              f"{args.repeat} fresh runs)")
+        print(f"   {'device':<20} {'case':<16} {'median s':>9} {'min s':>7} {'max s':>7} {'steps':>6} {'steps/s':>8} "
+              f"{'budget s':>9} {'budget steps':>13}")
+        for case, times, steps, rate, device, budget, steps_budget in sandboxed(problem, args.repeat, pool):
+            print(f"   {device:<20} {case:<16} {statistics.median(times):>9.3f} {min(times):>7.3f} {max(times):>7.3f} "
+                  f"{steps:>6} {rate:>8.0f} {budget:>9.3g} {steps_budget:>13}")
+        modes = [("warm worker", pool)] if pool else []
+        if not args.skip_fresh:
+            modes.append(("fresh Python per submission", None))
+        print(f"\n3. grading {PROBLEM} ({len(problem.cases)} cases, {len(problem.checks)} checks) per submission")
+        for name, chosen in modes:
+            for label, seconds in grading(assignment, problem, chosen, args.repeat).items():
+                print(f"   {name:<28} {label:<36} median {statistics.median(seconds):6.2f} s  "
+                      f"(min {min(seconds):.2f}, max {max(seconds):.2f})")
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+if __name__ == "__main__":
+    main()

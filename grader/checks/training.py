@@ -1,0 +1,229 @@
+"""Checks of the regularized linear autoencoder set-up (Eq. 6), judged from the training driver's measurements.
+
+The case's value is what ``grader/sandbox/drivers/regularized_training.py`` measured in the sandbox
+(plain data); its expected value is the closed form from the reference solution; the timed check also
+gets the grader's progress ticks and the reference's timing on this machine (``grader/training/``).
+
+- ``linear_structure``: exactly two bias-free linear maps, W1 (k x m) then W2 (m x k), and a forward map
+  that is x -> W2 W1 x (probed, not read off the code);
+- ``effective_objective``: the loss plus the optimizer's weight decay minimise Eq. 6's per-point summand
+  up to a positive factor: the effective lambda equals lam, for both weights;
+- ``timed_training``: the grader's training of the student's setup reaches the closed form within the
+  budget (time by the grader's clock, and steps); otherwise says why (diverged, no progress, converged to
+  another point and which, budget exhausted).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from grader.checks.base import CHECKS, AnswerError, CaseData, Verdict
+from grader.models import Status
+from grader.training import calibration  # noqa: F401  (registers the driver's companion)
+from grader.training.closed_form import from_expected
+from grader.training.curve import ProtocolError, explain_mismatch, no_progress, read_run
+from grader.training.objective import analyse_objective, analyse_structure
+
+MALFORMED = "the training driver's measurements are malformed (did the code interfere with the grader's driver?)"
+
+
+def _value(data: CaseData) -> dict[str, Any]:
+    if not isinstance(data.value, dict) or not all(k in data.value for k in ("structure", "loss", "optimizer", "training")):
+        raise AnswerError(MALFORMED, Status.ERROR)
+    return data.value
+
+
+def _closed_form(data: CaseData):
+    return from_expected(data.expected[data.entry.returns[0]])
+
+
+def _shape(data: CaseData) -> tuple[int, int, float, float]:
+    X = np.asarray(data.inputs["X"])
+    return X.shape[1], int(np.asarray(data.inputs["W1_init"]).shape[0]), float(data.inputs["lam"]), float(data.inputs["lr"])
+
+
+class StructureParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+@CHECKS.register("linear_structure", StructureParams)
+def linear_structure(data: CaseData, p: StructureParams) -> Verdict:
+    """Exactly two bias-free nn.Linear maps, W1 then W2, and a forward map equal to x -> W2 W1 x."""
+    value = _value(data)
+    m, k, _, _ = _shape(data)
+    try:
+        report = analyse_structure(value["structure"], m, k)
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise AnswerError(f"{MALFORMED} ({type(exc).__name__})", Status.ERROR) from exc
+    if report.ok:
+        return Verdict(True, f"two bias-free linear maps, W1 ({k} x {m}) then W2 ({m} x {k}); the forward map "
+                             "is x -> W2 W1 x (probed on basis vectors and linear combinations)")
+    return Verdict(False, report.explain(), diagnosis=report.diagnosis)
+
+
+class ObjectiveParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    rtol: float = Field(1e-3, gt=0, lt=0.5, description="relative tolerance on the effective lambda")
+
+
+@CHECKS.register("effective_objective", ObjectiveParams)
+def effective_objective(data: CaseData, p: ObjectiveParams) -> Verdict:
+    """The loss plus the optimizer's weight decay minimise Eq. 6's per-point summand (effective lambda = lam)."""
+    value = _value(data)
+    m, _, lam, lr = _shape(data)
+    try:
+        objective = analyse_objective(value["loss"], value["optimizer"], m, lam, lr, p.rtol)
+    except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as exc:
+        raise AnswerError(f"{MALFORMED} ({type(exc).__name__})", Status.ERROR) from exc
+    return Verdict(objective.ok, objective.text, diagnosis=objective.diagnosis, data=objective.data())
+
+
+class TimedTrainingParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    tol: float = Field(1e-3, gt=0, lt=0.5, description="largest rotation-invariant distance to the closed form")
+    multiple: float = Field(5.0, ge=1, description="time budget: this many times the reference's time-to-target")
+    floor_seconds: float = Field(10.0, gt=0, description="the time budget is never below this")
+    step_multiple: float = Field(4.0, ge=1, description="step budget: this many times the reference's steps")
+    max_steps: int = Field(5000, ge=10, description="most steps the grader ever trains for")
+    snapshot_every: int = Field(10, ge=1, description="steps between snapshots (and ticks)")
+    stall_rtol: float = Field(1e-6, gt=0, description="relative change per snapshot below which weights have stopped")
+    stall_patience: int = Field(3, ge=1, description="snapshots without change before the run counts as stopped")
+    without_reference_seconds: float = Field(60.0, gt=0, description="time budget where no reference can be "
+                                                                     "timed (a student release)")
+    device: Literal["auto", "cpu"] = Field("auto", description="auto: a CUDA GPU when the sandbox has one")
+
+    @model_validator(mode="after")
+    def _steps(self) -> "TimedTrainingParams":
+        if self.max_steps < self.snapshot_every:
+            raise ValueError("max_steps must be at least snapshot_every")
+        return self
+
+
+def _hint(value: dict, m: int, k: int, lam: float, lr: float) -> tuple[str, list | None]:
+    """The objective's reading of the setup, for the training check's explanations (best effort), and
+    the effective lambda."""
+    try:
+        objective = analyse_objective(value["loss"], value["optimizer"], m, lam, lr)
+    except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
+        return "", None
+    parts = []
+    try:
+        if not analyse_structure(value["structure"], m, k).ok:
+            parts.append("the structure check explains how your model differs from Eq. 6's")
+    except (KeyError, TypeError, ValueError, IndexError):
+        pass
+    if objective.lr_ratio is not None and abs(objective.lr_ratio - 1) > 0.05:
+        parts.append(f"your effective learning rate on Eq. 6's summand is {objective.lr_ratio:.3g} times the "
+                     f"grader's lr = {lr:g}")
+    if objective.optimizer.momentum and abs(objective.optimizer.momentum) > 1e-3:
+        parts.append(f"your optimizer uses momentum {objective.optimizer.momentum:.3g}")
+    if not objective.ok and objective.diagnosis:
+        parts.append("the objective check explains what your setup minimises instead")
+    return "; ".join(parts), objective.effective_lambda
+
+
+@CHECKS.register("timed_training", TimedTrainingParams)
+def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
+    """The grader trains the setup: it reaches the closed form of Eq. 6 within the time and step budgets."""
+    value = _value(data)
+    m, k, lam, lr = _shape(data)
+    info = dict(data.context or {})
+    cf = _closed_form(data)
+    training = value["training"]
+    if not isinstance(training, dict):
+        raise AnswerError(MALFORMED, Status.ERROR)
+    if training.get("skipped") or ("error" in training and not training.get("steps")):
+        return Verdict(False, f"not trained: {training.get('error')}", diagnosis="not_trained",
+                       data=_data(info, value, None))
+    try:
+        run = read_run(training, data.ticks, np.asarray(data.inputs["X"]), cf, p.tol)
+    except ProtocolError as exc:
+        raise AnswerError(f"{exc}: your code interfered with the grader's training driver", Status.ERROR) from exc
+    except (KeyError, TypeError, ValueError, IndexError) as exc:
+        raise AnswerError(f"{MALFORMED} ({type(exc).__name__})", Status.ERROR) from exc
+    step_budget = int(info.get("step_budget", p.max_steps))
+    timing = info.get("timing")
+    ref = timing.reference() if timing is not None and run.steps else None  # measured once per run
+    budget, capped = timing.budget(ref) if timing is not None else (p.without_reference_seconds, False)
+    info.update({"budget_seconds": budget, "reference": None if ref is None else
+                 {"seconds": ref.seconds, "steps": ref.steps, "device": ref.device,
+                  "steps_per_second": ref.steps_per_second}})
+    device = str(value.get("device", run.device))
+    where = f"on {device}"
+    every = f"{info.get('step_multiple', p.step_multiple):g} x the {info['dynamics_steps']} steps Eq. 6's own " \
+            "gradient needs" if "dynamics_steps" in info else "the cap"
+    if ref is not None:
+        context = (f"the reference setup took {ref.seconds:.2f} s and {ref.steps} steps on this machine "
+                   f"({ref.device}); budget {budget:.3g} s (the larger of {p.floor_seconds:g} s and "
+                   f"{p.multiple:g} x the reference) and {step_budget} steps ({every})")
+    else:
+        context = (f"no reference timing here (a student release): budget {budget:.3g} s and {step_budget} "
+                   f"steps ({every})")
+    if capped:
+        context += "; the time budget is capped by the problem's call limit"
+    hint, effective_lambda = _hint(value, m, k, lam, lr)
+    hinted = f" ({hint})" if hint else ""
+    result = _data(info, value, run)
+    result["effective_lambda"] = effective_lambda
+    result["chart"] = _chart(data.case.id, run)
+    if run.reached is not None:
+        t, steps = run.time_to_target, run.steps_to_target
+        if t <= budget and steps <= step_budget:
+            return Verdict(True, f"reached the closed form of Eq. 6 (rotation-invariant distance <= {p.tol:g}) after "
+                                 f"{t:.2f} s and {steps} steps {where}; {context}", data=result)
+        if steps > step_budget:
+            return Verdict(False, f"reached the closed form only after {steps} steps, over the step budget of "
+                                  f"{step_budget}{hinted}; {context}", diagnosis="too_many_steps", data=result)
+        return Verdict(False, f"reached the closed form only after {t:.2f} s, over the time budget of {budget:.3g} s "
+                              f"(each step is slow: {_rate(run)}); {context}", diagnosis="over_budget", data=result)
+    if run.error:
+        return Verdict(False, f"training failed after {run.steps[-1] if run.steps else 0} steps: {run.error}",
+                       diagnosis="training_error", data=result)
+    if not run.steps:
+        return Verdict(False, "training produced no snapshot", diagnosis="not_trained", data=result)
+    last = len(run.steps) - 1
+    if run.diverged:
+        first_bad = next((i for i, d in enumerate(run.distances) if not d.finite), last)
+        return Verdict(False, f"diverged: the weights became NaN or infinite by step {run.steps[first_bad]} "
+                              f"({run.seconds[first_bad]:.2f} s){hinted}; with the reference setup the grader's "
+                              f"learning rate lr = {lr:g} converges", diagnosis="diverged", data=result)
+    if no_progress(run):
+        return Verdict(False, f"no progress: the weights did not move in {run.steps[-1]} steps (does "
+                              "build_optimizer optimise model.parameters(), with a nonzero learning rate, and does "
+                              "the loss depend on the prediction?)", diagnosis="no_progress", data=result)
+    mismatch = explain_mismatch(run.W1[last], run.W2[last], cf, p.tol)
+    result["fitted_lambda"] = mismatch.fitted_lambda
+    d = run.distances[last].value
+    if run.stopped == "stalled":
+        return Verdict(False, f"training converged (the weights stopped moving after {run.steps[last]} steps, "
+                              f"{run.seconds[last]:.2f} s) but not to the minimiser of Eq. 6: {mismatch.text}{hinted}",
+                       diagnosis=mismatch.diagnosis, data=result)
+    ran_out = "step" if run.stopped == "max_steps" else "time"
+    return Verdict(False, f"the {ran_out} budget ran out after {run.steps[last]} steps and {run.seconds[last]:.2f} s "
+                          f"before the weights reached the closed form (distance {d:.3g}, tolerance {p.tol:g}): "
+                          f"{mismatch.text}{hinted}; {context}", diagnosis="budget_exhausted", data=result)
+
+
+def _chart(case: str, run) -> dict[str, Any]:
+    """The report's training curve (grader.report.charts.TrainingCurve): log10 distance against seconds."""
+    points = [(t, float(np.log10(max(d.value, 1e-12)))) for t, d in zip(run.seconds, run.distances) if d.finite]
+    return {"series": {case: points}, "x_label": "seconds of training (the grader's clock)",
+            "y_label": "log10 distance to Eq. 6's minimiser", "title": "Training: distance to the closed form"}
+
+
+def _rate(run) -> str:
+    rate = run.steps_per_second
+    return f"{rate:.0f} steps/s" if rate else "no rate measured"
+
+
+def _data(info: dict, value: dict, run) -> dict[str, Any]:
+    out: dict[str, Any] = {"device": value.get("device"), "reference": info.get("reference"),
+                           "budget_seconds": info.get("budget_seconds"), "step_budget": info.get("step_budget"),
+                           "dynamics_steps": info.get("dynamics_steps")}
+    if run is not None:
+        out.update({"time_to_target": run.time_to_target, "steps_to_target": run.steps_to_target,
+                    "steps_per_second": run.steps_per_second, "stopped": run.stopped, "curve": run.curve()})
+    return out

@@ -1,0 +1,16 @@
+"""Mistake: nn.Linear's default bias terms."""
+
+import torch
+from torch import nn
+
+
+def build_model(m, k):
+    return nn.Sequential(nn.Linear(m, k), nn.Linear(k, m))
+
+
+def build_loss():
+    return nn.MSELoss(reduction="sum")
+
+
+def build_optimizer(model, lam, lr):
+    return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)

@@ -1,0 +1,16 @@
+"""The right objective, but a learning rate 50 times the one the grader passes: training diverges."""
+
+import torch
+from torch import nn
+
+
+def build_model(m, k):
+    return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+
+
+def build_loss():
+    return nn.MSELoss(reduction="sum")
+
+
+def build_optimizer(model, lam, lr):
+    return torch.optim.SGD(model.parameters(), lr=50 * lr, weight_decay=2 * lam)

@@ -1,0 +1,16 @@
+"""Mistake: MSELoss() (a mean over the m entries) with weight_decay=2*lam."""
+
+import torch
+from torch import nn
+
+
+def build_model(m, k):
+    return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+
+
+def build_loss():
+    return nn.MSELoss()
+
+
+def build_optimizer(model, lam, lr):
+    return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)

@@ -1,0 +1,543 @@
+"""The regularized linear autoencoder (Eq. 6): closed form, probes, timed training, budgets and explanations.
+
+Fast tests judge synthetic measurements (numpy only, no torch in this process). The samples in
+submissions/regularized-* are graded once per session with every other sample (conftest.sample_batch);
+their outcomes are asserted in test_samples.py and their explanations here. The slow tests grade through
+the sandbox again: the reference repeatedly (it never misses its budget), a wrong setup repeatedly (it
+never passes), attacks on the timing, a student release, and the GPU path where there is a GPU.
+"""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+
+import numpy as np
+import pytest
+
+from conftest import ASSIGNMENT, SUBMISSIONS
+from grader.api import check_submission, grade_submission
+from grader.cases import GENERATORS, build_inputs
+from grader.checks import CHECKS, AnswerError, CaseData
+from grader.grading import ALL, RunOptions
+from grader.models import Status
+from grader.reference import CaseBook, load_module
+from grader.report.charts import timing_chart
+from grader.sandbox import isolation
+from grader.sandbox.drivers import regularized_training as driver
+from grader.spec import SpecError, load_assignment
+from grader.submissions import SourceFile
+from grader.training.calibration import ReferenceTiming
+from grader.training.closed_form import closed_form, distance, eq6_loss, from_expected, gradient_descent_steps
+from grader.training.objective import analyse_objective
+
+PROBLEM = "regularized-ae"
+SPEC = load_assignment(ASSIGNMENT).problem(PROBLEM)
+REFERENCE = load_module(SPEC.reference)
+TRAINING = next(c for c in SPEC.checks if c.check == "timed_training")
+
+
+def _case(case_id: str = "homework"):
+    case = next(c for c in SPEC.cases if c.id == case_id)
+    inputs = build_inputs(case)
+    expected = {"closed_form": REFERENCE.regularized_ae(inputs["X"], inputs["lam"], inputs["lr"],
+                                                        inputs["W1_init"], inputs["W2_init"])}
+    return case, inputs, expected
+
+
+# --------------------------------------------------------------------------- data and closed form
+
+
+def test_generated_data_have_the_stated_spectrum_and_a_mean():
+    case, inputs, _ = _case()
+    params = GENERATORS[case.generator].params.model_validate(case.params)
+    X = inputs["X"]
+    values = np.sort(np.linalg.eigvalsh(X.T @ X / X.shape[0]))[::-1]
+    assert np.allclose(values, params.eigenvalues(), rtol=1e-10)
+    assert np.linalg.norm(X.mean(axis=0)) > 0.5  # not centred: a bias would change the minimiser
+    assert inputs["W1_init"].shape == (4, 16) and inputs["W2_init"].shape == (16, 4)
+
+
+def test_generator_refuses_unidentifiable_spectra():
+    params = GENERATORS["regularized_ae_data"].params
+    for bad in ({"m": 6, "k": 2, "lam": 5.0}, {"m": 6, "k": 2, "top": [1.0, 1.0]}, {"m": 6, "k": 2, "tail": 9.0},
+                {"m": 4, "k": 4}):
+        with pytest.raises(ValueError):
+            params.model_validate(bad)
+
+
+@pytest.mark.parametrize("case_id", [c.id for c in SPEC.cases])
+def test_reference_closed_form_is_the_minimiser_of_eq6(case_id):
+    _, inputs, expected = _case(case_id)
+    X, lam = inputs["X"], inputs["lam"]
+    ref = expected["closed_form"]
+    cf = closed_form(X, lam, inputs["W1_init"].shape[0])
+    assert np.allclose(cf.singular_values, ref["singular_values"])
+    W1, W2 = ref["W1"], ref["W2"]
+    C = X.T @ X / X.shape[0]
+    R = (np.eye(C.shape[0]) - W2 @ W1) @ C
+    assert np.allclose(-2 * W2.T @ R + 2 * lam * W1, 0, atol=1e-10)  # stationary
+    assert np.allclose(-2 * R @ W1.T + 2 * lam * W2, 0, atol=1e-10)
+    rng = np.random.default_rng(0)
+    best = eq6_loss(X, lam, W1, W2)
+    for _ in range(20):
+        E1, E2 = 1e-3 * rng.standard_normal(W1.shape), 1e-3 * rng.standard_normal(W2.shape)
+        assert eq6_loss(X, lam, W1 + E1, W2 + E2) > best
+    O, _ = np.linalg.qr(rng.standard_normal((W1.shape[0],) * 2))  # any rotation is just as optimal
+    assert distance((W2 @ O).T, W2 @ O, cf).value < 1e-10
+    assert abs(eq6_loss(X, lam, (W2 @ O).T, W2 @ O) - best) < 1e-10
+
+
+def test_distance_separates_a_wrong_lambda_and_the_driver_agrees():
+    _, inputs, expected = _case()
+    cf = from_expected(expected["closed_form"])
+    other = closed_form(inputs["X"], inputs["lam"] / 2, cf.k)
+    d = distance(other.W1(), other.W2(), cf)
+    assert d.singular > 0.01 and d.angle < 1e-8 and d.balance < 1e-12
+    rng = np.random.default_rng(1)
+    for W1, W2 in [(other.W1(), other.W2()), (rng.standard_normal((4, 16)), rng.standard_normal((16, 4))),
+                   (cf.W1() + 1e-4, cf.W2())]:
+        ours = distance(W1, W2, cf).value
+        theirs = driver._distance(np, W1, W2, cf.Uk, cf.singular_values)
+        assert theirs == pytest.approx(ours, rel=1e-9, abs=1e-12)
+
+
+def test_the_step_budget_comes_from_eq6s_own_gradient():
+    for case in SPEC.cases:
+        inputs = build_inputs(case)
+        cf = closed_form(inputs["X"], inputs["lam"], inputs["W1_init"].shape[0])
+        steps = gradient_descent_steps(inputs["X"], cf, inputs["lr"], inputs["W1_init"], inputs["W2_init"],
+                                       tol=TRAINING.params.tol, snapshot_every=10, max_steps=5000)
+        assert steps is not None and 50 <= steps <= 1000  # seconds on a CPU, not minutes
+
+
+# --------------------------------------------------------------------------- the objective, from probes
+
+
+def _loss_probes(kind: str, m: int) -> dict:
+    rng = np.random.default_rng(4321)
+    t = rng.standard_normal((6, m))
+    r = rng.standard_normal((6, m)) * np.array([0.1, 0.5, 1.0, 2.0, 5.0, 1.0])[:, None]
+    shift = rng.standard_normal(m)
+
+    def loss(p, q):
+        d = p - q
+        if kind == "sum":
+            return float(np.sum(d * d))
+        if kind == "mean":
+            return float(np.mean(d * d))
+        if kind == "l1":
+            return float(np.sum(np.abs(d)))
+        z = p - p.max()
+        return float(-np.sum(q * (z - np.log(np.sum(np.exp(z))))))
+
+    grads = {"sum": 2 * r, "mean": 2 * r / m, "l1": np.sign(r)}.get(kind, np.zeros_like(r))
+    return {"targets": t, "residuals": r, "shift": shift, "dtype": "float64",
+            "values": [loss(a + b, a) for a, b in zip(t, r)], "grads": grads,
+            "zero": [loss(a, a) for a in t[:2]], "double": [loss(a + 2 * b, a) for a, b in zip(t[:3], r[:3])],
+            "shifted": [loss(a + b + shift, a + shift) for a, b in zip(t[:3], r[:3])]}
+
+
+def _optimizer_probes(step) -> dict:
+    """What the driver measures, for an optimizer whose first step from (w, g) is ``step(w, g)``."""
+    rng = np.random.default_rng(99)
+    shapes = [(4, 16), (16, 4)]
+    w0 = [rng.standard_normal(s) for s in shapes]
+    G = [rng.standard_normal(s) for s in shapes]
+    zero = [np.zeros(s) for s in shapes]
+    moves = lambda w, g: [step(a, b) for a, b in zip(w, g)]  # noqa: E731
+    out = {"w0": w0, "G": G, "decay": moves(w0, zero), "gradient": moves(zero, G),
+           "double": moves(zero, [2 * g for g in G]), "both": moves(w0, G), "meta": {"class": "torch.optim.X"}}
+    out["stationary"] = [driver._bisect(lambda omega, i=i: float(np.sum(step(w0[i], -omega * w0[i]) * w0[i])))
+                         for i in range(2)]
+    return out
+
+
+def _sgd(lr, wd):
+    return lambda w, g: -lr * (g + wd * w)
+
+
+def _adam(lr, wd, decoupled):
+    def step(w, g):
+        total = g if decoupled else g + wd * w
+        move = -lr * total / (np.abs(total) + 1e-8)
+        return move - lr * wd * w if decoupled else move
+    return step
+
+
+@pytest.mark.parametrize("loss, optimizer, ok, diagnosis, phrase", [
+    ("sum", _sgd(0.1, 0.2), True, None, "exactly as written"),
+    ("mean", _sgd(1.6, 0.2 / 16), True, None, "exactly as written"),
+    ("sum", _adam(0.1, 0.2, decoupled=False), True, None, "exactly as written"),  # coupled: same minimisers
+    ("sum", _sgd(0.1, 0.1), False, "half_penalty", "lam/2"),
+    ("mean", _sgd(0.1, 0.2), False, "lambda_times_m", "16 * lam"),
+    ("sum", _sgd(0.1, 0.0), False, "no_weight_decay", "no weight decay"),
+    ("sum", _adam(0.1, 0.2, decoupled=True), False, "decoupled_decay", "decoupled"),
+    ("l1", _sgd(0.1, 0.2), False, "l1_loss", "L1Loss"),
+    ("ce", _sgd(0.1, 0.2), False, "cross_entropy", "cross-entropy"),
+    ("sum", _sgd(0.1, 0.7), False, "wrong_lambda", "3.5 * lam"),
+])
+def test_effective_objective_from_probes(loss, optimizer, ok, diagnosis, phrase):
+    objective = analyse_objective(_loss_probes(loss, 16), _optimizer_probes(optimizer), 16, 0.1, 0.1)
+    assert (objective.ok, objective.diagnosis) == (ok, diagnosis), objective.text
+    assert phrase in objective.text
+    if ok:
+        assert objective.effective_lambda == pytest.approx([0.1, 0.1], rel=1e-6)
+
+
+def test_unequal_decay_is_named():
+    probes = _optimizer_probes(_sgd(0.1, 0.2))
+    probes["decay"][0] = np.zeros_like(probes["decay"][0])  # W1 not decayed
+    probes["both"][0] = probes["gradient"][0]
+    objective = analyse_objective(_loss_probes("sum", 16), probes, 16, 0.1, 0.1)
+    assert objective.diagnosis == "unequal_decay" and "0 for W1" in objective.text
+
+
+# --------------------------------------------------------------------------- timed training, judged
+
+
+class FakeTiming:
+    def __init__(self, seconds=0.25, budget=10.0):
+        self.seconds, self.budget_seconds = seconds, budget
+
+    def reference(self):
+        return ReferenceTiming(self.seconds, 200, "cpu (1 thread)", 800.0, 1.0)
+
+    def budget(self, ref):
+        return self.budget_seconds, False
+
+
+def _gd_run(inputs, lam_eff, *, every=10, max_steps=800, tol=1e-3, frozen=False, nan_at=None):
+    """What the driver returns for Eq. 6 with ``lam_eff`` trained by full-batch gradient descent."""
+    X, lr = inputs["X"], inputs["lr"]
+    cf = closed_form(X, inputs["lam"], inputs["W1_init"].shape[0])
+    C = X.T @ X / X.shape[0]
+    W1, W2 = inputs["W1_init"].copy(), inputs["W2_init"].copy()
+    steps, W1s, W2s, stopped, quiet = [], [], [], "max_steps", 0
+    for step in range(max_steps + 1):
+        if step % every == 0:
+            if W1s:
+                moved = np.linalg.norm(W1 - W1s[-1]) + np.linalg.norm(W2 - W2s[-1])
+                quiet = quiet + 1 if moved <= 1e-6 * (np.linalg.norm(W1) + np.linalg.norm(W2)) else 0
+            steps.append(step)
+            W1s.append(W1.copy())
+            W2s.append(W2.copy())
+            if nan_at is not None and step >= nan_at:
+                W1s[-1][:] = np.nan
+                stopped = "diverged"
+                break
+            if distance(W1, W2, cf).value <= tol / 2:
+                stopped = "target"
+                break
+            if quiet >= 3:
+                stopped = "stalled"
+                break
+        if frozen:
+            continue
+        R = (np.eye(C.shape[0]) - W2 @ W1) @ C
+        W1, W2 = W1 - lr * (-2 * W2.T @ R + 2 * lam_eff * W1), W2 - lr * (-2 * R @ W1.T + 2 * lam_eff * W2)
+    return {"steps": steps, "W1": np.stack(W1s), "W2": np.stack(W2s), "loss": [0.0] * len(steps),
+            "stopped": stopped, "device": "cpu"}
+
+
+def _judge(training, seconds_per_step=0.001, *, ticks=None, timing=None, step_budget=800):
+    case, inputs, expected = _case()
+    if ticks is None:
+        ticks = (0.5,) + tuple(0.5 + seconds_per_step * (s + 1) for s in training["steps"])
+    value = {"structure": {}, "loss": {}, "optimizer": {}, "training": training, "device": "cpu (1 thread)"}
+    context = {"timing": timing or FakeTiming(), "step_budget": step_budget, "dynamics_steps": 200}
+    data = CaseData(case, SPEC.entry(case.entry), inputs, expected, value, ticks, context)
+    return CHECKS["timed_training"].func(data, TRAINING.params)
+
+
+def test_time_to_target_is_the_graders_clock():
+    _, inputs, _ = _case()
+    training = _gd_run(inputs, inputs["lam"])
+    fast = _judge(training, seconds_per_step=0.001)
+    assert fast.passed, fast.feedback
+    assert fast.data["time_to_target"] == pytest.approx(0.001 * (fast.data["steps_to_target"] + 1))
+    assert "reference setup took 0.25 s" in fast.feedback and "budget 10 s" in fast.feedback
+    assert "on cpu (1 thread)" in fast.feedback
+    curve = fast.data["curve"]
+    assert len(curve["seconds"]) == len(curve["distance"]) == len(curve["loss"]) == len(training["steps"])
+    assert curve["distance"][-1] <= 1e-3 < curve["distance"][0]
+    slow = _judge(training, seconds_per_step=0.1)  # the same weights, slower by the grader's clock
+    assert not slow.passed and slow.diagnosis == "over_budget" and "over the time budget of 10 s" in slow.feedback
+
+
+def test_progress_events_must_match_the_snapshots():
+    _, inputs, _ = _case()
+    training = _gd_run(inputs, inputs["lam"])
+    ticks = (0.0,) * 3 + tuple(0.001 * s for s in training["steps"])  # forged early ticks
+    with pytest.raises(AnswerError) as err:
+        _judge(training, ticks=ticks)
+    assert err.value.status is Status.ERROR and "interfered" in str(err.value)
+
+
+def test_a_clean_run_to_another_minimiser_is_explained():
+    _, inputs, _ = _case()
+    verdict = _judge(_gd_run(inputs, inputs["lam"] / 2, max_steps=2000), step_budget=2000)
+    assert not verdict.passed and verdict.diagnosis == "wrong_minimiser"
+    assert "lam' = 0.05 = 0.5 * lam" in verdict.feedback and "stopped moving" in verdict.feedback
+    assert verdict.data["fitted_lambda"] == pytest.approx(0.05, rel=1e-3)
+
+
+def test_divergence_no_progress_and_exhausted_budgets_are_reported():
+    _, inputs, _ = _case()
+    diverged = _judge(_gd_run(inputs, inputs["lam"], nan_at=30))
+    assert diverged.diagnosis == "diverged" and "by step 30" in diverged.feedback
+    frozen = _judge(_gd_run(inputs, inputs["lam"], frozen=True))
+    assert frozen.diagnosis == "no_progress" and "did not move" in frozen.feedback
+    cut = _gd_run(inputs, inputs["lam"], max_steps=100)
+    cut["stopped"] = "budget"
+    timed_out = _judge(cut)
+    assert timed_out.diagnosis == "budget_exhausted" and "time budget ran out" in timed_out.feedback
+    late = _judge(_gd_run(inputs, inputs["lam"]), step_budget=100)
+    assert late.diagnosis == "too_many_steps" and "over the step budget of 100" in late.feedback
+
+
+# --------------------------------------------------------------------------- the samples (graded once)
+
+
+EXPLAINED = {  # sample -> check -> phrases its feedback must contain (every case)
+    "regularized-wd-lam": {"objective": ["weight_decay=lam", "lam/2"],
+                           "training": ["not to the minimiser of Eq. 6", "0.5 * lam"]},
+    "regularized-mean-2lam": {"objective": ["averages over the m", "m times too large"],
+                              "training": ["Yours match sqrt(1 - lam'/s_i)", "* lam: the setup minimises Eq. 6 "
+                                                                              "with another lambda"]},
+    "regularized-adamw": {"objective": ["AdamW", "decoupled"], "training": ["before the weights reached"]},
+    "regularized-no-decay": {"objective": ["no weight decay"], "training": ["not penalised"]},
+    "regularized-bias": {"structure": ["bias=False"], "training": ["not in the top-", "the structure check"]},
+    "regularized-relu": {"structure": ["not linear", "ReLU"], "training": ["closed form", "the structure check"]},
+    "regularized-l1": {"objective": ["L1Loss", "absolute values"]},
+    "regularized-cross-entropy": {"objective": ["cross-entropy", "softmax"]},
+    "regularized-wrong-params": {"objective": ["does not move the weights"], "training": ["no progress"]},
+    "regularized-lr-too-large": {"training": ["diverged", "50 times the grader's lr"]},
+    "regularized-mean-unscaled-lr": {"objective": ["exactly as written", "times the grader's lr"],
+                                     "training": ["step budget ran out", "effective learning rate"]},
+    "regularized-mean-scaled": {"objective": ["exactly as written"], "training": ["reached the closed form"]},
+    "regularized-handwritten": {"structure": ["two bias-free linear maps"], "training": ["reached the closed form"]},
+}
+
+
+def _checks(sample_batch, student):
+    result = sample_batch.live[student]
+    return [c for p in result.problems if p.problem == PROBLEM for c in p.checks if c.kind == "check"]
+
+
+@pytest.mark.parametrize("student", sorted(EXPLAINED))
+def test_each_setup_gets_its_explanation(sample_batch, student):
+    checks = _checks(sample_batch, student)
+    assert {c.case for c in checks} == {c.id for c in SPEC.cases}
+    for check, phrases in EXPLAINED[student].items():
+        for c in (c for c in checks if c.check == check):
+            for phrase in phrases:
+                assert phrase in c.feedback, (c.case, c.feedback)
+
+
+@pytest.mark.parametrize("student", ["correct-numpy", "correct-notebook", "regularized-sum-sgd"])
+def test_results_state_the_device_reference_time_budget_and_curve(sample_batch, student):
+    checks = _checks(sample_batch, student)
+    for c in checks:
+        assert c.status is Status.PASSED, c.feedback
+    for c in (c for c in checks if c.check == "training"):
+        data = c.data
+        assert data["device"].startswith(("cpu", "cuda")) and "on " + data["device"] in c.feedback
+        assert data["reference"]["seconds"] > 0 and "the reference setup took" in c.feedback
+        assert 0 < data["time_to_target"] <= data["budget_seconds"]
+        assert data["budget_seconds"] >= TRAINING.params.floor_seconds
+        assert data["steps_to_target"] <= data["step_budget"] == 4 * data["dynamics_steps"]
+        lam = build_inputs(next(x for x in SPEC.cases if x.id == c.case))["lam"]
+        assert data["effective_lambda"] == pytest.approx([lam, lam], rel=1e-4)
+        assert data["curve"]["distance"][-1] <= TRAINING.params.tol
+        assert data["steps_per_second"] > 0
+    objective = next(c for c in checks if c.check == "objective")
+    assert objective.data["loss"] == "squared" and objective.data["optimizer"] == "SGD"
+    problem = next(p for p in sample_batch.live[student].problems if p.problem == PROBLEM)
+    chart = timing_chart(problem)  # the student report draws the training curve, one line per case
+    assert chart is not None and {line.name for line in chart.lines} == {c.id for c in SPEC.cases}
+
+
+def test_validate_gives_the_reference_full_marks_and_the_spec_reads_well():
+    entry = SPEC.entry("regularized_ae")
+    assert entry.driver == "regularized_training" and entry.signature.startswith("build_model(m, k)")
+    assert SPEC.points == sum(c.points for c in SPEC.checks) + sum(q.points for q in SPEC.questions)
+    assert SPEC.limits.gpu
+
+
+def test_unknown_driver_is_a_spec_error(tmp_path):
+    copy = tmp_path / "a"
+    shutil.copytree(ASSIGNMENT, copy)
+    spec = copy / f"{PROBLEM}.yaml"
+    spec.write_text(spec.read_text().replace("driver: regularized_training", "driver: no_such_driver"))
+    with pytest.raises(SpecError, match="no driver 'no_such_driver'"):
+        load_assignment(copy)
+
+
+# --------------------------------------------------------------------------- through the sandbox again
+
+
+@pytest.fixture(scope="module")
+def pool():
+    if isolation.bwrap_problem() is not None:
+        yield None  # fresh processes instead (slower: torch is imported per process)
+        return
+    from grader.sandbox.pool import WarmPool
+
+    with WarmPool(1, [ASSIGNMENT, SUBMISSIONS]) as warm:
+        yield warm
+
+
+def _grade(source: str, pool, book: CaseBook, assignment=None, problem=None):
+    problem = problem or SPEC
+    options = RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), pool)
+    from grader.grading import grade_problem
+
+    return grade_problem(problem, SourceFile(source, "solution.py"), book, options)
+
+
+@pytest.mark.slow
+def test_the_reference_never_misses_its_budget_and_a_wrong_setup_never_passes(pool):
+    book = CaseBook()
+    reference = SPEC.reference.read_text()
+    for _ in range(4):
+        result = _grade(reference, pool, book)
+        assert result.score == result.max_score, [c.feedback for c in result.checks if c.status is not Status.PASSED]
+        for c in (c for c in result.checks if c.check == "training"):
+            assert c.data["time_to_target"] <= c.data["budget_seconds"]
+            assert c.data["steps_to_target"] <= c.data["step_budget"]
+    wrong = (SUBMISSIONS / "regularized-wd-lam" / "solution.py").read_text()
+    seen = set()
+    for _ in range(2):
+        result = _grade(wrong, pool, book)
+        seen.add(tuple((c.check, c.case, c.status, c.diagnosis) for c in result.checks))
+    assert len(seen) == 1
+    assert {(check, status) for check, _, status, _ in seen.pop()} == {
+        ("structure", Status.PASSED), ("objective", Status.FAILED), ("training", Status.FAILED)}
+
+
+def _small_budget_problem(tmp_path):
+    """The problem with its public case only and a 1 s floor, so that slow steps miss the time budget."""
+    copy = tmp_path / "assignment"
+    shutil.copytree(ASSIGNMENT, copy)
+    spec = copy / f"{PROBLEM}.yaml"
+    text = spec.read_text()
+    text = "\n".join(line for line in text.splitlines() if "id: hidden-spectrum" not in line) + "\n"
+    text = text.replace("floor_seconds: 10 ", "floor_seconds: 1 ").replace("multiple: 5 ", "multiple: 2 ")
+    spec.write_text(text)
+    return load_assignment(copy).problem(PROBLEM)
+
+
+SLOW_AND_LYING = textwrap.dedent('''
+    import time
+    import torch
+    from torch import nn
+
+    time.perf_counter = lambda: 0.0  # the driver's own clock now never advances
+    time.monotonic = lambda: 0.0
+    time.time = lambda: 0.0
+
+
+    class Slow(nn.Sequential):
+        def forward(self, x):
+            end = 0
+            for _ in range(300000):  # busy work: about 10 ms or more per step
+                end += 1
+            return super().forward(x)
+
+
+    def build_model(m, k):
+        return Slow(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+
+
+    def build_loss():
+        return nn.MSELoss(reduction="sum")
+
+
+    def build_optimizer(model, lam, lr):
+        return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)
+''')
+
+FORGED_TICKS = textwrap.dedent('''
+    import os
+    import torch
+    from torch import nn
+
+
+    def _pipes():
+        for fd in range(3, 64):
+            try:
+                if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                    yield fd
+            except OSError:
+                pass
+
+
+    class Forging(torch.optim.SGD):
+        def step(self, closure=None):
+            for fd in _pipes():  # pretend the snapshots were taken earlier than they were
+                try:
+                    os.write(fd, b"tick\\n")
+                except OSError:
+                    pass
+            return super().step(closure)
+
+
+    def build_model(m, k):
+        return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+
+
+    def build_loss():
+        return nn.MSELoss(reduction="sum")
+
+
+    def build_optimizer(model, lam, lr):
+        return Forging(model.parameters(), lr=lr, weight_decay=2 * lam)
+''')
+
+
+@pytest.mark.slow
+def test_patching_time_in_the_sandbox_gains_nothing(tmp_path, pool):
+    problem = _small_budget_problem(tmp_path)
+    result = _grade(SLOW_AND_LYING, pool, CaseBook(), problem=problem)
+    training = next(c for c in result.checks if c.check == "training")
+    assert training.status is Status.FAILED, training.feedback
+    assert training.diagnosis in ("over_budget", "budget_exhausted"), training.feedback
+    assert training.data["curve"]["seconds"][-1] > training.data["budget_seconds"]
+    objective = next(c for c in result.checks if c.check == "objective")
+    assert objective.status is Status.PASSED  # the setup is right; only its time is not
+
+
+@pytest.mark.slow
+def test_forged_progress_events_are_interference(tmp_path, pool):
+    problem = _small_budget_problem(tmp_path)
+    result = _grade(FORGED_TICKS, pool, CaseBook(), problem=problem)
+    training = next(c for c in result.checks if c.check == "training")
+    assert training.status is Status.ERROR and "interfered" in training.feedback and training.score == 0
+
+
+@pytest.mark.slow
+def test_a_student_release_checks_the_setup_without_a_reference(tmp_path):
+    from grader.release import release_assignment
+
+    out = tmp_path / "handout"
+    release_assignment(ASSIGNMENT, out)
+    assert "build_model(m, k) -> torch.nn.Module" in (out / "README.md").read_text()
+    result = check_submission(SUBMISSIONS / "regularized-sum-sgd", out, problems=[PROBLEM])
+    checks = [c for c in result.problems[0].checks if c.kind == "check"]
+    assert checks and all(c.status is Status.PASSED for c in checks), [c.feedback for c in checks]
+    training = next(c for c in checks if c.check == "training")
+    assert "no reference timing here" in training.feedback
+
+
+@pytest.mark.gpu
+def test_training_runs_on_the_gpu_when_there_is_one(pool):
+    if not isolation.gpu_devices():
+        pytest.skip("no NVIDIA GPU on this machine")
+    result = grade_submission(SUBMISSIONS / "regularized-sum-sgd", load_assignment(ASSIGNMENT),
+                              problems=[SPEC], options=RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), pool))
+    checks = [c for c in result.problems[0].checks if c.kind == "check"]
+    assert all(c.status is Status.PASSED for c in checks), [c.feedback for c in checks]
+    for c in (c for c in checks if c.check == "training"):
+        assert c.data["device"].startswith("cuda"), c.data["device"]
+        assert c.data["reference"]["device"].startswith("cuda")

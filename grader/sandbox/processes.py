@@ -93,8 +93,7 @@ class Launcher(Protocol):
 
 class FreshProcess(SandboxProcess):
     def __init__(self, launch: isolation.Launch, out, err, pids: PidCap) -> None:
-        read_fd, write_fd = launch_fds = os.pipe()
-        del launch_fds
+        read_fd, write_fd = os.pipe()
         argv = [a.replace("{EVENT_FD}", str(write_fd)) for a in launch.argv]
         try:
             self.popen = subprocess.Popen(

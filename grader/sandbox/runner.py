@@ -20,7 +20,7 @@ from typing import Any
 from grader.models import CallOutcome, Limits, Status
 from grader.sandbox import isolation
 from grader.sandbox.pool import WarmPool
-from grader.sandbox.processes import FreshLauncher, Launcher, SandboxProcess, WarmLauncher  # noqa: F401
+from grader.sandbox.processes import FreshLauncher, Launcher, SandboxProcess, WarmLauncher
 from grader.sandbox.wire import WireError, decode, encode_arg, parse_payload
 from grader.timing import Instant
 

@@ -5,6 +5,10 @@ submission (with the hashes of its files and of the assignment's specs it was gr
 problem (printed output, notes, timing) and each check or question result. Results are stored raw,
 before manual grades are merged, so a changed ``manual-grades.csv`` takes effect without a regrade.
 
+Each result's ``data`` (the measurements behind a verdict, e.g. a training curve with its device,
+time-to-target and budget) is stored as JSON beside it, so reports written from the gradebook draw
+what the grading saw. A version 1 gradebook (before ``data`` was stored) is upgraded in place when opened.
+
 Crash safety: one submission is written in one transaction (WAL journal, ``synchronous=FULL``), so a
 killed grader loses at most the submissions still being graded, and UNIQUE constraints keep a rerun
 from duplicating anything. The connection is used from one thread only: the one that collects results.
@@ -14,6 +18,7 @@ sqlite errors never escape: they become :class:`GradebookError` with a message f
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +29,7 @@ from typing import Any, Iterable, Iterator
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 
 FILENAME = "gradebook.sqlite"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 10.0  #: how long to wait for another process's write lock before giving up
 
 _SCHEMA = """
@@ -83,11 +88,18 @@ CREATE TABLE results (
     max_score   REAL NOT NULL,
     feedback    TEXT NOT NULL,
     diagnosis   TEXT,
+    data        TEXT,                   -- JSON object: the measurements behind the verdict, or NULL
     UNIQUE (problem_id, position)
 );
 CREATE INDEX results_by_problem ON results (problem_id);
 CREATE INDEX problems_by_submission ON problems (submission_id);
 """
+
+
+#: statements that bring a gradebook of the version in the key to the next version
+_UPGRADES = {
+    1: ("ALTER TABLE results ADD COLUMN data TEXT",),
+}
 
 
 class GradebookError(Exception):
@@ -120,6 +132,38 @@ def _message(path: Path, exc: sqlite3.Error) -> str:
     if "readonly" in low or "disk" in low or "full" in low:
         return f"cannot write the gradebook {path} ({text})"
     return f"gradebook {path}: {text}"
+
+
+def _plain(value: Any) -> Any:
+    """``value`` as plain JSON data: numpy scalars and arrays become numbers and lists, tuples lists, NaN
+    and infinities null; anything else its ``str``, so that odd data never costs a stored grade."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
+    if callable(tolist):
+        return _plain(tolist())
+    return str(value)
+
+
+def _dump_data(data: dict[str, Any] | None) -> str | None:
+    return None if data is None else json.dumps(_plain(data), separators=(",", ":"), allow_nan=False)
+
+
+def _load_data(text: str | None) -> dict[str, Any] | None:
+    if text is None:
+        return None
+    data = json.loads(text)
+    if not isinstance(data, dict):
+        raise ValueError("a result's data is not a JSON object")
+    return data
 
 
 class Gradebook:
@@ -177,6 +221,8 @@ class Gradebook:
             if tables:
                 row = self._conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
                 version = row[0] if row else None
+                if isinstance(version, int) and version in _UPGRADES:
+                    version = self._upgrade(version)
                 if version != SCHEMA_VERSION:
                     newer = isinstance(version, int) and version > SCHEMA_VERSION
                     raise GradebookError(
@@ -193,6 +239,18 @@ class Gradebook:
                     if statement.strip():
                         db.execute(statement)
                 db.execute("INSERT INTO schema_version (version) VALUES (?)", (SCHEMA_VERSION,))
+
+    def _upgrade(self, version: int) -> int:
+        """Bring an older gradebook to this version, one transaction per step; returns the version reached."""
+        while version in _UPGRADES:
+            with self._transaction() as db:
+                current = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+                if current == version:  # not already upgraded by another process meanwhile
+                    for statement in _UPGRADES[version]:
+                        db.execute(statement)
+                    db.execute("UPDATE schema_version SET version = ?", (version + 1,))
+                version = db.execute("SELECT MAX(version) FROM schema_version").fetchone()[0]
+        return version
 
     def close(self) -> None:
         self._conn.close()
@@ -273,9 +331,11 @@ class Gradebook:
                      json.dumps(p.answer_issues), run_id, now, p.seconds))
                 db.executemany(
                     "INSERT INTO results (problem_id, position, problem, check_name, case_id, kind, visibility, "
-                    "status, score, max_score, feedback, diagnosis) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "status, score, max_score, feedback, diagnosis, data) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     [(cursor.lastrowid, i, c.problem, c.check, c.case, c.kind, c.visibility.value, c.status.value,
-                      float(c.score), float(c.max_score), c.feedback, c.diagnosis) for i, c in enumerate(p.checks)])
+                      float(c.score), float(c.max_score), c.feedback, c.diagnosis, _dump_data(c.data))
+                     for i, c in enumerate(p.checks)])
 
     def load(self, students: Iterable[str] | None = None) -> dict[str, SubmissionResult]:
         """The stored (raw) results of ``students`` (default: everyone), keyed by student."""
@@ -287,13 +347,14 @@ class Gradebook:
                 "FROM problems ORDER BY submission_id, position").fetchall()
             results = self._conn.execute(
                 "SELECT problem_id, problem, check_name, case_id, visibility, status, score, max_score, feedback, "
-                "diagnosis, kind FROM results ORDER BY problem_id, position").fetchall()
+                "diagnosis, kind, data FROM results ORDER BY problem_id, position").fetchall()
         try:
             checks: dict[int, list[CheckResult]] = {}
-            for pid, problem, check, case, visibility, status, score, max_score, feedback, diagnosis, kind in results:
+            for (pid, problem, check, case, visibility, status, score, max_score, feedback, diagnosis, kind,
+                 data) in results:
                 checks.setdefault(pid, []).append(CheckResult(problem, check, case, Visibility(visibility),
                                                               Status(status), score, max_score, feedback, diagnosis,
-                                                              kind))
+                                                              kind, _load_data(data)))
             by_submission: dict[int, list[ProblemResult]] = {}
             for pid, sid, problem, title, stdout, stderr, notes, issues, seconds in problems:
                 by_submission.setdefault(sid, []).append(ProblemResult(

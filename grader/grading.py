@@ -83,17 +83,7 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
             hook(check.params, results, [outcomes[c.id].value for c in targets
                                          if outcomes[c.id].status is Status.PASSED])
         result.checks.extend(results)
-    result.timing = _training_curve(result.checks)
     return result
-
-
-def _training_curve(checks: list[CheckResult]) -> dict | None:
-    """The curves that checks put in their data under "chart" (timed training), merged for the report."""
-    charts = [c.data["chart"] for c in checks if c.data and isinstance(c.data.get("chart"), dict)]
-    if not charts:
-        return None
-    return {**{k: v for k, v in charts[0].items() if k != "series"},
-            "series": {name: points for chart in charts for name, points in chart["series"].items()}}
 
 
 def _call(problem: ProblemSpec, case: Case, book: CaseBook, context: DriverContext | None) -> Call:

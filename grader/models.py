@@ -171,8 +171,8 @@ class CheckResult:
     feedback: str = ""
     diagnosis: str | None = None  #: the name of the diagnosed slip, when one was recognised
     kind: str = "check"  #: "check" (code, per case) or "question" (a written answer)
-    #: measurements behind the verdict, as plain data for reports (e.g. a training curve); not stored
-    #: in the gradebook
+    #: measurements behind the verdict, as plain data for reports (a timed check's training curve, device,
+    #: time-to-target and budgets: see grader.report.timed); stored in the gradebook as JSON
     data: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
@@ -190,8 +190,6 @@ class ProblemResult:
     notes: list[str] = field(default_factory=list)  #: messages about the run as a whole
     answer_issues: list[str] = field(default_factory=list)  #: malformed written answers (found by a self-check)
     seconds: float | None = field(default=None, compare=False)  #: wall-clock time grading it took, when measured
-    #: a training curve for the report (grader.report.charts.TrainingCurve fields), from a check's data
-    timing: dict[str, Any] | None = field(default=None, compare=False)
 
     @property
     def score(self) -> float:

@@ -95,6 +95,54 @@ def test_store_and_load_round_trip(tmp_path):
     assert duplicates(tmp_path / "gb.sqlite") == []
 
 
+def _with_data() -> SubmissionResult:
+    import numpy as np
+
+    result = sample_result()
+    result.problems[0].checks[0].data = {
+        "device": "cpu", "time_to_target": np.float64(0.25), "steps_to_target": np.int64(200), "reached": np.bool_(True),
+        "effective_lambda": (0.1, float("nan")), "curve": {"seconds": np.array([0.0, 0.1]), "distance": [1.0, None]},
+        "reference": {"seconds": 0.2, "device": "cpu"}, "budget_seconds": float("inf"), 3: "key"}
+    return result
+
+
+def test_check_data_is_stored_as_json(tmp_path):
+    result = _with_data()
+    with Gradebook.open(tmp_path / "gb.sqlite") as book:
+        book.save(result, folder=tmp_path, content_hash="c", spec_hash="s", run_id=None, fresh=["p1", "p0"])
+    with Gradebook.open(tmp_path / "gb.sqlite") as book:
+        checks = book.load()["alice.b@x"].problems[0].checks
+    assert checks[0].data == {
+        "device": "cpu", "time_to_target": 0.25, "steps_to_target": 200, "reached": True,
+        "effective_lambda": [0.1, None], "curve": {"seconds": [0.0, 0.1], "distance": [1.0, None]},
+        "reference": {"seconds": 0.2, "device": "cpu"}, "budget_seconds": None, "3": "key"}
+    assert [c.data for c in checks[1:]] == [None, None, None]
+
+
+def test_a_version_1_gradebook_is_upgraded_in_place(tmp_path):
+    path = tmp_path / "gb.sqlite"
+    with Gradebook.open(path) as book:
+        book.save(sample_result(), folder=tmp_path, content_hash="c", spec_hash="s", run_id=None, fresh=["p1", "p0"])
+    with sqlite3.connect(path) as conn:  # what a grader before stored data wrote
+        conn.execute("ALTER TABLE results DROP COLUMN data")
+        conn.execute("UPDATE schema_version SET version = 1")
+    with Gradebook.open(path) as book:
+        assert book.load() == {"alice.b@x": sample_result()}  # kept, without data
+        book.save(_with_data(), folder=tmp_path, content_hash="c", spec_hash="s", run_id=None, fresh=["p1"])
+        assert book.load()["alice.b@x"].problems[0].checks[0].data["device"] == "cpu"
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(gradebook.SCHEMA_VERSION,)]
+
+
+def test_a_gradebook_from_a_newer_grader_is_refused(tmp_path):
+    path = tmp_path / "gb.sqlite"
+    Gradebook.open(path).close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE schema_version SET version = ?", (gradebook.SCHEMA_VERSION + 1,))
+    with pytest.raises(GradebookError, match="written by a newer grader"):
+        Gradebook.open(path)
+
+
 def test_a_batch_result_round_trips(tmp_path):
     subs = copy_samples(tmp_path / "subs", ["correct-numpy", "slip-sign"])
     batch = api.grade_batch(subs, ASSIGNMENT, tmp_path / "out", problems=[GRADIENTS, QUESTIONS])

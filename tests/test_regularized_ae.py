@@ -22,7 +22,8 @@ from grader.checks import CHECKS, AnswerError, CaseData
 from grader.grading import ALL, RunOptions
 from grader.models import Status
 from grader.reference import CaseBook, load_module
-from grader.report.charts import timing_chart
+from grader.gradebook import _plain as plain_json
+from grader.report.timed import timed_views
 from grader.sandbox import isolation
 from grader.sandbox.drivers import regularized_training as driver
 from grader.spec import SpecError, load_assignment
@@ -353,9 +354,39 @@ def test_results_state_the_device_reference_time_budget_and_curve(sample_batch, 
         assert data["steps_per_second"] > 0
     objective = next(c for c in checks if c.check == "objective")
     assert objective.data["loss"] == "squared" and objective.data["optimizer"] == "SGD"
-    problem = next(p for p in sample_batch.live[student].problems if p.problem == PROBLEM)
-    chart = timing_chart(problem)  # the student report draws the training curve, one line per case
-    assert chart is not None and {line.name for line in chart.lines} == {c.id for c in SPEC.cases}
+    # the gradebook keeps the data as JSON: the stored results (which the reports are written from) have it
+    stored = next(r for r in sample_batch.batch.results if r.student == student)
+    stored_checks = [c for p in stored.problems if p.problem == PROBLEM for c in p.checks if c.kind == "check"]
+    assert [c.data for c in stored_checks] == [plain_json(c.data) for c in checks]
+    [view] = timed_views(stored_checks)  # the student report draws the curves, one line per case
+    assert [chart.title for chart in view.charts] == ["Distance to the closed form", "Eq. 6's loss above its minimum"]
+    for chart in view.charts:
+        assert {line.name for line in chart.lines} == {c.id for c in SPEC.cases}
+    assert [g.name for g in view.charts[0].guides] == [f"tolerance {TRAINING.params.tol:g}"]
+    for case in view.cases:
+        assert case.device.startswith(("cpu", "cuda")) and case.within_budget and case.status == "passed"
+        assert 0 < case.reference_seconds <= case.budget_seconds and case.reference_steps > 0
+    html = (sample_batch.batch.out / "students" / student / "report.html").read_text(encoding="utf-8")
+    assert "Timed training" in html and html.count("<polyline") >= 2 * len(SPEC.cases)
+    assert "Distance to the closed form" in html and "tolerance 0.001" in html
+
+
+def test_the_class_summary_shows_time_to_target(sample_batch):
+    html = (sample_batch.batch.out / "index.html").read_text(encoding="utf-8")
+    assert 'id="timed"' in html and "Timed training: time to target" in html
+    from grader.report.timed import timed_summaries
+
+    summaries = timed_summaries(sample_batch.batch.results)
+    assert [(t.problem, t.check) for t in summaries] == [(PROBLEM, "training")] * len(SPEC.cases)
+    assert {t.case for t in summaries} == {c.id for c in SPEC.cases}
+    for t in summaries:
+        passed = [r for r in sample_batch.batch.results for p in r.problems if p.problem == PROBLEM
+                  for c in p.checks if c.check == "training" and c.case == t.case and c.status is Status.PASSED]
+        assert t.within_budget == len(passed) > 0 and t.runs > t.within_budget
+        assert t.chart.total == t.reached >= t.within_budget and t.median_seconds <= t.budget_seconds
+        assert t.reference_seconds > 0 and dict(t.missed).get("diverged", 0) >= 1  # regularized-lr-too-large
+        assert sum(n for _, n in t.missed) == t.runs - t.within_budget
+        assert f"{t.case}" in html
 
 
 def test_validate_gives_the_reference_full_marks_and_the_spec_reads_well():

@@ -13,6 +13,7 @@ from grader.report import write_reports, write_student_report
 from grader.report.charts import TrainingCurve, bin_count, histogram, line_chart
 from grader.report.student import excerpt, group_checks
 from grader.report.summary import class_view
+from grader.report.timed import timed_summaries, timed_views
 
 SCRIPT = "<script>window.__pwned = 1</script>"
 PUBLIC, HIDDEN = Visibility.PUBLIC, Visibility.HIDDEN
@@ -96,17 +97,70 @@ def test_histogram_bins():
     assert sum(b.count for b in histogram([], 0).bars) == 0
 
 
-def test_timing_hook_draws_a_line_chart(tmp_path):
+def _timed(case, status, seconds_to_target, *, diagnosis=None, budget=10.0, visibility=PUBLIC):
+    """A timed training check's result, with the data grader/checks/training.py attaches."""
+    reached = seconds_to_target is not None
+    t = seconds_to_target if reached else 2.0
+    data = {"device": "cpu", "reference": {"seconds": 0.25, "steps": 200, "device": "cpu"},
+            "budget_seconds": budget, "step_budget": 800, "time_to_target": seconds_to_target,
+            "steps_to_target": 200 if reached else None, "steps_per_second": 900.0,
+            "stopped": "target" if reached else "stalled", "tol": 1e-3, "optimum_loss": 0.5,
+            "curve": {"seconds": [0.0, t / 2, t], "step": [0, 100, 200], "distance": [1.0, 0.01, 1e-4 if reached else 0.2],
+                      "loss": [2.0, 0.6, 0.5 + 1e-6 if reached else 0.7]}}
+    return CheckResult("reg", "training", case, visibility, status, 1.5 if status is Status.PASSED else 0.0, 1.5,
+                       "feedback", diagnosis, data=data)
+
+
+def test_timed_training_shows_its_facts_and_curves(tmp_path):
     result = synthetic(1)
-    curve = TrainingCurve({"yours": [(0, 0.1), (1, 0.5), (2, 0.9)], "target": [(0, 0.94), (2, 0.94)]},
-                          x_label="epoch", y_label="accuracy")
-    result.problems[0].timing = curve  # what a timed training problem will attach
+    result.problems.append(ProblemResult("reg", "Regularized", [
+        _timed("homework", Status.PASSED, 0.3), _timed("hidden", Status.FAILED, None, diagnosis="wrong_minimiser",
+                                                       visibility=HIDDEN)]))
     html = write_student_report(result, tmp_path, "HW").read_text(encoding="utf-8")
-    assert html.count("<polyline") == 2 and "accuracy" in html
+    text = _text(html)
+    assert "Timed training training" in text
+    assert "homework cpu 0.3 s 200 10 s 800 0.25 s, 200 steps" in text
+    assert "hidden hidden cpu not reached (stalled) - 10 s 800" in text
+    assert html.count('<figure class="timing">') == 2 and html.count("<polyline") == 4  # two charts, two cases
+    assert html.count('class="guide"') == 1 and "tolerance 0.001" in html
+    [view] = timed_views(result.problems[-1].checks)
+    assert [c.title for c in view.charts] == ["Distance to the closed form", "Eq. 6's loss above its minimum"]
+    # the excess loss is log10(loss - optimum): -6 at the end of the run that reached the target
+    assert view.charts[1].y_ticks[0].label == "-6" and view.charts[0].y_ticks[0].label == "-4"
+    assert view.cases[0].within_budget and not view.cases[1].within_budget
+
+
+def test_line_chart_geometry():
+    curve = TrainingCurve({"yours": [(0, 0.1), (1, 0.5), (2, 0.9)], "target": [(0, 0.94), (2, 0.94)]},
+                          x_label="epoch", y_label="accuracy", guides={"chance": 0.0})
     chart = line_chart(curve)
     yours, target = (line.points.split() for line in chart.lines)
-    assert len(yours) == 3 and yours[0] == "40.0,150.0" and target[-1] == "470.0,18.0"  # corners of the plot
+    assert len(yours) == 3 and yours[0] == "40.0,136.0" and target[-1] == "470.0,18.0"  # 0.1 of [0, 0.94]: the guide is lowest
+    assert [(g.name, g.y) for g in chart.guides] == [("chance", 150.0)]
     assert line_chart(TrainingCurve({"nan": [(0, float("nan"))]})) is None
+
+
+def test_class_summary_shows_time_to_target(tmp_path):
+    results = []
+    for i, (status, t, diagnosis) in enumerate([(Status.PASSED, 0.2, None), (Status.PASSED, 0.4, None),
+                                                (Status.FAILED, 12.0, "over_budget"), (Status.FAILED, None, "diverged"),
+                                                (Status.FAILED, None, "diverged"), (Status.TIMEOUT, None, None)]):
+        r = synthetic(i + 1)
+        checks = [_timed("homework", status, t, diagnosis=diagnosis)]
+        if status is Status.TIMEOUT:  # a call that never returned has no data
+            checks = [CheckResult("reg", "training", "homework", PUBLIC, Status.TIMEOUT, 0.0, 1.5, "took too long")]
+        r.problems.append(ProblemResult("reg", "Regularized", checks))
+        results.append(r)
+    [t] = timed_summaries(results)
+    assert (t.problem, t.check, t.case, t.runs, t.within_budget, t.reached) == ("reg", "training", "homework", 5, 2, 3)
+    assert t.median_seconds == 0.4 and t.budget_seconds == 10.0 and t.reference_seconds == 0.25
+    assert t.missed == [("diverged", 2), ("over_budget", 1)] and t.devices == ["cpu"]
+    assert t.chart.total == 3 and t.chart.x_ticks[-1].label == "20"  # 0..20 s in 10 bins of 2 s
+    html = write_reports(results, tmp_path, "HW").read_text(encoding="utf-8")
+    text = _text(html)
+    assert "Timed training: time to target" in text and "within budget: 2 of 5" in text
+    assert "Missed: diverged 2, over_budget 1" in text
+    assert "<script" not in html
 
 
 def test_class_summary_of_500_students_is_fast(tmp_path):

@@ -18,8 +18,21 @@ _NICE_STEPS = (0.5, 1, 2, 2.5, 5, 10, 20, 25, 50, 100, 200, 250, 500)
 
 
 def _number(value: float) -> str:
-    """A short label for an axis tick or a bin edge."""
+    """A short label for an axis tick or a bin edge (two decimals; two significant digits below 0.1)."""
+    if value and abs(value) < 0.1:
+        return f"{value:.2g}"
     return f"{round(value, 2):g}"
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest of 1, 2, 5 x 10^k that is at least ``value`` (1 for nothing positive)."""
+    if not value > 0 or not math.isfinite(value):
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(value))
+    for step in (1.0, 2.0, 5.0, 10.0):
+        if step * power >= value * (1 - 1e-12):
+            return step * power
+    return 10.0 * power
 
 
 @dataclass(frozen=True)
@@ -58,13 +71,15 @@ def bin_count(maximum: float, most: int) -> int:
     return most
 
 
-def histogram(values: Sequence[float], maximum: float, most_bins: int = 10, width: float = WIDTH) -> Histogram:
+def histogram(values: Sequence[float], maximum: float, most_bins: int = 10, width: float = WIDTH,
+              bins: int | None = None) -> Histogram:
     """Count ``values`` in equal bins over ``[0, maximum]`` (the last bin includes ``maximum``).
 
     ``width`` is the chart's viewBox width: a narrower chart keeps its labels legible in a small card.
+    ``bins`` fixes the number of bins (e.g. for seconds); by default it is :func:`bin_count`'s.
     """
     maximum = maximum if maximum > 0 else 1.0
-    bins = bin_count(maximum, max(1, most_bins))
+    bins = bins if bins else bin_count(maximum, max(1, most_bins))
     counts = [0] * bins
     for value in values:
         index = int(min(max(value, 0.0), maximum) / maximum * bins)
@@ -90,16 +105,16 @@ def histogram(values: Sequence[float], maximum: float, most_bins: int = 10, widt
 
 @dataclass(frozen=True)
 class TrainingCurve:
-    """Training-curve data a timed problem may attach to its ``ProblemResult`` as ``timing``.
-
-    ``series`` maps a name ("yours", "reference", ...) to ``(x, y)`` points, e.g. (epoch, accuracy) or
-    (seconds, loss). The student report draws it as a line chart when present.
-    """
+    """Curves to draw in one line chart: ``series`` maps a name (a case) to ``(x, y)`` points, e.g.
+    (seconds, log10 distance); ``guides`` are horizontal lines by name, e.g. a tolerance. Built by
+    :mod:`grader.report.timed` from a timed check's data."""
 
     series: Mapping[str, Sequence[tuple[float, float]]]
     x_label: str = "epoch"
     y_label: str = "value"
     title: str = "Training curve"
+    guides: Mapping[str, float] = field(default_factory=dict)
+    x_min: float | None = None  #: where the x axis starts (e.g. 0 seconds), when not at the first point
 
 
 @dataclass(frozen=True)
@@ -107,6 +122,12 @@ class Line:
     name: str
     points: str  #: the SVG polyline ``points`` attribute
     colour: str
+
+
+@dataclass(frozen=True)
+class Guide:
+    name: str
+    y: float  #: in viewBox units
 
 
 @dataclass(frozen=True)
@@ -124,6 +145,7 @@ class LineChart:
     right: float = WIDTH - _RIGHT
     top: float = _TOP
     legend: list[tuple[str, str]] = field(default_factory=list)
+    guides: list[Guide] = field(default_factory=list)
 
 
 def _span(values: Iterable[float]) -> tuple[float, float]:
@@ -139,8 +161,10 @@ def line_chart(curve: TrainingCurve) -> LineChart | None:
     series = {name: pts for name, pts in series.items() if pts}
     if not series:
         return None
-    x0, x1 = _span(x for pts in series.values() for x, _ in pts)
-    y0, y1 = _span(y for pts in series.values() for _, y in pts)
+    xs = [x for pts in series.values() for x, _ in pts]
+    x0, x1 = _span(xs + ([curve.x_min] if curve.x_min is not None and math.isfinite(curve.x_min) else []))
+    guides = {name: float(y) for name, y in curve.guides.items() if math.isfinite(y)}
+    y0, y1 = _span([y for pts in series.values() for _, y in pts] + list(guides.values()))
     plot_w, plot_h = WIDTH - _LEFT - _RIGHT, HEIGHT - _TOP - _BOTTOM
 
     def sx(x: float) -> float:
@@ -154,16 +178,5 @@ def line_chart(curve: TrainingCurve) -> LineChart | None:
     x_ticks = [Tick(sx(x0 + (x1 - x0) * f), _number(x0 + (x1 - x0) * f)) for f in (0.0, 0.5, 1.0)]
     y_ticks = [Tick(sy(y0 + (y1 - y0) * f), _number(y0 + (y1 - y0) * f)) for f in (0.0, 0.5, 1.0)]
     return LineChart(curve.title, lines, x_ticks, y_ticks, curve.x_label, curve.y_label,
-                     legend=[(line.name, line.colour) for line in lines])
-
-
-def timing_chart(problem: object) -> LineChart | None:
-    """The chart for a problem result's ``timing`` attribute (a :class:`TrainingCurve`), if it has one.
-
-    This is the hook for timed training problems: they attach ``timing`` to their ``ProblemResult``
-    and the student report shows it, with nothing else to change.
-    """
-    curve = getattr(problem, "timing", None)
-    if isinstance(curve, Mapping):
-        curve = TrainingCurve(**curve)
-    return line_chart(curve) if isinstance(curve, TrainingCurve) else None
+                     legend=[(line.name, line.colour) for line in lines],
+                     guides=[Guide(name, sy(y)) for name, y in guides.items()])

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
-from grader.report.charts import LineChart, timing_chart
+from grader.report.timed import TimedView, timed_views
 
 EXCERPT_CHARS = 2000  #: how much of the student's printed output a report shows (the end of it)
 EXCERPT_LINES = 40
@@ -80,7 +80,7 @@ class ProblemView:
     answer_issues: list[str]
     stdout: Excerpt | None
     stderr: Excerpt | None
-    timing: LineChart | None
+    timed: list[TimedView]  #: timed training checks: their cases' times and budgets, and curves
     seconds: float | None
 
 
@@ -121,7 +121,7 @@ def group_checks(results: list[CheckResult]) -> list[CheckGroup]:
 
 def problem_view(p: ProblemResult) -> ProblemView:
     return ProblemView(p.problem, p.title, p.score, p.max_score, p.passed, group_checks(p.checks), list(p.notes),
-                       list(p.answer_issues), excerpt(p.stdout), excerpt(p.stderr), timing_chart(p),
+                       list(p.answer_issues), excerpt(p.stdout), excerpt(p.stderr), timed_views(p.checks),
                        getattr(p, "seconds", None))
 
 

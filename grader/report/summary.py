@@ -1,4 +1,5 @@
-"""The class summary behind ``OUT/index.html``: score distributions, pass rates, frequent mistakes.
+"""The class summary behind ``OUT/index.html``: score distributions, pass rates, frequent mistakes and,
+for timed training, the distribution of time-to-target (:mod:`grader.report.timed`).
 
 Everything is computed in one pass over the results, so a class of hundreds renders in well under a
 second; the page itself is plain tables and inline SVG.
@@ -7,11 +8,12 @@ second; the page itself is plain tables and inline SVG.
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from grader.models import Status, SubmissionResult
 from grader.report.charts import Histogram, histogram
+from grader.report.timed import TimedSummary, timed_summaries
 
 TROUBLE = (Status.ERROR, Status.TIMEOUT, Status.MEMORY, Status.CRASHED)  #: statuses listed as problems
 TOP_MISTAKES = 20
@@ -87,6 +89,7 @@ class ClassView:
     trouble: list[Trouble]
     students: list[StudentRow]
     pending: int  #: free-text answers awaiting a manual grade
+    timed: list[TimedSummary] = field(default_factory=list)  #: time-to-target per timed check and case
 
 
 def report_link(student: str) -> str:
@@ -164,4 +167,4 @@ def class_view(results: list[SubmissionResult], assignment_title: str) -> ClassV
         [CheckRate(k[0], k[1], k[2], *v) for k, v in case_counts.items()],
         sorted((Mistake(k[0], k[1], k[2], len(v[0]), v[1], v[2]) for k, v in mistakes.items()),
                key=lambda m: (-m.students, -m.cases, m.problem, m.check, m.diagnosis))[:TOP_MISTAKES],
-        trouble, rows, pending)
+        trouble, rows, pending, timed_summaries(results))

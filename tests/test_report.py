@@ -118,7 +118,7 @@ def test_timed_training_shows_its_facts_and_curves(tmp_path):
                                                        visibility=HIDDEN)]))
     html = write_student_report(result, tmp_path, "HW").read_text(encoding="utf-8")
     text = _text(html)
-    assert "Timed training training" in text
+    assert "Timed training (check training; times by the grader's clock" in text
     assert "homework cpu 0.3 s 200 10 s 800 0.25 s, 200 steps" in text
     assert "hidden hidden cpu not reached (stalled) - 10 s 800" in text
     assert html.count('<figure class="timing">') == 2 and html.count("<polyline") == 4  # two charts, two cases

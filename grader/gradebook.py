@@ -134,7 +134,7 @@ def _message(path: Path, exc: sqlite3.Error) -> str:
     return f"gradebook {path}: {text}"
 
 
-def _plain(value: Any) -> Any:
+def plain_data(value: Any) -> Any:
     """``value`` as plain JSON data: numpy scalars and arrays become numbers and lists, tuples lists, NaN
     and infinities null; anything else its ``str``, so that odd data never costs a stored grade."""
     if value is None or isinstance(value, (bool, str)):
@@ -144,17 +144,17 @@ def _plain(value: Any) -> Any:
     if isinstance(value, float):
         return float(value) if math.isfinite(value) else None
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): plain_data(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [plain_data(v) for v in value]
     tolist = getattr(value, "tolist", None)  # numpy scalars and arrays
     if callable(tolist):
-        return _plain(tolist())
+        return plain_data(tolist())
     return str(value)
 
 
 def _dump_data(data: dict[str, Any] | None) -> str | None:
-    return None if data is None else json.dumps(_plain(data), separators=(",", ":"), allow_nan=False)
+    return None if data is None else json.dumps(plain_data(data), separators=(",", ":"), allow_nan=False)
 
 
 def _load_data(text: str | None) -> dict[str, Any] | None:

@@ -22,7 +22,7 @@ from grader.checks import CHECKS, AnswerError, CaseData
 from grader.grading import ALL, RunOptions
 from grader.models import Status
 from grader.reference import CaseBook, load_module
-from grader.gradebook import _plain as plain_json
+from grader.gradebook import plain_data as plain_json
 from grader.report.timed import timed_views
 from grader.sandbox import isolation
 from grader.sandbox.drivers import regularized_training as driver

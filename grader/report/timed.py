@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any, Iterable
 
@@ -26,6 +27,7 @@ from grader.models import CheckResult, Status, SubmissionResult, Visibility
 from grader.report.charts import Histogram, LineChart, TrainingCurve, histogram, line_chart, nice_ceiling
 
 FLOOR = 1e-12  #: log10 charts clip values below this
+CLOCK = "seconds of training (the grader's clock)"  #: the x axis of every training chart
 
 
 def is_timed(result: CheckResult) -> bool:
@@ -121,12 +123,11 @@ def _curves(results: list[CheckResult]) -> list[TrainingCurve]:
     curves = []
     if any(distance.values()):
         guides = {f"tolerance {tol:g}": math.log10(tol) for tol in tols if tol > 0}
-        curves.append(TrainingCurve(distance, "seconds of training (the grader's clock)",
-                                    "log10 distance to Eq. 6's minimiser", "Distance to the closed form", guides, x_min=0.0))
+        curves.append(TrainingCurve(distance, CLOCK, "log10 distance to Eq. 6's minimiser",
+                                    "Distance to the closed form", guides, x_min=0.0))
     if any(loss.values()):
-        curves.append(TrainingCurve(loss, "seconds of training (the grader's clock)",
-                                    "log10 of Eq. 6's loss minus its minimum", "Eq. 6's loss above its minimum",
-                                    x_min=0.0))
+        curves.append(TrainingCurve(loss, CLOCK, "log10 of Eq. 6's loss minus its minimum",
+                                    "Eq. 6's loss above its minimum", x_min=0.0))
     return curves
 
 
@@ -182,16 +183,12 @@ def timed_summaries(results: Iterable[SubmissionResult]) -> list[TimedSummary]:
         times = [f.time_to_target for f in facts if f.time_to_target is not None]
         budgets = [f.budget_seconds for f in facts if f.budget_seconds is not None]
         references = [f.reference_seconds for f in facts if f.reference_seconds is not None]
-        missed: dict[str, int] = {}
-        for r, f in zip(runs, facts):
-            if not (r.status is Status.PASSED and f.within_budget):
-                label = r.diagnosis or r.status.value
-                missed[label] = missed.get(label, 0) + 1
+        ok = [r.status is Status.PASSED and f.within_budget for r, f in zip(runs, facts)]
+        missed = Counter(r.diagnosis or r.status.value for r, good in zip(runs, ok) if not good)
         top = nice_ceiling(max(times + references, default=0.0))
         out.append(TimedSummary(
-            problem, check, case, len(runs), sum(r.status is Status.PASSED and f.within_budget
-                                                 for r, f in zip(runs, facts)),
-            len(times), _median(times), _median(budgets), _median(references),
+            problem, check, case, len(runs), sum(ok), len(times), _median(times), _median(budgets),
+            _median(references),
             sorted({f.device for f in facts if f.device}),
             sorted(missed.items(), key=lambda kv: (-kv[1], kv[0])),
             histogram(times, top, 10, 320, bins=10) if times else None))

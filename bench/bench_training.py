@@ -30,7 +30,7 @@ from grader.cases import build_inputs  # noqa: E402
 from grader.driven import Sandbox  # noqa: E402
 from grader.grading import ALL, RunOptions  # noqa: E402
 from grader.reference import CaseBook, load_module  # noqa: E402
-from grader.sandbox import isolation  # noqa: E402
+from grader.sandbox import gpu, isolation  # noqa: E402
 from grader.sandbox.drivers import regularized_training as driver  # noqa: E402
 from grader.spec import load_assignment  # noqa: E402
 from grader.training.calibration import Timing, reference_timing, step_budget, training_check  # noqa: E402
@@ -110,7 +110,7 @@ def main() -> None:
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}; devices seen in this process: {', '.join(devices)}; "
-          f"NVIDIA device nodes: {len(isolation.gpu_devices())}; sandbox: {isolation.resolve_mode('auto')}\n")
+          f"NVIDIA device nodes: {len(gpu.devices())}; sandbox: {isolation.resolve_mode('auto')}\n")
     print("1. in-process training loop (reference setup, one thread on the CPU)")
     print(f"   {'device':<30} {'case':<16} {'to target s':>11} {'steps':>6} {'steps/s':>9}")
     for device in devices:
@@ -118,7 +118,7 @@ def main() -> None:
         for case, seconds, steps, rate, used in in_process(problem, book, device):
             print(f"   {used:<30} {case:<16} {seconds:>11.3f} {steps:>6} {rate:>9.0f}")
 
-    warm = isolation.resolve_mode("auto") == "bwrap" and not (problem.limits.gpu and isolation.gpu_devices())
+    warm = isolation.resolve_mode("auto") == "bwrap" and not (problem.limits.gpu and gpu.devices())
     pool = None
     if warm:  # with a GPU the problem runs in fresh sandboxes (warm workers have no GPU)
         from grader.sandbox.pool import WarmPool

@@ -1,7 +1,7 @@
 """The ``grader`` command: a thin layer over :mod:`grader.api`.
 
-Exit codes: 0 success (for ``check``: every public check passed); 1 ``check`` found failing checks or
-``validate`` found a reference that does not earn full marks; 2 the grader could not do its job (bad
+Exit codes: 0 success (for ``check``: every public check passed); 1 ``check`` found failing checks,
+``validate`` found a reference that does not earn full marks, or ``doctor`` found grading degraded; 2 the grader could not do its job (bad
 spec, bad arguments, missing folders). ``gradescope`` exits 0 whenever it wrote results.json, whatever
 the student scored.
 """
@@ -12,7 +12,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from grader import api
+from grader import api, machine
 from grader.export import DEFAULT_FILES, FORMATS, ExportError, export
 from grader.lms import canvas_import, gradescope
 from grader.release import ReleaseError, release_assignment
@@ -81,6 +81,11 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("assignment", type=Path, nargs="?", default=DEFAULT_ASSIGNMENT)
     validate.add_argument("--sandbox", **sandbox)
 
+    doctor = sub.add_parser("doctor", help="say how this machine will grade: isolation, process cap, workers, GPU")
+    doctor.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT,
+                        help="whose problems' limits the GPU probe uses (default: %(default)s, when present)")
+    doctor.add_argument("--sandbox", **sandbox)
+
     exp = sub.add_parser("export", help="write an LMS grade import file from a grade run's output folder")
     exp.add_argument("results", type=Path, help="the output folder of `grader grade` (holding scores.csv)")
     exp.add_argument("--format", choices=FORMATS, required=True)
@@ -95,14 +100,39 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _warn_isolation(sandbox: str) -> None:
-    warning = api.isolation_warning(sandbox)  # type: ignore[arg-type]
-    if warning:
-        print(warning, file=sys.stderr)
+def _chosen_problems(args) -> list:
+    """The problems a command will grade, for the machine warnings (a broken spec is the command's to report)."""
+    try:
+        assignment = load_assignment(args.assignment)
+    except (SpecError, OSError):
+        return []
+    only = set(_problem_list(getattr(args, "problems", None)) or [])
+    return [p for p in assignment.problems if not only or p.id in only]
+
+
+def _warn_machine(args) -> None:
+    """Warn before grading when student code gets reduced isolation, or the GPU a problem wants is unusable."""
+    warnings = [api.isolation_warning(args.sandbox),
+                machine.gpu_warning(_chosen_problems(args), args.sandbox, [args.assignment])]
+    for warning in filter(None, warnings):
+        print(warning if warning.startswith("warning:") else f"warning: {warning}", file=sys.stderr, flush=True)
+
+
+def _doctor(args) -> int:
+    problems = _chosen_problems(args) if args.assignment.is_dir() else []
+    found = machine.facts(problems, args.sandbox, [args.assignment])
+    for fact in found:
+        print(f"{'ok  ' if fact.ok else 'WARN'} {fact.name:<10} {fact.text}")
+    degraded = [f.name for f in found if not f.ok]
+    if degraded:
+        print(f"\nGrading here is degraded: {', '.join(degraded)} (see above).")
+    else:
+        print("\nGrading here is fully isolated and uses everything this machine offers.")
+    return 1 if degraded else 0
 
 
 def _check(args) -> int:
-    _warn_isolation(args.sandbox)
+    _warn_machine(args)
     result = api.check_submission(args.path, args.assignment, problems=_problem_list(args.problems),
                                   sandbox=args.sandbox)
     print(submission_summary(result).replace(f"== {result.student}:", "Public checks:", 1))
@@ -120,7 +150,7 @@ def _check(args) -> int:
 
 
 def _grade(args) -> int:
-    _warn_isolation(args.sandbox)
+    _warn_machine(args)
 
     progress = Progress(quiet=args.quiet)
 
@@ -155,7 +185,7 @@ def _grade(args) -> int:
 
 
 def _validate(args) -> int:
-    _warn_isolation(args.sandbox)
+    _warn_machine(args)
     checks = api.validate_assignment(args.assignment, sandbox=args.sandbox)
     print("(free-text questions are graded by hand and left out of these scores)")
     bad = [c for c in checks if not c.ok]
@@ -169,7 +199,7 @@ def _validate(args) -> int:
 
 
 def _gradescope(args) -> int:
-    _warn_isolation(args.sandbox)
+    _warn_machine(args)
     result = gradescope.run_gradescope(args.submission, args.results, args.assignment,
                                        problems=_problem_list(args.problems), sandbox=args.sandbox)
     print(submission_summary(result))
@@ -211,7 +241,7 @@ def _export(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"check": _check, "grade": _grade, "validate": _validate, "export": _export,
-               "gradescope": _gradescope, "release": _release}[args.command]
+               "gradescope": _gradescope, "release": _release, "doctor": _doctor}[args.command]
     try:
         return handler(args)
     except SpecError as exc:

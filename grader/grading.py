@@ -11,7 +11,8 @@ from grader.driven import DriverContext, Sandbox, prepare
 from grader.models import (CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec, Status,
                            Visibility)
 from grader.reference import CaseBook
-from grader.sandbox.isolation import Mode, gpu_devices
+from grader.sandbox.gpu import devices as gpu_devices
+from grader.sandbox.isolation import Mode
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, SandboxResult, run_calls
 from grader.submissions import SourceFile

@@ -6,7 +6,8 @@
 # Needs a CUDA build of torch already installed there (it is never downloaded here). When the grader's
 # other dependencies are missing and the machine has no network, put their wheels in wheels/ first
 # (pip download -d wheels numpy pyyaml jinja2 pydantic pytest) and they are installed from there.
-# Runs: what the machine has (GPU nodes, bubblewrap, torch and CUDA), the regularized-ae tests with the
+# Runs: what the machine has (GPU nodes, bubblewrap, torch and CUDA), `grader doctor` (does CUDA work in
+# the sandbox, and if not why), the GPU-access tests and the regularized-ae tests with the
 # gpu-marked one (every sample graded on the GPU, the reference graded repeatedly within its budget),
 # and bench/bench_training.py. Exits non-zero when the tests fail.
 set -uo pipefail
@@ -29,7 +30,11 @@ if [ -d wheels ]; then
   "$PYTHON" -m pip install -q --no-index --find-links wheels numpy pyyaml jinja2 pydantic pytest > "$OUT/pip.txt" 2>&1
 fi
 
-timeout 420 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/test_regularized_ae.py > "$OUT/pytest.txt" 2>&1
+timeout 60 "$PYTHON" -m grader doctor > "$OUT/doctor.txt" 2>&1
+cat "$OUT/doctor.txt"
+
+timeout 420 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/test_gpu_access.py tests/test_regularized_ae.py \
+  > "$OUT/pytest.txt" 2>&1
 status=$?
 tail -15 "$OUT/pytest.txt"
 

@@ -24,7 +24,7 @@ from grader.models import Status
 from grader.reference import CaseBook, load_module
 from grader.gradebook import plain_data as plain_json
 from grader.report.timed import timed_views
-from grader.sandbox import isolation
+from grader.sandbox import gpu, isolation
 from grader.sandbox.drivers import regularized_training as driver
 from grader.spec import SpecError, load_assignment
 from grader.submissions import SourceFile
@@ -563,7 +563,7 @@ def test_a_student_release_checks_the_setup_without_a_reference(tmp_path):
 
 @pytest.mark.gpu
 def test_training_runs_on_the_gpu_when_there_is_one(pool):
-    if not isolation.gpu_devices():
+    if not gpu.devices():
         pytest.skip("no NVIDIA GPU on this machine")
     result = grade_submission(SUBMISSIONS / "regularized-sum-sgd", load_assignment(ASSIGNMENT),
                               problems=[SPEC], options=RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), pool))

@@ -20,15 +20,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
+from grader.sandbox import gpu as gpu_access
 from grader.sandbox.pidlimit import PidCap
 
 Mode = Literal["auto", "bwrap", "process"]
 
 SANDBOX_ROOT = "/job"  # where the job folder appears inside bubblewrap
 FILE_SIZE_LIMIT = 64 * 1024 * 1024  # largest file the child may write (stdout capture included)
-REDUCED_WARNING = ("warning: bubblewrap (bwrap) is not available{why}; student code runs in a plain child "
-                   "process with resource limits only: reduced isolation (it can read files this user can "
-                   "read and reach the network). Install it with: apt-get install bubblewrap")
+REDUCED = ("student code runs in a plain child process with resource limits only: reduced isolation (it can "
+           "read files this user can read and reach the network)")
+REDUCED_WARNING = "warning: bubblewrap (bwrap) is not available{why}; " + REDUCED + \
+    ". Install it with: apt-get install bubblewrap"
+CHOSEN_WARNING = "warning: --sandbox process was chosen although bubblewrap works here; " + REDUCED
 
 
 class SandboxUnavailable(Exception):
@@ -100,7 +103,7 @@ def resolve_mode(mode: Mode) -> Literal["bwrap", "process"]:
 
 def reduced_isolation_warning() -> str:
     problem = bwrap_problem()
-    return REDUCED_WARNING.format(why=f" ({problem})" if problem else "")
+    return REDUCED_WARNING.format(why=f" ({problem})") if problem else CHOSEN_WARNING
 
 
 def _base_args(tmp_mb: int = 64) -> list[str]:
@@ -129,19 +132,6 @@ class Launch:
     preexec: Callable[[], None]
 
 
-def gpu_devices() -> list[str]:
-    """The NVIDIA device nodes of this machine (empty without a GPU or its driver)."""
-    return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
-
-
-def _gpu_args() -> list[str]:
-    """bubblewrap arguments that expose the GPU: its device nodes, read-write (after ``--dev``)."""
-    args: list[str] = []
-    for dev in gpu_devices():
-        args += ["--dev-bind", dev, dev]
-    return args
-
-
 def _limits(memory_mb: int, pids: PidCap | None, gpu: bool = False) -> Callable[[], None]:
     def apply() -> None:
         if pids is not None:
@@ -159,17 +149,21 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
            secrets: list[Path], scratch_mb: int = 64, pids: PidCap | None = None, gpu: bool = False) -> Launch:
     """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation.
 
-    With ``gpu`` (a problem's ``limits.gpu``) and an NVIDIA GPU on the machine, the sandbox also sees the
-    GPU's device nodes, and the memory limit applies to data rather than address space.
+    With ``gpu`` (a problem's ``limits.gpu``) and an NVIDIA GPU on the machine, the sandbox also sees what
+    CUDA needs (see gpu.py: the device nodes, sysfs read-only, the driver's library folder), and the memory
+    limit applies to data rather than address space.
     """
-    gpu = gpu and bool(gpu_devices())
+    gpu = gpu and bool(gpu_access.devices())
+    libraries = gpu_access.driver_library_dirs() if gpu else ()
+    extra_env = gpu_access.sandbox_env(libraries) if gpu else {}
     if mode == "process":
         argv = [sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
-        return Launch(argv, clean_env(str(job_dir / "scratch")), str(job_dir / "scratch"),
+        return Launch(argv, {**clean_env(str(job_dir / "scratch")), **extra_env}, str(job_dir / "scratch"),
                       _limits(memory_mb, pids, gpu))
     paths = python_paths()
-    check_not_exposed(paths, secrets)
-    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb), *(_gpu_args() if gpu else [])]
+    check_not_exposed([*paths, *libraries], secrets)
+    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb),
+            *(gpu_access.bwrap_args(libraries) if gpu else [])]
     for p in paths:
         args += ["--ro-bind", p, p]
     root = SANDBOX_ROOT
@@ -178,7 +172,7 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     args += ["--ro-bind", str(job_dir), root,
              "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", f"{root}/scratch",
              "--chdir", f"{root}/scratch"]
-    for key, value in clean_env(f"{root}/scratch").items():
+    for key, value in {**clean_env(f"{root}/scratch"), **extra_env}.items():
         args += ["--setenv", key, value]
     args += ["--", os.path.realpath(sys.executable), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
     return Launch(args, {}, None, _limits(memory_mb, pids, gpu))

@@ -1,0 +1,91 @@
+"""What this machine offers the grader: isolation, the process cap, warm workers, torch and the GPU.
+
+``grader doctor`` prints these facts, so an instructor knows before a batch how it will be graded; the
+GPU fact is also the warning that ``grade``, ``check`` and ``validate`` print when a problem wants the
+GPU and the machine has one that CUDA cannot use from inside the sandbox.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+from grader.models import Limits, ProblemSpec
+from grader.sandbox import gpu, isolation
+from grader.sandbox.pidlimit import cgroup_root
+from grader.spec.loader import DEFAULT_LIMITS
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing the machine does or does not offer; ``ok`` is False where grading is degraded."""
+
+    name: str
+    ok: bool
+    text: str
+
+
+def gpu_limits(problems: Iterable[ProblemSpec]) -> Limits | None:
+    """The limits of the first problem that trains on the GPU when there is one, or None."""
+    return next((p.limits for p in problems if p.limits.gpu), None)
+
+
+def gpu_probe(problems: Iterable[ProblemSpec], sandbox: isolation.Mode = "auto",
+              secrets: Iterable[Path] = ()) -> gpu.GpuProbe | None:
+    """Whether CUDA works in a sandbox with the limits of the problems that want the GPU (None: none does)."""
+    limits = gpu_limits(problems)
+    if limits is None:
+        return None
+    return gpu.probe(limits, isolation.resolve_mode(sandbox), tuple(Path(s) for s in secrets))
+
+
+def gpu_warning(problems: Iterable[ProblemSpec], sandbox: isolation.Mode = "auto",
+                secrets: Iterable[Path] = ()) -> str | None:
+    """The warning to print when a problem wants the GPU and the machine has one that the sandbox cannot use."""
+    found = gpu_probe(problems, sandbox, secrets)
+    if found is None or not found.devices or found.usable:
+        return None
+    return found.describe()
+
+
+def _version(package: str) -> str:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto",
+          secrets: Iterable[Path] = ()) -> list[Fact]:
+    """Every fact, in the order ``grader doctor`` prints them."""
+    problems = list(problems)
+    out = [Fact("python", True, f"Python {platform.python_version()}, numpy {_version('numpy')}, "
+                                f"torch {_version('torch')}")]
+    try:
+        mode = isolation.resolve_mode(sandbox)
+    except isolation.SandboxUnavailable as exc:
+        out.append(Fact("isolation", False, str(exc)))
+        return out
+    if mode == "bwrap":
+        out.append(Fact("isolation", True, "bubblewrap: each run in its own sandbox (no network, read-only "
+                                           "system, the job folder read-only, small private tmpfs)"))
+        out.append(Fact("workers", True, "warm: each worker imports numpy and torch once and forks a fresh "
+                                         "process per submission (problems that train on the GPU use fresh ones)"))
+    else:
+        out.append(Fact("isolation", False, isolation.reduced_isolation_warning().removeprefix("warning: ")))
+        out.append(Fact("workers", True, "fresh: a new Python per submission (warm workers need bubblewrap)"))
+    root = cgroup_root()
+    out.append(Fact("processes", root is not None,
+                    f"a pids cgroup under {root} caps each run's processes and threads" if root is not None else
+                    "no pids cgroup can be made here: no cap on a run's processes (the time limit and the PID "
+                    "namespace still end them all)"))
+    wanted = gpu_limits(problems)
+    found = gpu.probe(wanted or DEFAULT_LIMITS, mode, tuple(Path(s) for s in secrets))
+    text = found.describe()
+    if found.devices and wanted is None:
+        text += "; no problem of this assignment asks for the GPU (limits.gpu)"
+    out.append(Fact("gpu", found.usable or not found.devices, text))
+    return out

@@ -1,0 +1,172 @@
+"""What a sandbox needs to reach the machine's NVIDIA GPU, and a probe that CUDA really works there.
+
+CUDA inside bubblewrap needs three things besides a CUDA build of torch:
+
+- the device nodes ``/dev/nvidia*``, bound with ``--dev-bind`` (bwrap's own ``/dev`` is mounted
+  ``nodev``, so a plain bind of a node is refused by the driver);
+- sysfs, read-only: without ``/sys``, ``cuInit`` fails with ``CUDA_ERROR_OPERATING_SYSTEM`` (304);
+- the driver's user-space library, ``libcuda.so.1`` (and its siblings such as ``libnvidia-ml.so.1``).
+  Most machines have it under ``/usr``, which every sandbox sees. Containers often put it elsewhere
+  (``/usr/local/nvidia/lib64``) and find it through ``LD_LIBRARY_PATH``, which the sandbox's cleared
+  environment does not pass on: such folders are bound read-only and named in the sandbox's
+  ``LD_LIBRARY_PATH``.
+
+What the machine has is not proof that CUDA works in the sandbox, so :func:`probe` runs a small float64
+matrix product on the GPU in a sandbox with a problem's limits, and says why not when it fails.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from grader.models import Limits
+
+DRIVER_LIBRARY = "libcuda.so.1"
+#: folders every sandbox already sees (see isolation._base_args); a driver library there needs no bind
+SYSTEM_ROOTS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin")
+#: where drivers live outside the system folders on common set-ups, looked at besides LD_LIBRARY_PATH
+KNOWN_DRIVER_DIRS = ("/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/run/opengl-driver/lib")
+PROBE_SIZE = 64  #: the probe multiplies two PROBE_SIZE x PROBE_SIZE matrices of ones on the GPU
+
+PROBE_SOURCE = f'''
+def probe():
+    import torch
+    out = {{"torch": str(torch.__version__), "cuda": torch.version.cuda}}
+    if torch.version.cuda is None:
+        out["reason"] = "the installed torch " + str(torch.__version__) + " is a CPU-only build"
+        return out
+    try:
+        torch.cuda.init()
+        ones = torch.ones(({PROBE_SIZE}, {PROBE_SIZE}), dtype=torch.float64, device="cuda")
+        out["sum"] = float((ones @ ones).sum().item())
+        out["device"] = str(torch.cuda.get_device_name(0))
+    except Exception as exc:
+        out["reason"] = (type(exc).__name__ + ": " + str(exc))[:600]
+    return out
+'''
+
+
+def devices() -> list[str]:
+    """The NVIDIA device nodes of this machine (empty without a GPU or its driver)."""
+    return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+
+
+def _under(path: str, roots: tuple[str, ...]) -> bool:
+    return any(path == r or path.startswith(r + os.sep) for r in roots)
+
+
+def parse_ldconfig(text: str, name: str = DRIVER_LIBRARY) -> list[str]:
+    """The paths ``ldconfig -p`` lists for the library ``name``."""
+    paths = []
+    for line in text.splitlines():
+        left, sep, right = line.partition("=>")
+        if sep and left.strip().split(" ", 1)[0] == name:
+            paths.append(right.strip())
+    return paths
+
+
+def _ldconfig_paths() -> list[str]:
+    for exe in ("/sbin/ldconfig", "/usr/sbin/ldconfig"):
+        if os.path.exists(exe):
+            try:
+                done = subprocess.run([exe, "-p"], capture_output=True, text=True, timeout=10)
+            except (OSError, subprocess.TimeoutExpired):
+                return []
+            return parse_ldconfig(done.stdout)
+    return []
+
+
+@functools.lru_cache(maxsize=1)
+def driver_library_dirs() -> tuple[str, ...]:
+    """Folders outside the system folders that hold the driver library: from this process's
+    LD_LIBRARY_PATH, ldconfig's cache and the usual container locations; each once, resolved."""
+    listed = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if d]
+    candidates = [os.path.join(d, DRIVER_LIBRARY) for d in (*listed, *KNOWN_DRIVER_DIRS)] + _ldconfig_paths()
+    found: list[str] = []
+    for lib in candidates:
+        if not os.path.exists(lib):
+            continue
+        for folder in (os.path.dirname(lib), os.path.dirname(os.path.realpath(lib))):
+            real = os.path.realpath(folder)
+            if not _under(real, tuple(os.path.realpath(r) for r in SYSTEM_ROOTS)) and real not in found:
+                found.append(real)
+    return tuple(found)
+
+
+def bwrap_args(library_dirs: tuple[str, ...]) -> list[str]:
+    """bubblewrap arguments that let CUDA work: the nodes read-write (after ``--dev``), sysfs and the
+    driver folders read-only."""
+    args: list[str] = []
+    for dev in devices():
+        args += ["--dev-bind", dev, dev]
+    args += ["--ro-bind", "/sys", "/sys"]
+    for folder in library_dirs:
+        args += ["--ro-bind", folder, folder]
+    return args
+
+
+def sandbox_env(library_dirs: tuple[str, ...]) -> dict[str, str]:
+    """What a GPU sandbox's environment adds: where the driver library is, and no kernel cache (it would
+    go to the small scratch folder, which every run starts empty anyway)."""
+    env = {"CUDA_CACHE_DISABLE": "1"}
+    if library_dirs:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(library_dirs)
+    return env
+
+
+@dataclass(frozen=True)
+class GpuProbe:
+    """Whether CUDA works in a sandbox on this machine, and what it is, or why not."""
+
+    devices: tuple[str, ...]  #: the machine's NVIDIA device nodes
+    usable: bool
+    name: str = ""  #: the GPU's name, when usable
+    reason: str = ""  #: why CUDA does not work in the sandbox, when not usable
+    torch: str = ""
+    cuda: str | None = None  #: the CUDA version torch was built for
+
+    def describe(self) -> str:
+        if not self.devices:
+            return "no NVIDIA GPU on this machine (no /dev/nvidia* nodes): timed training runs on the CPU"
+        if self.usable:
+            return f"CUDA works in the sandbox: {self.name} (torch {self.torch}, CUDA {self.cuda})"
+        return (f"this machine has an NVIDIA GPU ({', '.join(self.devices)}) but CUDA does not work in the "
+                f"sandbox: {self.reason}; timed training runs on the CPU, for the reference and every "
+                "submission alike")
+
+
+def probe(limits: "Limits", mode: str = "auto", secrets: tuple[Path, ...] = ()) -> GpuProbe:
+    """Run the CUDA probe in a fresh sandbox with ``limits`` (and the GPU exposed); cached per arguments."""
+    found = tuple(devices())
+    if not found:
+        return GpuProbe(found, False, reason="no NVIDIA device nodes")
+    return _probe(found, limits, mode, tuple(secrets))
+
+
+@functools.lru_cache(maxsize=8)
+def _probe(found: tuple[str, ...], limits: "Limits", mode: str, secrets: tuple[Path, ...]) -> GpuProbe:
+    from dataclasses import replace
+
+    from grader.models import Status
+    from grader.sandbox.runner import Call, run_calls  # the runner imports this module's siblings
+
+    result = run_calls(PROBE_SOURCE, "gpu_probe.py", [Call("probe", "probe", ())], replace(limits, gpu=True),
+                       mode=mode, secrets=list(secrets))  # type: ignore[arg-type]
+    if result.load is not None:
+        return GpuProbe(found, False, reason=f"the probe could not start: {result.load.message}"[:600])
+    outcome = result.calls["probe"]
+    value = outcome.value if isinstance(outcome.value, dict) else {}
+    torch, cuda = str(value.get("torch", "")), value.get("cuda")
+    if outcome.status is not Status.PASSED:
+        return GpuProbe(found, False, reason=f"the probe {outcome.status.value}: {outcome.message}"[:600],
+                        torch=torch)
+    if value.get("sum") == float(PROBE_SIZE ** 3):
+        return GpuProbe(found, True, name=str(value.get("device", "")), torch=torch, cuda=str(cuda))
+    return GpuProbe(found, False, reason=str(value.get("reason") or f"a wrong product: {value.get('sum')!r}"),
+                    torch=torch, cuda=None if cuda is None else str(cuda))

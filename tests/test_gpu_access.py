@@ -1,0 +1,200 @@
+"""What a sandbox is given so that CUDA works in it, and the probe that says whether it does.
+
+This machine has no GPU: the tests stand a harmless device node (/dev/full) in for /dev/nvidia*, and a
+folder holding a stand-in libcuda.so.1 for a driver folder outside /usr; they run real sandboxes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from conftest import ASSIGNMENT, SUBMISSIONS
+from grader import machine
+from grader.cli import main
+from grader.models import Status
+from grader.sandbox import gpu, isolation
+from grader.sandbox.runner import Call, run_calls
+from grader.spec import load_assignment
+from grader.spec.loader import DEFAULT_LIMITS
+
+needs_bwrap = pytest.mark.skipif(isolation.bwrap_problem() is not None, reason="needs bubblewrap")
+STAND_IN = "/dev/full"  #: a device node every machine has, standing in for /dev/nvidia0
+
+LDCONFIG = """\
+1234 libs found in cache `/etc/ld.so.cache'
+\tlibcudart.so.12 (libc6,x86-64) => /usr/local/cuda/lib64/libcudart.so.12
+\tlibcuda.so.1 (libc6,x86-64) => /usr/local/nvidia/lib64/libcuda.so.1
+\tlibcuda.so.1 (libc6) => /usr/lib/i386-linux-gnu/libcuda.so.1
+\tlibcuda.so (libc6,x86-64) => /usr/lib/x86_64-linux-gnu/libcuda.so
+"""
+
+INSPECT = """
+import os
+
+def inspect(lib):
+    out = {"sysfs": os.path.isdir("/sys/devices"), "node": os.path.exists(%r),
+           "ld_library_path": os.environ.get("LD_LIBRARY_PATH")}
+    try:
+        with open(lib) as fh:
+            out["lib"] = fh.read()
+    except OSError as exc:
+        out["lib"] = type(exc).__name__
+    for label, path in (("sys_write", "/sys/kernel/mm/transparent_hugepage/enabled"),
+                        ("lib_write", os.path.join(os.path.dirname(lib), "planted.so"))):
+        try:
+            with open(path, "w") as fh:
+                fh.write("never")
+            out[label] = "written"
+        except OSError as exc:
+            out[label] = type(exc).__name__
+    return out
+""" % STAND_IN
+
+
+@pytest.fixture(autouse=True)
+def fresh_caches():
+    gpu.driver_library_dirs.cache_clear()
+    gpu._probe.cache_clear()
+    yield
+    gpu.driver_library_dirs.cache_clear()
+    gpu._probe.cache_clear()
+
+
+@pytest.fixture
+def driver_folder(tmp_path, monkeypatch) -> Path:
+    """A driver folder outside the system folders, found through LD_LIBRARY_PATH, and a stand-in GPU."""
+    real = tmp_path / "nvidia" / "lib64"
+    real.mkdir(parents=True)
+    (real / "libcuda.so.550.54").write_text("stand-in driver library")
+    (real / gpu.DRIVER_LIBRARY).symlink_to("libcuda.so.550.54")
+    monkeypatch.setenv("LD_LIBRARY_PATH", f"/nonexistent:{real}")
+    monkeypatch.setattr(gpu, "_ldconfig_paths", lambda: [])
+    monkeypatch.setattr(gpu, "devices", lambda: [STAND_IN])
+    return real
+
+
+def test_ldconfig_lists_only_the_driver_library():
+    assert gpu.parse_ldconfig(LDCONFIG) == ["/usr/local/nvidia/lib64/libcuda.so.1",
+                                            "/usr/lib/i386-linux-gnu/libcuda.so.1"]
+    assert gpu.parse_ldconfig("") == []
+
+
+def test_driver_folders_come_from_ld_library_path_and_skip_system_folders(driver_folder, monkeypatch):
+    assert gpu.driver_library_dirs() == (str(driver_folder.resolve()),)
+    gpu.driver_library_dirs.cache_clear()
+    monkeypatch.setenv("LD_LIBRARY_PATH", "")
+    monkeypatch.setattr(gpu, "_ldconfig_paths", lambda: ["/usr/bin/env", str(driver_folder / gpu.DRIVER_LIBRARY)])
+    assert gpu.driver_library_dirs() == (str(driver_folder.resolve()),)  # /usr/bin is seen by every sandbox
+
+
+def test_bubblewrap_gets_the_nodes_sysfs_and_the_driver_folder(driver_folder, tmp_path):
+    launch = isolation.launch("bwrap", tmp_path, [], 1024, [], gpu=True)
+    argv = " ".join(launch.argv)
+    folder = str(driver_folder.resolve())
+    assert f"--dev-bind {STAND_IN} {STAND_IN}" in argv
+    assert "--ro-bind /sys /sys" in argv
+    assert f"--ro-bind {folder} {folder}" in argv
+    assert f"--setenv LD_LIBRARY_PATH {folder}" in argv and "--setenv CUDA_CACHE_DISABLE 1" in argv
+    plain = " ".join(isolation.launch("bwrap", tmp_path, [], 1024, []).argv)
+    assert "/sys" not in plain and STAND_IN not in plain and folder not in plain and "CUDA" not in plain
+    process = isolation.launch("process", tmp_path, [], 1024, [], gpu=True)
+    assert process.env["LD_LIBRARY_PATH"] == folder
+
+
+def test_a_driver_folder_holding_the_assignment_is_refused(driver_folder, tmp_path):
+    with pytest.raises(isolation.SandboxUnavailable, match="contains"):
+        isolation.launch("bwrap", tmp_path, [], 1024, [driver_folder / "secret"], gpu=True)
+
+
+@needs_bwrap
+def test_a_gpu_sandbox_sees_read_only_sysfs_and_driver_folder(driver_folder):
+    lib = str(driver_folder / gpu.DRIVER_LIBRARY)
+    seen = {}
+    for wanted in (True, False):
+        result = run_calls(INSPECT, "inspect.py", [Call("inspect", "inspect", (lib,))],
+                           replace(DEFAULT_LIMITS, gpu=wanted), mode="bwrap")
+        outcome = result.calls["inspect"]
+        assert outcome.status is Status.PASSED, outcome.message
+        seen[wanted] = outcome.value
+    with_gpu, without = seen[True], seen[False]
+    assert with_gpu["sysfs"] and with_gpu["node"]
+    assert with_gpu["lib"] == "stand-in driver library"
+    assert with_gpu["ld_library_path"] == str(driver_folder.resolve())
+    assert with_gpu["sys_write"] != "written" and with_gpu["lib_write"] != "written"
+    assert not without["sysfs"] and without["ld_library_path"] is None
+    assert without["lib"] in ("FileNotFoundError", "PermissionError")
+
+
+@needs_bwrap
+def test_the_probe_says_why_cuda_does_not_work(driver_folder):
+    found = gpu.probe(DEFAULT_LIMITS, "bwrap")
+    assert found.devices == (STAND_IN,) and not found.usable
+    import torch
+
+    if torch.version.cuda is None:
+        assert "CPU-only build" in found.reason
+    text = found.describe()
+    assert STAND_IN in text and "timed training runs on the CPU" in text
+    problems = load_assignment(ASSIGNMENT).problems
+    assert machine.gpu_warning(problems, "bwrap") == text
+    assert machine.gpu_warning([p for p in problems if not p.limits.gpu], "bwrap") is None
+
+
+def _fake_probe(body: str) -> str:
+    return f"def probe():\n    {body}\n"
+
+
+@pytest.mark.parametrize("body, usable, words", [
+    ('return {"sum": %r, "device": "Stand-in GPU", "torch": "2.13.0", "cuda": "12.8"}' % float(gpu.PROBE_SIZE ** 3),
+     True, "CUDA works in the sandbox: Stand-in GPU (torch 2.13.0, CUDA 12.8)"),
+    ('return {"sum": 1.0, "torch": "2.13.0", "cuda": "12.8"}', False, "a wrong product: 1.0"),
+    ('return {"reason": "RuntimeError: CUDA error: operating system not supported", "cuda": "12.8"}', False,
+     "operating system not supported"),
+    ('import os; os._exit(3)', False, "the probe crashed"),
+])
+def test_the_probe_judges_what_the_sandbox_reports(driver_folder, monkeypatch, body, usable, words):
+    monkeypatch.setattr(gpu, "PROBE_SOURCE", _fake_probe(body))
+    found = gpu.probe(DEFAULT_LIMITS, "process")
+    assert found.usable is usable
+    assert words in found.describe()
+
+
+def test_doctor_says_how_this_machine_grades(capsys):
+    code = main(["doctor", "--assignment", str(ASSIGNMENT)])
+    out = capsys.readouterr().out
+    for name in ("python", "isolation", "workers", "processes", "gpu"):
+        assert f" {name} " in out
+    assert code == (1 if "WARN" in out else 0)
+    if not gpu.devices():
+        assert "no NVIDIA GPU on this machine" in out
+
+
+@needs_bwrap
+def test_doctor_and_grading_warn_when_the_gpu_is_unusable(driver_folder, capsys, tmp_path):
+    assert main(["doctor", "--assignment", str(ASSIGNMENT)]) == 1
+    out = capsys.readouterr().out
+    assert "WARN gpu" in out and "does not work in the sandbox" in out and "degraded: gpu" in out
+    assert main(["doctor", "--sandbox", "process", "--assignment", str(ASSIGNMENT)]) == 1
+    assert "--sandbox process was chosen" in capsys.readouterr().out
+    sample = SUBMISSIONS / "regularized-sum-sgd"
+    main(["check", str(sample), "--assignment", str(ASSIGNMENT), "--problems", "seq2seq-tokens", "--out", str(tmp_path)])
+    assert "GPU" not in capsys.readouterr().err  # no chosen problem wants the GPU
+    assert main(["check", str(sample), "--assignment", str(ASSIGNMENT), "--problems", "regularized-ae",
+                 "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    assert "warning: this machine has an NVIDIA GPU (/dev/full)" in captured.err
+    report = (tmp_path / "students" / "regularized-sum-sgd" / "report.html").read_text()
+    assert "cpu (1 thread)" in report  # graded all the same, on the CPU
+
+
+@pytest.mark.gpu
+def test_cuda_works_in_the_sandbox_on_a_gpu_machine():
+    if not gpu.devices():
+        pytest.skip("no NVIDIA GPU on this machine")
+    problems = load_assignment(ASSIGNMENT).problems
+    found = machine.gpu_probe(problems, "auto", [ASSIGNMENT])
+    assert found is not None and found.usable, found.describe() if found else "no problem wants the GPU"
+    assert found.name and found.cuda

@@ -241,11 +241,11 @@ def _gd_run(inputs, lam_eff, *, every=10, max_steps=800, tol=1e-3, frozen=False,
             "stopped": stopped, "device": "cpu"}
 
 
-def _judge(training, seconds_per_step=0.001, *, ticks=None, timing=None, step_budget=800):
+def _judge(training, seconds_per_step=0.001, *, ticks=None, timing=None, step_budget=800, device="cpu (1 thread)"):
     case, inputs, expected = _case()
     if ticks is None:
         ticks = (0.5,) + tuple(0.5 + seconds_per_step * (s + 1) for s in training["steps"])
-    value = {"structure": {}, "loss": {}, "optimizer": {}, "training": training, "device": "cpu (1 thread)"}
+    value = {"structure": {}, "loss": {}, "optimizer": {}, "training": training, "device": device}
     context = {"timing": timing or FakeTiming(), "step_budget": step_budget, "dynamics_steps": 200}
     data = CaseData(case, SPEC.entry(case.entry), inputs, expected, value, ticks, context)
     return CHECKS["timed_training"].func(data, TRAINING.params)
@@ -264,6 +264,12 @@ def test_time_to_target_is_the_graders_clock():
     assert curve["distance"][-1] <= 1e-3 < curve["distance"][0]
     slow = _judge(training, seconds_per_step=0.1)  # the same weights, slower by the grader's clock
     assert not slow.passed and slow.diagnosis == "over_budget" and "over the time budget of 10 s" in slow.feedback
+
+
+def test_the_device_name_from_the_sandbox_is_kept_short():
+    _, inputs, _ = _case()
+    verdict = _judge(_gd_run(inputs, inputs["lam"]), device="cuda (" + "H" * 10_000 + ")")
+    assert verdict.passed and len(verdict.data["device"]) == 80 and len(verdict.feedback) < 1000
 
 
 def test_progress_events_must_match_the_snapshots():

@@ -28,6 +28,11 @@ from grader.training.curve import ProtocolError, explain_mismatch, no_progress, 
 from grader.training.objective import analyse_objective, analyse_structure
 
 MALFORMED = "the training driver's measurements are malformed (did the code interfere with the grader's driver?)"
+DEVICE_CHARS = 80  #: the most of the sandbox's device name kept (it comes from the student's process)
+
+
+def _device(value: dict[str, Any], fallback: str = "") -> str:
+    return str(value.get("device", fallback))[:DEVICE_CHARS]
 
 
 def _value(data: CaseData) -> dict[str, Any]:
@@ -151,7 +156,7 @@ def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
     info.update({"budget_seconds": budget, "reference": None if ref is None else
                  {"seconds": ref.seconds, "steps": ref.steps, "device": ref.device,
                   "steps_per_second": ref.steps_per_second}})
-    device = str(value.get("device", run.device))
+    device = _device(value, run.device)
     where = f"on {device}"
     every = f"{info.get('step_multiple', p.step_multiple):g} x the {info['dynamics_steps']} steps Eq. 6's own " \
             "gradient needs" if "dynamics_steps" in info else "the cap"
@@ -214,7 +219,7 @@ def _rate(run) -> str:
 
 def _data(info: dict, value: dict, run) -> dict[str, Any]:
     """The check's data for reports (the keys grader.report.timed reads), plain values only."""
-    out: dict[str, Any] = {"device": value.get("device"), "reference": info.get("reference"),
+    out: dict[str, Any] = {"device": _device(value) if "device" in value else None, "reference": info.get("reference"),
                            "budget_seconds": info.get("budget_seconds"), "step_budget": info.get("step_budget"),
                            "dynamics_steps": info.get("dynamics_steps")}
     if run is not None:

@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.api import grade_submission  # noqa: E402
-from grader.cases import build_inputs  # noqa: E402
 from grader.driven import Sandbox  # noqa: E402
 from grader.grading import ALL, RunOptions  # noqa: E402
 from grader.reference import CaseBook, load_module  # noqa: E402
+from grader import machine  # noqa: E402
 from grader.sandbox import gpu, isolation  # noqa: E402
 from grader.sandbox.drivers import regularized_training as driver  # noqa: E402
 from grader.spec import load_assignment  # noqa: E402
@@ -110,7 +110,10 @@ def main() -> None:
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}; devices seen in this process: {', '.join(devices)}; "
-          f"NVIDIA device nodes: {len(gpu.devices())}; sandbox: {isolation.resolve_mode('auto')}\n")
+          f"NVIDIA device nodes: {len(gpu.devices())}; sandbox: {isolation.resolve_mode('auto')}")
+    probe = machine.gpu_probe([problem], "auto", [ASSIGNMENT, SUBMISSIONS])
+    fresh_gpu = bool(probe and probe.devices)  # GPU problems then run in fresh sandboxes
+    print(f"GPU: {probe.describe() if probe else 'the problem does not ask for one'}\n")
     print("1. in-process training loop (reference setup, one thread on the CPU)")
     print(f"   {'device':<30} {'case':<16} {'to target s':>11} {'steps':>6} {'steps/s':>9}")
     for device in devices:
@@ -132,13 +135,15 @@ def main() -> None:
         for case, times, steps, rate, device, budget, steps_budget in sandboxed(problem, args.repeat, pool):
             print(f"   {device:<20} {case:<16} {statistics.median(times):>9.3f} {min(times):>7.3f} {max(times):>7.3f} "
                   f"{steps:>6} {rate:>8.0f} {budget:>9.3g} {steps_budget:>13}")
-        modes = [("warm worker", pool)] if pool else []
-        if not args.skip_fresh:
+        # a grade run uses a warm worker, or with a GPU a fresh sandbox (so that one is always measured)
+        modes = [("warm worker", pool)] if pool else [("fresh sandbox (as with a GPU)" if fresh_gpu else
+                                                        "fresh Python per submission", None)]
+        if pool and not args.skip_fresh:
             modes.append(("fresh Python per submission", None))
         print(f"\n3. grading {PROBLEM} ({len(problem.cases)} cases, {len(problem.checks)} checks) per submission")
         for name, chosen in modes:
             for label, seconds in grading(assignment, problem, chosen, args.repeat).items():
-                print(f"   {name:<28} {label:<36} median {statistics.median(seconds):6.2f} s  "
+                print(f"   {name:<30} {label:<36} median {statistics.median(seconds):6.2f} s  "
                       f"(min {min(seconds):.2f}, max {max(seconds):.2f})")
     finally:
         if pool is not None:

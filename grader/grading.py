@@ -11,7 +11,7 @@ from grader.driven import DriverContext, Sandbox, prepare
 from grader.models import (CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec, Status,
                            Visibility)
 from grader.reference import CaseBook
-from grader.sandbox.gpu import devices as gpu_devices
+from grader.sandbox import gpu
 from grader.sandbox.isolation import Mode
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, SandboxResult, run_calls
@@ -61,7 +61,7 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
     elif isinstance(source, str):
         outcomes = {c.id: CallOutcome(Status.ERROR, message=source) for c in cases}
     else:
-        pool = None if problem.limits.gpu and gpu_devices() else options.pool  # warm sandboxes have no GPU
+        pool = None if problem.limits.gpu and gpu.devices() else options.pool  # warm sandboxes have no GPU
         sandbox = Sandbox(options.sandbox, options.secrets, pool)
         driven = {c.id: prepare(problem, c, book, sandbox) for c in cases if problem.entry(c.entry).driver}
         contexts = {k: d.info for k, d in driven.items() if d is not None}

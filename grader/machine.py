@@ -1,4 +1,4 @@
-"""What this machine offers the grader: isolation, the process cap, warm workers, torch and the GPU.
+"""What this machine offers the grader: isolation, the process cap, warm workers, Ray, torch and the GPU.
 
 ``grader doctor`` prints these facts, so an instructor knows before a batch how it will be graded; the
 GPU fact is also the warning that ``grade``, ``check`` and ``validate`` print when a problem wants the
@@ -82,6 +82,9 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
                     f"a pids cgroup under {root} caps each run's processes and threads" if root is not None else
                     "no pids cgroup can be made here: no cap on a run's processes (the time limit and the PID "
                     "namespace still end them all)"))
+    ray = _version("ray")
+    out.append(Fact("ray", True, f"ray {ray}: --executor ray can spread a batch over a cluster" if ray != "not installed"
+                    else "ray is not installed: --executor ray needs pip install 'grader[ray]'"))
     wanted = gpu_limits(problems)
     found = gpu.probe(wanted or DEFAULT_LIMITS, mode, tuple(Path(s) for s in secrets))
     text = found.describe()

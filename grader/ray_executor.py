@@ -35,8 +35,8 @@ class RayUnavailable(Exception):
 
 
 def needs_gpu(problem: ProblemSpec) -> bool:
-    """Problems whose cases are driven by a grader routine (timed training) want a GPU where there is one."""
-    return any(getattr(entry, "driver", None) for entry in problem.entries)
+    """Problems whose spec says ``limits: gpu: true`` (timed training) want a GPU where the cluster has one."""
+    return problem.limits.gpu
 
 
 def _assignment(root: str):

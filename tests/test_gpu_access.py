@@ -165,7 +165,7 @@ def test_the_probe_judges_what_the_sandbox_reports(driver_folder, monkeypatch, b
 def test_doctor_says_how_this_machine_grades(capsys):
     code = main(["doctor", "--assignment", str(ASSIGNMENT)])
     out = capsys.readouterr().out
-    for name in ("python", "isolation", "workers", "processes", "gpu"):
+    for name in ("python", "isolation", "workers", "processes", "ray", "gpu"):
         assert f" {name} " in out
     assert code == (1 if "WARN" in out else 0)
     if not gpu.devices():
@@ -198,3 +198,10 @@ def test_cuda_works_in_the_sandbox_on_a_gpu_machine():
     found = machine.gpu_probe(problems, "auto", [ASSIGNMENT])
     assert found is not None and found.usable, found.describe() if found else "no problem wants the GPU"
     assert found.name and found.cuda
+
+
+def test_ray_asks_for_a_gpu_only_for_problems_whose_spec_wants_one():
+    from grader.ray_executor import needs_gpu
+
+    problems = load_assignment(ASSIGNMENT).problems
+    assert [p.id for p in problems if needs_gpu(p)] == [p.id for p in problems if p.limits.gpu] == ["regularized-ae"]

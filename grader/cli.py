@@ -1,8 +1,8 @@
 """The ``grader`` command: a thin layer over :mod:`grader.api`.
 
 Exit codes: 0 success (for ``check``: every public check passed); 1 ``check`` found failing checks,
-``validate`` found a reference that does not earn full marks, or ``doctor`` found grading degraded; 2 the grader could not do its job (bad
-spec, bad arguments, missing folders). ``gradescope`` exits 0 whenever it wrote results.json, whatever
+``validate`` found a reference that does not earn full marks, or ``doctor`` found grading degraded; 2 the
+grader could not do its job (bad spec, bad arguments, missing folders). ``gradescope`` exits 0 whenever it wrote results.json, whatever
 the student scored.
 """
 
@@ -120,6 +120,8 @@ def _warn_machine(args) -> None:
 
 def _doctor(args) -> int:
     problems = _chosen_problems(args) if args.assignment.is_dir() else []
+    if not args.assignment.is_dir():
+        print(f"note: {args.assignment}: no such assignment folder; the GPU probe uses the default limits")
     found = machine.facts(problems, args.sandbox, [args.assignment])
     for fact in found:
         print(f"{'ok  ' if fact.ok else 'WARN'} {fact.name:<10} {fact.text}")

@@ -2,8 +2,8 @@
 
 Exit codes: 0 success (for ``check``: every public check passed); 1 ``check`` found failing checks,
 ``validate`` found a reference that does not earn full marks, or ``doctor`` found grading degraded; 2 the
-grader could not do its job (bad spec, bad arguments, missing folders). ``gradescope`` exits 0 whenever it wrote results.json, whatever
-the student scored.
+grader could not do its job (bad spec, bad arguments, missing folders). ``gradescope`` exits 0 whenever
+it wrote results.json, whatever the student scored.
 """
 
 from __future__ import annotations

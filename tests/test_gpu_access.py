@@ -153,7 +153,7 @@ def _fake_probe(body: str) -> str:
     ('return {"sum": 1.0, "torch": "2.13.0", "cuda": "12.8"}', False, "a wrong product: 1.0"),
     ('return {"reason": "RuntimeError: CUDA error: operating system not supported", "cuda": "12.8"}', False,
      "operating system not supported"),
-    ('import os; os._exit(3)', False, "the probe crashed"),
+    ('import os; os._exit(3)', False, "the probe failed (crashed)"),
 ])
 def test_the_probe_judges_what_the_sandbox_reports(driver_folder, monkeypatch, body, usable, words):
     monkeypatch.setattr(gpu, "PROBE_SOURCE", _fake_probe(body))

@@ -164,7 +164,7 @@ def _probe(found: tuple[str, ...], limits: "Limits", mode: str, secrets: tuple[P
     value = outcome.value if isinstance(outcome.value, dict) else {}
     torch, cuda = str(value.get("torch", "")), value.get("cuda")
     if outcome.status is not Status.PASSED:
-        return GpuProbe(found, False, reason=f"the probe {outcome.status.value}: {outcome.message}"[:600],
+        return GpuProbe(found, False, reason=f"the probe failed ({outcome.status.value}): {outcome.message}"[:600],
                         torch=torch)
     if value.get("sum") == float(PROBE_SIZE ** 3):
         return GpuProbe(found, True, name=str(value.get("device", "")), torch=torch, cuda=str(cuda))

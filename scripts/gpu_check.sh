@@ -9,7 +9,7 @@
 # Runs: what the machine has (GPU nodes, bubblewrap, torch and CUDA), `grader doctor` (does CUDA work in
 # the sandbox, and if not why), the GPU-access tests and the regularized-ae tests with the
 # gpu-marked one (every sample graded on the GPU, the reference graded repeatedly within its budget),
-# and bench/bench_training.py. Exits non-zero when the tests fail.
+# and bench/bench_training.py, within 570 s in all. Exits non-zero when the tests fail.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -30,14 +30,14 @@ if [ -d wheels ]; then
   "$PYTHON" -m pip install -q --no-index --find-links wheels numpy pyyaml jinja2 pydantic pytest > "$OUT/pip.txt" 2>&1
 fi
 
-timeout 60 "$PYTHON" -m grader doctor > "$OUT/doctor.txt" 2>&1
+timeout 40 "$PYTHON" -m grader doctor > "$OUT/doctor.txt" 2>&1
 cat "$OUT/doctor.txt"
 
-timeout 420 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/test_gpu_access.py tests/test_regularized_ae.py \
+timeout 400 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/test_gpu_access.py tests/test_regularized_ae.py \
   > "$OUT/pytest.txt" 2>&1
 status=$?
 tail -15 "$OUT/pytest.txt"
 
-timeout 150 "$PYTHON" bench/bench_training.py --repeat 3 --skip-fresh > "$OUT/bench.txt" 2>&1
+timeout 130 "$PYTHON" bench/bench_training.py --repeat 3 --skip-fresh > "$OUT/bench.txt" 2>&1
 tail -30 "$OUT/bench.txt"
 exit $status

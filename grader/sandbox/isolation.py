@@ -64,6 +64,18 @@ def python_paths() -> list[str]:
     return kept
 
 
+def interpreter() -> str:
+    """The Python a sandbox runs: this one, by the path it was started with, not the file a symlink points to.
+
+    A virtual environment's ``bin/python`` is a symlink to its base interpreter, and Python finds the venv
+    (its ``pyvenv.cfg``, hence its packages) only when started through that path; started by the target
+    it would import from the base installation alone. Its folder is resolved (the sandbox binds real
+    paths, see :func:`python_paths`, which holds both the venv and the file the symlink points to).
+    """
+    path = os.path.abspath(sys.executable)
+    return os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
+
+
 def check_not_exposed(paths: list[str], secrets: list[Path]) -> None:
     """Refuse to run if binding the Python installation would also expose a protected folder."""
     for p in paths:
@@ -174,7 +186,7 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
              "--chdir", f"{root}/scratch"]
     for key, value in {**clean_env(f"{root}/scratch"), **extra_env}.items():
         args += ["--setenv", key, value]
-    args += ["--", os.path.realpath(sys.executable), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
+    args += ["--", interpreter(), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
     return Launch(args, {}, None, _limits(memory_mb, pids, gpu))
 
 
@@ -190,7 +202,7 @@ def launch_zygote(tools: Path, sock_fd: int, secrets: list[Path], scratch_mb: in
              "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", "/scratch", "--chdir", "/scratch"]
     for key, value in clean_env("/scratch").items():
         args += ["--setenv", key, value]
-    args += ["--", os.path.realpath(sys.executable), "-I", "-B", "-u", f"{SANDBOX_ROOT}/zygote.py", SANDBOX_ROOT,
+    args += ["--", interpreter(), "-I", "-B", "-u", f"{SANDBOX_ROOT}/zygote.py", SANDBOX_ROOT,
              str(sock_fd)]
 
     def preexec() -> None:

@@ -3,41 +3,105 @@
 #
 #   bash scripts/gpu_check.sh            # logs in $OUT (default reports/gpu-check)
 #
-# Needs a CUDA build of torch already installed there (it is never downloaded here). When the grader's
-# other dependencies are missing and the machine has no network, put their wheels in wheels/ first
-# (pip download -d wheels numpy pyyaml jinja2 pydantic pytest) and they are installed from there.
-# Runs: what the machine has (GPU nodes, bubblewrap, torch and CUDA), `grader doctor` (does CUDA work in
-# the sandbox, and if not why), the GPU-access tests and the regularized-ae tests with the
-# gpu-marked one (every sample graded on the GPU, the reference graded repeatedly within its budget),
-# and bench/bench_training.py, within 570 s in all. Exits non-zero when the tests fail.
+# Needs a CUDA build of torch already installed there (it is never downloaded here). A machine without
+# network access gets the rest from gpu-bundle/, made beforehand by scripts/gpu_bundle.sh on a machine
+# with access and copied into this checkout: the grader's other dependencies are installed from its
+# wheels when missing, and its bubblewrap package is unpacked (not installed) when bwrap is missing.
+# Runs, each step with its own time limit, about 550 s in all:
+#   setup.txt    what was installed or unpacked from the bundle                            (30 s)
+#   machine.txt  GPU nodes, bubblewrap, Python, torch and CUDA, a product on the GPU outside any sandbox
+#   doctor.txt   `grader doctor`: does CUDA work in the sandbox, and if not why               (40 s)
+#   cuda.txt     the CUDA probe in a plain child process, in bubblewrap without a memory limit to speak
+#                of, and in bubblewrap with regularized-ae's limits: which of them breaks CUDA  (60 s)
+#   pytest.txt   the GPU-access tests and the regularized-ae tests with the gpu-marked one (every sample
+#                graded on the GPU, GRADER_TEST_JOBS=8 workers; the reference graded repeatedly within
+#                its budget)                                                                 (320 s)
+#   bench.txt    bench/bench_training.py: time-to-target and steps/s on each device         (100 s)
+# Exits non-zero when the tests fail.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 OUT="${OUT:-reports/gpu-check}"
+BUNDLE="${BUNDLE:-gpu-bundle}"
 mkdir -p "$OUT"
 export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 
 {
+  if [ -f "$BUNDLE/requirements.txt" ]; then
+    read -r -a requirements < "$BUNDLE/requirements.txt"
+    echo "installing what is missing of: ${requirements[*]} (from $BUNDLE/wheels)"
+    if ! timeout 30 "$PYTHON" -m pip install -q --no-index --find-links "$BUNDLE/wheels" "${requirements[@]}"; then
+      # the interpreter's folders may be read-only: put the missing ones beside the checkout instead
+      missing=$("$PYTHON" -c '
+import sys
+from importlib import metadata
+for req in sys.argv[1:]:
+    name = req.split(">")[0].split("=")[0]
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        print(req)' "${requirements[@]}")
+      # shellcheck disable=SC2086  # one requirement per word
+      [ -z "$missing" ] || "$PYTHON" -m pip install -q --no-index --find-links "$BUNDLE/wheels" \
+        --target "$PWD/$BUNDLE/site" $missing && export PYTHONPATH="$PYTHONPATH:$PWD/$BUNDLE/site"
+    fi
+  fi
+  if ! command -v bwrap >/dev/null 2>&1; then
+    for deb in "$BUNDLE"/debs/bubblewrap_*.deb; do
+      [ -f "$deb" ] || continue
+      command -v dpkg >/dev/null 2>&1 || { echo "cannot unpack $deb: no dpkg here"; continue; }
+      rm -rf "$BUNDLE/root" && dpkg -x "$deb" "$BUNDLE/root" && export PATH="$PWD/$BUNDLE/root/usr/bin:$PATH" \
+        && echo "bwrap unpacked from $deb"
+    done
+  fi
+} > "$OUT/setup.txt" 2>&1
+cat "$OUT/setup.txt"
+
+{
   date -u
+  uname -a
   nvidia-smi -L 2>&1 || echo "nvidia-smi: not found"
   ls -l /dev/nvidia* 2>&1
-  command -v bwrap || echo "bwrap: not found (the grader falls back to reduced isolation)"
-  "$PYTHON" -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())"
+  if command -v bwrap; then bwrap --version 2>&1; else
+    echo "bwrap: not found (the grader falls back to reduced isolation)"; fi
+  "$PYTHON" -c "import sys, torch; print('python', sys.version.split()[0], sys.executable); print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())"
+  "$PYTHON" -c "import numpy, yaml, jinja2, pydantic, pytest; print('numpy', numpy.__version__, 'pydantic', pydantic.VERSION, 'pytest', pytest.__version__)"
+  timeout 60 "$PYTHON" -c "
+import torch
+if torch.cuda.is_available():
+    ones = torch.ones((64, 64), dtype=torch.float64, device='cuda')
+    print('outside any sandbox:', torch.cuda.get_device_name(0), 'computes', (ones @ ones).sum().item(), '(expected 262144.0)')"
 } > "$OUT/machine.txt" 2>&1
 cat "$OUT/machine.txt"
-
-if [ -d wheels ]; then
-  "$PYTHON" -m pip install -q --no-index --find-links wheels numpy pyyaml jinja2 pydantic pytest > "$OUT/pip.txt" 2>&1
-fi
 
 timeout 40 "$PYTHON" -m grader doctor > "$OUT/doctor.txt" 2>&1
 cat "$OUT/doctor.txt"
 
-timeout 400 "$PYTHON" -m pytest -q -rs -p no:cacheprovider tests/test_gpu_access.py tests/test_regularized_ae.py \
-  > "$OUT/pytest.txt" 2>&1
-status=$?
-tail -15 "$OUT/pytest.txt"
+timeout 60 "$PYTHON" - > "$OUT/cuda.txt" 2>&1 <<'PY'
+from dataclasses import replace
 
-timeout 130 "$PYTHON" bench/bench_training.py --repeat 3 --skip-fresh > "$OUT/bench.txt" 2>&1
+from grader.sandbox import gpu, isolation
+from grader.spec import load_assignment
+
+limits = next(p for p in load_assignment("problems/autoencoders").problems if p.id == "regularized-ae").limits
+libraries = gpu.driver_library_dirs()
+print("device nodes:", gpu.devices(), "| driver folders outside /usr:", libraries)
+print("bubblewrap adds:", " ".join(gpu.bwrap_args(libraries)), "| environment:", gpu.sandbox_env(libraries))
+for label, wanted, mode in (("plain child process, regularized-ae's limits", limits, "process"),
+                            ("bubblewrap, 1 TB memory limit", replace(limits, memory_mb=1 << 20), "bwrap"),
+                            ("bubblewrap, regularized-ae's limits", limits, "bwrap")):
+    try:
+        print(f"{label}: {gpu.probe(wanted, mode).describe()}", flush=True)
+    except isolation.SandboxUnavailable as exc:
+        print(f"{label}: {exc}", flush=True)
+PY
+cat "$OUT/cuda.txt"
+
+GRADER_TEST_JOBS=8 timeout 320 "$PYTHON" -m pytest -q -rs -p no:cacheprovider --durations=15 tests/test_gpu_access.py \
+  tests/test_regularized_ae.py > "$OUT/pytest.txt" 2>&1
+status=$?
+tail -40 "$OUT/pytest.txt"
+
+timeout 100 "$PYTHON" bench/bench_training.py --repeat 3 --skip-fresh > "$OUT/bench.txt" 2>&1
 tail -30 "$OUT/bench.txt"
 exit $status

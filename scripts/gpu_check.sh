@@ -84,9 +84,9 @@ from grader.sandbox import gpu, isolation
 from grader.spec import load_assignment
 
 limits = next(p for p in load_assignment("problems/autoencoders").problems if p.id == "regularized-ae").limits
-libraries = gpu.driver_library_dirs()
-print("device nodes:", gpu.devices(), "| driver folders outside /usr:", libraries)
-print("bubblewrap adds:", " ".join(gpu.bwrap_args(libraries)), "| environment:", gpu.sandbox_env(libraries))
+folders = gpu.driver_folders()
+print("device nodes:", gpu.devices(), "| driver library folders:", folders)
+print("bubblewrap adds:", " ".join(gpu.bwrap_args(folders)), "| environment:", gpu.sandbox_env(folders))
 for label, wanted, mode in (("plain child process, regularized-ae's limits", limits, "process"),
                             ("bubblewrap, 1 TB memory limit", replace(limits, memory_mb=1 << 20), "bwrap"),
                             ("bubblewrap, regularized-ae's limits", limits, "bwrap")):

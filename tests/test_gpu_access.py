@@ -56,10 +56,10 @@ def inspect(lib):
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    gpu.driver_library_dirs.cache_clear()
+    gpu.driver_folders.cache_clear()
     gpu._probe.cache_clear()
     yield
-    gpu.driver_library_dirs.cache_clear()
+    gpu.driver_folders.cache_clear()
     gpu._probe.cache_clear()
 
 
@@ -83,11 +83,25 @@ def test_ldconfig_lists_only_the_driver_library():
 
 
 def test_driver_folders_come_from_ld_library_path_and_skip_system_folders(driver_folder, monkeypatch):
-    assert gpu.driver_library_dirs() == (str(driver_folder.resolve()),)
-    gpu.driver_library_dirs.cache_clear()
+    folder = str(driver_folder.resolve())
+    assert gpu.driver_folders() == gpu.DriverFolders(bind=(folder,), search=(folder,))
+    gpu.driver_folders.cache_clear()
     monkeypatch.setenv("LD_LIBRARY_PATH", "")
     monkeypatch.setattr(gpu, "_ldconfig_paths", lambda: ["/usr/bin/env", str(driver_folder / gpu.DRIVER_LIBRARY)])
-    assert gpu.driver_library_dirs() == (str(driver_folder.resolve()),)  # /usr/bin is seen by every sandbox
+    # /usr/bin is seen by every sandbox; both are in ldconfig's cache, which the sandbox's loader reads
+    assert gpu.driver_folders() == gpu.DriverFolders(bind=(folder,), search=())
+
+
+def test_a_driver_folder_under_usr_found_through_ld_library_path_is_searched_not_bound(driver_folder, monkeypatch,
+                                                                                       tmp_path):
+    """Like /usr/local/nvidia/lib64 in a container: every sandbox sees it, but only LD_LIBRARY_PATH finds it."""
+    folder = str(driver_folder.resolve())
+    monkeypatch.setattr(gpu, "SYSTEM_ROOTS", (*gpu.SYSTEM_ROOTS, str(tmp_path)))  # tmp_path stands in for /usr
+    found = gpu.driver_folders()
+    assert found == gpu.DriverFolders(bind=(), search=(folder,))
+    launch = isolation.launch("bwrap", tmp_path, [], 1024, [], gpu=True)
+    argv = " ".join(launch.argv)
+    assert f"--setenv LD_LIBRARY_PATH {folder}" in argv and f"--ro-bind {folder} {folder}" not in argv
 
 
 def test_bubblewrap_gets_the_nodes_sysfs_and_the_driver_folder(driver_folder, tmp_path):

@@ -6,10 +6,11 @@ CUDA inside bubblewrap needs three things besides a CUDA build of torch:
   ``nodev``, so a plain bind of a node is refused by the driver);
 - sysfs, read-only: without ``/sys``, ``cuInit`` fails with ``CUDA_ERROR_OPERATING_SYSTEM`` (304);
 - the driver's user-space library, ``libcuda.so.1`` (and its siblings such as ``libnvidia-ml.so.1``).
-  Most machines have it under ``/usr``, which every sandbox sees. Containers often put it elsewhere
-  (``/usr/local/nvidia/lib64``) and find it through ``LD_LIBRARY_PATH``, which the sandbox's cleared
-  environment does not pass on: such folders are bound read-only and named in the sandbox's
-  ``LD_LIBRARY_PATH``.
+  Most machines have it under ``/usr`` and in ldconfig's cache, which every sandbox sees. Containers
+  often put it elsewhere and find it through ``LD_LIBRARY_PATH``, which the sandbox's cleared environment
+  does not pass on: a folder outside the system folders is bound read-only, and a folder the loader
+  would not search by itself (``/usr/local/nvidia/lib64`` with no cache entry, say) is named in the
+  sandbox's ``LD_LIBRARY_PATH``.
 
 What the machine has is not proof that CUDA works in the sandbox, so :func:`probe` runs a small float64
 matrix product on the GPU in a sandbox with a problem's limits, and says why not when it fails.
@@ -32,6 +33,8 @@ DRIVER_LIBRARY = "libcuda.so.1"
 SYSTEM_ROOTS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin")
 #: where drivers live outside the system folders on common set-ups, looked at besides LD_LIBRARY_PATH
 KNOWN_DRIVER_DIRS = ("/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/run/opengl-driver/lib")
+#: where the dynamic loader looks without being told (besides its cache, /etc/ld.so.cache)
+LOADER_DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
 PROBE_SIZE = 64  #: the probe multiplies two PROBE_SIZE x PROBE_SIZE matrices of ones on the GPU
 
 PROBE_SOURCE = f'''
@@ -82,41 +85,58 @@ def _ldconfig_paths() -> list[str]:
     return []
 
 
+@dataclass(frozen=True)
+class DriverFolders:
+    """Where the driver library lies, as a sandbox needs to be told: each folder resolved, once."""
+
+    #: outside the folders every sandbox sees (SYSTEM_ROOTS): bound read-only
+    bind: tuple[str, ...] = ()
+    #: neither in ldconfig's cache nor a default folder of the loader, so the loader finds the library there
+    #: only through LD_LIBRARY_PATH, which the sandbox's cleared environment must name again (e.g.
+    #: /usr/local/nvidia/lib64: under /usr, so seen by every sandbox, but found through LD_LIBRARY_PATH)
+    search: tuple[str, ...] = ()
+
+
 @functools.lru_cache(maxsize=1)
-def driver_library_dirs() -> tuple[str, ...]:
-    """Folders outside the system folders that hold the driver library: from this process's
-    LD_LIBRARY_PATH, ldconfig's cache and the usual container locations; each once, resolved."""
+def driver_folders() -> DriverFolders:
+    """The folders holding the driver library, from this process's LD_LIBRARY_PATH, ldconfig's cache and
+    the usual container locations, sorted into those to bind and those to search (see DriverFolders)."""
     listed = [d for d in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) if d]
-    candidates = [os.path.join(d, DRIVER_LIBRARY) for d in (*listed, *KNOWN_DRIVER_DIRS)] + _ldconfig_paths()
+    cached = _ldconfig_paths()
+    candidates = [os.path.join(d, DRIVER_LIBRARY) for d in (*listed, *KNOWN_DRIVER_DIRS)] + cached
     found: list[str] = []
     for lib in candidates:
         if not os.path.exists(lib):
             continue
         for folder in (os.path.dirname(lib), os.path.dirname(os.path.realpath(lib))):
             real = os.path.realpath(folder)
-            if not _under(real, tuple(os.path.realpath(r) for r in SYSTEM_ROOTS)) and real not in found:
+            if real not in found:
                 found.append(real)
-    return tuple(found)
+    roots = tuple(os.path.realpath(r) for r in SYSTEM_ROOTS)
+    known = {os.path.realpath(os.path.dirname(lib)) for lib in cached}
+    known.update(os.path.realpath(d) for d in LOADER_DEFAULT_DIRS)
+    return DriverFolders(bind=tuple(f for f in found if not _under(f, roots)),
+                         search=tuple(f for f in found if f not in known))
 
 
-def bwrap_args(library_dirs: tuple[str, ...]) -> list[str]:
+def bwrap_args(folders: DriverFolders) -> list[str]:
     """bubblewrap arguments that let CUDA work: the nodes read-write (after ``--dev``), sysfs and the
     driver folders read-only."""
     args: list[str] = []
     for dev in devices():
         args += ["--dev-bind", dev, dev]
     args += ["--ro-bind", "/sys", "/sys"]
-    for folder in library_dirs:
+    for folder in folders.bind:
         args += ["--ro-bind", folder, folder]
     return args
 
 
-def sandbox_env(library_dirs: tuple[str, ...]) -> dict[str, str]:
-    """What a GPU sandbox's environment adds: where the driver library is, and no kernel cache (it would
-    go to the small scratch folder, which every run starts empty anyway)."""
+def sandbox_env(folders: DriverFolders) -> dict[str, str]:
+    """What a GPU sandbox's environment adds: where to look for the driver library, and no kernel cache
+    (it would go to the small scratch folder, which every run starts empty anyway)."""
     env = {"CUDA_CACHE_DISABLE": "1"}
-    if library_dirs:
-        env["LD_LIBRARY_PATH"] = os.pathsep.join(library_dirs)
+    if folders.search:
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(folders.search)
     return env
 
 

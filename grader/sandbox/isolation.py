@@ -166,16 +166,16 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     limit applies to data rather than address space.
     """
     gpu = gpu and bool(gpu_access.devices())
-    libraries = gpu_access.driver_library_dirs() if gpu else ()
-    extra_env = gpu_access.sandbox_env(libraries) if gpu else {}
+    folders = gpu_access.driver_folders() if gpu else gpu_access.DriverFolders()
+    extra_env = gpu_access.sandbox_env(folders) if gpu else {}
     if mode == "process":
         argv = [sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
         return Launch(argv, {**clean_env(str(job_dir / "scratch")), **extra_env}, str(job_dir / "scratch"),
                       _limits(memory_mb, pids, gpu))
     paths = python_paths()
-    check_not_exposed([*paths, *libraries], secrets)
+    check_not_exposed([*paths, *folders.bind], secrets)
     args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb),
-            *(gpu_access.bwrap_args(libraries) if gpu else [])]
+            *(gpu_access.bwrap_args(folders) if gpu else [])]
     for p in paths:
         args += ["--ro-bind", p, p]
     root = SANDBOX_ROOT

@@ -56,11 +56,11 @@ def inspect(lib):
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    gpu.driver_folders.cache_clear()
-    gpu._probe.cache_clear()
+    for cached in (gpu.driver_folders, gpu._probe, gpu.ensure_uvm):
+        cached.cache_clear()
     yield
-    gpu.driver_folders.cache_clear()
-    gpu._probe.cache_clear()
+    for cached in (gpu.driver_folders, gpu._probe, gpu.ensure_uvm):
+        cached.cache_clear()
 
 
 @pytest.fixture
@@ -102,6 +102,40 @@ def test_a_driver_folder_under_usr_found_through_ld_library_path_is_searched_not
     launch = isolation.launch("bwrap", tmp_path, [], 1024, [], gpu=True)
     argv = " ".join(launch.argv)
     assert f"--setenv LD_LIBRARY_PATH {folder}" in argv and f"--ro-bind {folder} {folder}" not in argv
+
+
+@pytest.fixture
+def nodes_without_uvm(tmp_path, monkeypatch) -> Path:
+    """A GPU whose /dev/nvidia-uvm does not exist yet (the driver makes it at the first CUDA use); the
+    stand-in node is a file in tmp_path, listed among the devices once it exists."""
+    uvm = tmp_path / "nvidia-uvm"
+    monkeypatch.setattr(gpu, "UVM_NODE", str(uvm))
+    monkeypatch.setattr(gpu, "devices", lambda: [STAND_IN, *([str(uvm)] if uvm.exists() else [])])
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
+    return uvm
+
+
+def test_a_missing_uvm_node_is_made_by_the_drivers_helper(nodes_without_uvm, tmp_path):
+    helper = tmp_path / "bin" / "nvidia-modprobe"
+    helper.parent.mkdir()
+    helper.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "asked"}\ntouch {nodes_without_uvm}\n')
+    helper.chmod(0o755)
+    assert gpu.ensure_uvm() is None
+    assert (tmp_path / "asked").read_text().split() == ["-u", "-c=0"]
+    launch = isolation.launch("bwrap", tmp_path, [], 1024, [], gpu=True)
+    assert f"--dev-bind {nodes_without_uvm} {nodes_without_uvm}" in " ".join(launch.argv)
+
+
+def test_a_missing_uvm_node_without_the_helper_is_named_in_the_probe(nodes_without_uvm, monkeypatch):
+    assert "nvidia-modprobe -u -c=0" in gpu.ensure_uvm()
+    monkeypatch.setattr(gpu, "PROBE_SOURCE", _fake_probe('return {"reason": "RuntimeError: no CUDA GPUs"}'))
+    found = gpu.probe(DEFAULT_LIMITS, "process")
+    assert not found.usable and "no CUDA GPUs" in found.reason and "nvidia-uvm is missing" in found.reason
+
+
+def test_no_gpu_needs_no_uvm_node(monkeypatch):
+    monkeypatch.setattr(gpu, "devices", lambda: [])
+    assert gpu.ensure_uvm() is None
 
 
 def test_bubblewrap_gets_the_nodes_sysfs_and_the_driver_folder(driver_folder, tmp_path):

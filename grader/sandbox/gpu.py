@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +36,7 @@ SYSTEM_ROOTS = ("/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin")
 KNOWN_DRIVER_DIRS = ("/usr/local/nvidia/lib64", "/usr/local/nvidia/lib", "/run/opengl-driver/lib")
 #: where the dynamic loader looks without being told (besides its cache, /etc/ld.so.cache)
 LOADER_DEFAULT_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64")
+UVM_NODE = "/dev/nvidia-uvm"  #: the unified-memory node CUDA needs besides /dev/nvidiactl and /dev/nvidiaN
 PROBE_SIZE = 64  #: the probe multiplies two PROBE_SIZE x PROBE_SIZE matrices of ones on the GPU
 
 PROBE_SOURCE = f'''
@@ -58,6 +60,29 @@ def probe():
 def devices() -> list[str]:
     """The NVIDIA device nodes of this machine (empty without a GPU or its driver)."""
     return sorted(str(p) for p in Path("/dev").glob("nvidia*"))
+
+
+@functools.lru_cache(maxsize=1)
+def ensure_uvm() -> str | None:
+    """Make sure ``/dev/nvidia-uvm`` exists where the GPU's other nodes do; None when it does (or there is no
+    GPU), else why it is missing.
+
+    The driver creates that node at a machine's first CUDA use, through its setuid helper
+    ``nvidia-modprobe``. Inside a sandbox that cannot happen (no helper, a private /dev), and CUDA would
+    fail to initialise there; so the grader asks the helper itself, once, before binding the nodes.
+    """
+    if not devices() or UVM_NODE in devices():
+        return None
+    helper = shutil.which("nvidia-modprobe")
+    if helper is not None:
+        try:
+            subprocess.run([helper, "-u", "-c=0"], capture_output=True, timeout=20)
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+        if UVM_NODE in devices():
+            return None
+    return (f"{UVM_NODE} is missing (the driver creates it at a machine's first CUDA use): run "
+            "`nvidia-modprobe -u -c=0`, or any CUDA program, once as root")
 
 
 def _under(path: str, roots: tuple[str, ...]) -> bool:
@@ -163,14 +188,15 @@ class GpuProbe:
 
 def probe(limits: "Limits", mode: str = "auto", secrets: tuple[Path, ...] = ()) -> GpuProbe:
     """Run the CUDA probe in a fresh sandbox with ``limits`` (and the GPU exposed); cached per arguments."""
+    missing = ensure_uvm()  # first: the node it may create belongs in the list
     found = tuple(devices())
     if not found:
         return GpuProbe(found, False, reason="no NVIDIA device nodes")
-    return _probe(found, limits, mode, tuple(secrets))
+    return _probe(found, limits, mode, tuple(secrets), f"; {missing}" if missing else "")
 
 
 @functools.lru_cache(maxsize=8)
-def _probe(found: tuple[str, ...], limits: "Limits", mode: str, secrets: tuple[Path, ...]) -> GpuProbe:
+def _probe(found: tuple[str, ...], limits: "Limits", mode: str, secrets: tuple[Path, ...], hint: str) -> GpuProbe:
     from dataclasses import replace
 
     from grader.models import Status
@@ -179,14 +205,14 @@ def _probe(found: tuple[str, ...], limits: "Limits", mode: str, secrets: tuple[P
     result = run_calls(PROBE_SOURCE, "gpu_probe.py", [Call("probe", "probe", ())], replace(limits, gpu=True),
                        mode=mode, secrets=list(secrets))  # type: ignore[arg-type]
     if result.load is not None:
-        return GpuProbe(found, False, reason=f"the probe could not start: {result.load.message}"[:600])
+        return GpuProbe(found, False, reason=f"the probe could not start: {result.load.message}"[:600] + hint)
     outcome = result.calls["probe"]
     value = outcome.value if isinstance(outcome.value, dict) else {}
     torch, cuda = str(value.get("torch", "")), value.get("cuda")
     if outcome.status is not Status.PASSED:
-        return GpuProbe(found, False, reason=f"the probe failed ({outcome.status.value}): {outcome.message}"[:600],
-                        torch=torch)
+        return GpuProbe(found, False, reason=f"the probe failed ({outcome.status.value}): {outcome.message}"[:600]
+                        + hint, torch=torch)
     if value.get("sum") == float(PROBE_SIZE ** 3):
         return GpuProbe(found, True, name=str(value.get("device", "")), torch=torch, cuda=str(cuda))
-    return GpuProbe(found, False, reason=str(value.get("reason") or f"a wrong product: {value.get('sum')!r}"),
-                    torch=torch, cuda=None if cuda is None else str(cuda))
+    reason = str(value.get("reason") or f"a wrong product: {value.get('sum')!r}")
+    return GpuProbe(found, False, reason=reason + hint, torch=torch, cuda=None if cuda is None else str(cuda))

@@ -165,6 +165,8 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     CUDA needs (see gpu.py: the device nodes, sysfs read-only, the driver's library folder), and the memory
     limit applies to data rather than address space.
     """
+    if gpu:
+        gpu_access.ensure_uvm()  # before the nodes are listed: a sandbox cannot create this one
     gpu = gpu and bool(gpu_access.devices())
     folders = gpu_access.driver_folders() if gpu else gpu_access.DriverFolders()
     extra_env = gpu_access.sandbox_env(folders) if gpu else {}

@@ -28,6 +28,7 @@ done
 "$PYTHON" -m pip download -q --only-binary=:all: --python-version "$GPU_PYTHON" --implementation cp \
   "${platforms[@]}" -d "$BUNDLE/wheels" $REQUIREMENTS
 echo "$REQUIREMENTS" > "$BUNDLE/requirements.txt"
+echo "$GPU_PYTHON" > "$BUNDLE/python-version.txt"
 
 # bubblewrap from Debian's archive; gpu_check.sh unpacks it (no install) when the machine lacks bwrap.
 (cd "$BUNDLE/debs" && apt-get download bubblewrap >/dev/null 2>&1) || {

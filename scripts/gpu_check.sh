@@ -29,6 +29,10 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 {
   if [ -f "$BUNDLE/requirements.txt" ]; then
     read -r -a requirements < "$BUNDLE/requirements.txt"
+    made_for=$(cat "$BUNDLE/python-version.txt" 2>/dev/null || echo unknown)
+    here=$("$PYTHON" -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+    [ "$made_for" = "$here" ] || echo "warning: $BUNDLE/ holds wheels for Python $made_for, this is Python $here:" \
+      "make it again with GPU_PYTHON=$here bash scripts/gpu_bundle.sh"
     echo "installing what is missing of: ${requirements[*]} (from $BUNDLE/wheels)"
     if ! timeout 30 "$PYTHON" -m pip install -q --no-index --find-links "$BUNDLE/wheels" "${requirements[@]}"; then
       # the interpreter's folders may be read-only: put the missing ones beside the checkout instead

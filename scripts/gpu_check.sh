@@ -13,9 +13,9 @@
 #   doctor.txt   `grader doctor`: does CUDA work in the sandbox, and if not why               (40 s)
 #   cuda.txt     the CUDA probe in a plain child process, in bubblewrap without a memory limit to speak
 #                of, and in bubblewrap with regularized-ae's limits: which of them breaks CUDA  (60 s)
-#   pytest.txt   the GPU-access tests and the regularized-ae tests with the gpu-marked one (every sample
-#                graded on the GPU, GRADER_TEST_JOBS=8 workers; the reference graded repeatedly within
-#                its budget)                                                                 (320 s)
+#   pytest.txt   the GPU-access and venv tests, the regularized-ae tests with the gpu-marked one (every
+#                sample graded on the GPU, GRADER_TEST_JOBS=8 workers; the reference graded repeatedly
+#                within its budget)                                                          (320 s)
 #   bench.txt    bench/bench_training.py: time-to-target and steps/s on each device         (100 s)
 # Exits non-zero when the tests fail.
 set -uo pipefail
@@ -101,8 +101,8 @@ for label, wanted, mode in (("plain child process, regularized-ae's limits", lim
 PY
 cat "$OUT/cuda.txt"
 
-GRADER_TEST_JOBS=8 timeout 320 "$PYTHON" -m pytest -q -rs -p no:cacheprovider --durations=15 tests/test_gpu_access.py \
-  tests/test_regularized_ae.py > "$OUT/pytest.txt" 2>&1
+GRADER_TEST_JOBS=8 timeout 320 "$PYTHON" -m pytest -q -rs -p no:cacheprovider --durations=15 \
+  tests/test_gpu_access.py tests/test_venv.py tests/test_regularized_ae.py > "$OUT/pytest.txt" 2>&1
 status=$?
 tail -40 "$OUT/pytest.txt"
 

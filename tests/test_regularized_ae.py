@@ -25,6 +25,7 @@ from grader.reference import CaseBook, load_module
 from grader.gradebook import plain_data as plain_json
 from grader.report.timed import timed_views
 from grader.sandbox import gpu, isolation
+from grader.sandbox.drivers import _regularized_probes as probes
 from grader.sandbox.drivers import regularized_training as driver
 from grader.spec import SpecError, load_assignment
 from grader.submissions import SourceFile
@@ -149,7 +150,7 @@ def _optimizer_probes(step) -> dict:
     moves = lambda w, g: [step(a, b) for a, b in zip(w, g)]  # noqa: E731
     out = {"w0": w0, "G": G, "decay": moves(w0, zero), "gradient": moves(zero, G),
            "double": moves(zero, [2 * g for g in G]), "both": moves(w0, G), "meta": {"class": "torch.optim.X"}}
-    out["stationary"] = [driver._bisect(lambda omega, i=i: float(np.sum(step(w0[i], -omega * w0[i]) * w0[i])))
+    out["stationary"] = [probes._bisect(lambda omega, i=i: float(np.sum(step(w0[i], -omega * w0[i]) * w0[i])))
                          for i in range(2)]
     return out
 
@@ -406,8 +407,12 @@ def test_unknown_driver_is_a_spec_error(tmp_path):
     copy = tmp_path / "a"
     shutil.copytree(ASSIGNMENT, copy)
     spec = copy / f"{PROBLEM}.yaml"
-    spec.write_text(spec.read_text().replace("driver: regularized_training", "driver: no_such_driver"))
+    text = spec.read_text()
+    spec.write_text(text.replace("driver: regularized_training", "driver: no_such_driver"))
     with pytest.raises(SpecError, match="no driver 'no_such_driver'"):
+        load_assignment(copy)
+    spec.write_text(text.replace("driver: regularized_training", "driver: _regularized_probes"))  # a helper
+    with pytest.raises(SpecError, match="driver"):
         load_assignment(copy)
 
 

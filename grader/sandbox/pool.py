@@ -23,6 +23,7 @@ from importlib import resources
 from pathlib import Path
 
 from grader.sandbox import isolation
+from grader.sandbox.drivers import copy_drivers
 from grader.sandbox.pidlimit import PidCap
 from grader.timing import Instant
 
@@ -40,10 +41,7 @@ def _tools_dir() -> Path:
     package = resources.files("grader.sandbox")
     for name in TOOLS:
         shutil.copyfile(package.joinpath(name), folder / name)
-    (folder / "drivers").mkdir()
-    for entry in package.joinpath("drivers").iterdir():
-        if entry.name.endswith(".py"):
-            shutil.copyfile(entry, folder / "drivers" / entry.name)
+    copy_drivers(folder / "drivers")
     os.chmod(folder, 0o755)
     return folder
 

@@ -19,6 +19,7 @@ from typing import Any
 
 from grader.models import CallOutcome, Limits, Status
 from grader.sandbox import isolation
+from grader.sandbox.drivers import copy_drivers
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.processes import FreshLauncher, Launcher, SandboxProcess, WarmLauncher
 from grader.sandbox.wire import WireError, decode, encode_arg, parse_payload
@@ -126,12 +127,8 @@ def _job_folder(job: Path, source: str, filename: str, calls: list[Call]) -> Pat
         (job / sub).mkdir(parents=True)
     for helper in ("harness.py", "scripted.py"):
         shutil.copyfile(resources.files("grader.sandbox").joinpath(helper), job / helper)
-    drivers = {c.driver for c in calls if c.driver}
-    if drivers:
-        (job / "drivers").mkdir()
-        for driver in drivers:
-            shutil.copyfile(resources.files("grader.sandbox.drivers").joinpath(f"{driver}.py"),
-                            job / "drivers" / f"{driver}.py")
+    if any(c.driver for c in calls):
+        copy_drivers(job / "drivers")  # with their helpers
     (job / "solution.py").write_text(source, encoding="utf-8")
     (job / "calls.json").write_text(json.dumps({"source": "solution.py", "filename": filename,
                                                 "calls": [_wire(c, job / "in") for c in calls]}),

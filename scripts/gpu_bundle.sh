@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Prepare, on a machine that reaches the package registries, what scripts/gpu_check.sh needs on a GPU
 # machine that reaches none: the grader's Python dependencies as wheels for that machine's Python, and
-# Debian's bubblewrap package. Writes gpu-bundle/ (git-ignored; about 25 MB), which gpu_check.sh installs
-# from when it finds it beside it.
+# Debian's bubblewrap package. Writes gpu-bundle/ (git-ignored; about 21 MB), which gpu_check.sh installs
+# from when it finds it in the checkout.
 #
 #   bash scripts/gpu_bundle.sh                  # wheels for CPython 3.12 on x86-64 Linux
 #   GPU_PYTHON=3.11 bash scripts/gpu_bundle.sh  # another Python on the GPU machine

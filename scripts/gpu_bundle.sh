@@ -14,7 +14,11 @@ cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
 GPU_PYTHON="${GPU_PYTHON:-3.12}"
 BUNDLE="${BUNDLE:-gpu-bundle}"
-REQUIREMENTS="numpy>=1.26 pyyaml>=6.0 jinja2>=3.1 pydantic>=2.5 pytest>=8"
+# pyproject.toml's dependencies and test extra, torch left out
+REQUIREMENTS=$("$PYTHON" -c 'import tomllib
+project = tomllib.load(open("pyproject.toml", "rb"))["project"]
+wanted = project["dependencies"] + project["optional-dependencies"]["test"]
+print(" ".join(r for r in wanted if not r.startswith("torch")))')
 
 rm -rf "$BUNDLE"
 mkdir -p "$BUNDLE/wheels" "$BUNDLE/debs"

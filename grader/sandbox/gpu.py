@@ -71,7 +71,8 @@ def ensure_uvm() -> str | None:
     ``nvidia-modprobe``. Inside a sandbox that cannot happen (no helper, a private /dev), and CUDA would
     fail to initialise there; so the grader asks the helper itself, once, before binding the nodes.
     """
-    if not devices() or UVM_NODE in devices():
+    found = devices()
+    if not found or UVM_NODE in found:
         return None
     helper = shutil.which("nvidia-modprobe")
     if helper is not None:

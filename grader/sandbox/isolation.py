@@ -38,10 +38,23 @@ class SandboxUnavailable(Exception):
     """The requested isolation cannot be provided on this machine."""
 
 
+SANDBOX_USER = "student"  # the sandbox has no /etc/passwd: the name libraries ask for comes from here
+
+
 def clean_env(home: str) -> dict[str, str]:
+    """The whole environment of student code: nothing of the grader's, and what libraries need to start.
+
+    ``USER``/``LOGNAME`` answer ``getpass.getuser()``, which otherwise fails in bubblewrap (no account
+    database there); torch before 2.13 then cannot import ``torch._dynamo``, which constructing any optimizer
+    does. torch's compiler caches go under ``home``, a private folder wiped with the job, never a shared /tmp.
+    """
     return {
         "PATH": "/usr/local/bin:/usr/bin:/bin",
         "HOME": home,
+        "USER": SANDBOX_USER,
+        "LOGNAME": SANDBOX_USER,
+        "TORCHINDUCTOR_CACHE_DIR": f"{home}/.cache/torchinductor",
+        "TRITON_CACHE_DIR": f"{home}/.cache/triton",
         "LANG": "C.UTF-8",
         "OMP_NUM_THREADS": "1",
         "OPENBLAS_NUM_THREADS": "1",

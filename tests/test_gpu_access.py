@@ -65,13 +65,15 @@ def fresh_caches():
 
 @pytest.fixture
 def driver_folder(tmp_path, monkeypatch) -> Path:
-    """A driver folder outside the system folders, found through LD_LIBRARY_PATH, and a stand-in GPU."""
+    """A driver folder outside the system folders, found through LD_LIBRARY_PATH, and a stand-in GPU (the only
+    driver seen, also on a machine with a real one)."""
     real = tmp_path / "nvidia" / "lib64"
     real.mkdir(parents=True)
     (real / "libcuda.so.550.54").write_text("stand-in driver library")
     (real / gpu.DRIVER_LIBRARY).symlink_to("libcuda.so.550.54")
     monkeypatch.setenv("LD_LIBRARY_PATH", f"/nonexistent:{real}")
     monkeypatch.setattr(gpu, "_ldconfig_paths", lambda: [])
+    monkeypatch.setattr(gpu, "KNOWN_DRIVER_DIRS", ())  # a GPU machine's own driver folder is not the stand-in's
     monkeypatch.setattr(gpu, "devices", lambda: [STAND_IN])
     return real
 

@@ -7,7 +7,7 @@
 # network access gets the rest from gpu-bundle/, made beforehand by scripts/gpu_bundle.sh on a machine
 # with access and copied into this checkout: the grader's other dependencies are installed from its
 # wheels when missing, and its bubblewrap package is unpacked (not installed) when bwrap is missing.
-# Runs, each step with its own time limit (seconds; the variables in brackets change them), about 560 s:
+# Runs, each step with its own time limit (seconds; the variables in brackets change them), 580 s at most:
 #   setup.txt    what was installed or unpacked from the bundle                            (30 s)
 #   machine.txt  GPU nodes, bubblewrap, Python, torch and CUDA, a product on the GPU outside any sandbox
 #   doctor.txt   `grader doctor`: does CUDA work in the sandbox, and if not why               (40 s)
@@ -16,11 +16,12 @@
 #   pytest.txt   first the tests that matter most here: what libraries need in every sandbox, the
 #                gpu-marked test (a submission graded on the GPU), the reference graded repeatedly within
 #                its budget                                                    (150 s, PRIORITY_SECONDS)
-#   bench.txt    bench/bench_training.py: time-to-target and steps/s on each device  (100 s, BENCH_SECONDS)
+#   bench.txt    bench/bench_training.py: time-to-target, steps/s, grading time per submission, on each
+#                device (a GPU sandbox costs about 9 s: more than 80 s on an H200)  (150 s, BENCH_SECONDS)
 #   pytest.txt   then the GPU-access, venv and other regularized-ae tests (every sample graded on the GPU,
-#                GRADER_TEST_JOBS=8 workers), appended                             (200 s, REST_SECONDS)
-# SKIP names steps to leave out, e.g. SKIP="doctor cuda" on a rerun. A pytest step that runs out of time
-# is interrupted (SIGINT), so its log still lists the failures so far. Exits non-zero when tests fail.
+#                GRADER_TEST_JOBS=8 workers), appended (more than 118 s on an H200)  (130 s, REST_SECONDS)
+# SKIP names steps to leave out (doctor, cuda, priority, bench, tests), e.g. SKIP="doctor cuda" on a rerun.
+# A pytest step that runs out of time is interrupted (SIGINT), so its log still lists the failures so far. Exits non-zero when tests fail.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"
@@ -118,20 +119,20 @@ pytest_step() {  # seconds, then pytest's arguments; appends to pytest.txt
   GRADER_TEST_JOBS=8 timeout -s INT -k 30 "$seconds" "$PYTHON" -m pytest -v --tb=short -rfEs \
     -p no:cacheprovider --durations=10 "$@" >> "$OUT/pytest.txt" 2>&1 || status=1
 }
-if wants pytest; then
+if wants priority; then
   pytest_step "${PRIORITY_SECONDS:-150}" "${PRIORITY[@]}"
   tail -25 "$OUT/pytest.txt"
 fi
 
 if wants bench; then
-  timeout "${BENCH_SECONDS:-100}" "$PYTHON" bench/bench_training.py --repeat 3 --skip-fresh > "$OUT/bench.txt" 2>&1
+  timeout "${BENCH_SECONDS:-150}" "$PYTHON" bench/bench_training.py --repeat 3 --skip-fresh > "$OUT/bench.txt" 2>&1
   tail -30 "$OUT/bench.txt"
 fi
 
-if wants pytest; then
+if wants tests; then
   deselect=()
   for test in "${PRIORITY[@]:1}"; do deselect+=(--deselect "$test"); done
-  pytest_step "${REST_SECONDS:-200}" tests/test_gpu_access.py tests/test_venv.py tests/test_regularized_ae.py \
+  pytest_step "${REST_SECONDS:-130}" tests/test_gpu_access.py tests/test_venv.py tests/test_regularized_ae.py \
     "${deselect[@]}"
   tail -40 "$OUT/pytest.txt"
 fi

@@ -21,7 +21,8 @@
 #   pytest.txt   then the GPU-access, venv and other regularized-ae tests (every sample graded on the GPU,
 #                GRADER_TEST_JOBS=8 workers), appended (more than 118 s on an H200)  (130 s, REST_SECONDS)
 # SKIP names steps to leave out (doctor, cuda, priority, bench, tests), e.g. SKIP="doctor cuda" on a rerun.
-# A pytest step that runs out of time is interrupted (SIGINT), so its log still lists the failures so far. Exits non-zero when tests fail.
+# A pytest step that runs out of time is interrupted (SIGINT), so its log still lists the failures so far.
+# Exits non-zero when tests fail.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON="${PYTHON:-python3}"

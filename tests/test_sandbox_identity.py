@@ -21,11 +21,15 @@ import getpass, os
 
 def identity():
     import torch
-    from torch._inductor.runtime.cache_dir_utils import cache_dir, default_cache_dir
     import torch._dynamo
     torch.optim.SGD(torch.nn.Linear(2, 2).parameters(), lr=0.1, weight_decay=0.01)
-    return {"user": getpass.getuser(), "home": os.environ["HOME"], "cache": cache_dir(),
-            "default": default_cache_dir(), "triton": os.environ.get("TRITON_CACHE_DIR", "")}
+    try:  # where torch itself puts its compiler cache (this module since torch 2.6)
+        from torch._inductor.runtime.cache_dir_utils import cache_dir
+        cache = cache_dir()
+    except ImportError:
+        cache = os.environ["TORCHINDUCTOR_CACHE_DIR"]
+    return {"user": getpass.getuser(), "home": os.environ["HOME"], "cache": cache,
+            "triton": os.environ.get("TRITON_CACHE_DIR", "")}
 """
 
 
@@ -39,7 +43,6 @@ def _identity(mode, pool=None) -> dict:
 
 def _assert_private(found: dict, scratch: str) -> None:
     assert found["user"] == "student"
-    assert found["default"].endswith("torchinductor_student")
     # the caches lie in the job's private scratch (wiped with the job), not in a /tmp others share
     assert found["cache"].startswith(scratch + "/"), found
     assert found["triton"].startswith(scratch + "/"), found

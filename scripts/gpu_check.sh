@@ -110,9 +110,8 @@ for label, wanted, mode in (("plain child process, regularized-ae's limits", lim
 PY
 wants cuda && cat "$OUT/cuda.txt"
 
-PRIORITY=(tests/test_sandbox_identity.py
-          tests/test_regularized_ae.py::test_training_runs_on_the_gpu_when_there_is_one
-          tests/test_regularized_ae.py::test_the_reference_never_misses_its_budget_and_a_wrong_setup_never_passes)
+FIRST=(tests/test_regularized_ae.py::test_training_runs_on_the_gpu_when_there_is_one
+       tests/test_regularized_ae.py::test_the_reference_never_misses_its_budget_and_a_wrong_setup_never_passes)
 status=0
 pytest_step() {  # seconds, then pytest's arguments; appends to pytest.txt
   local seconds=$1
@@ -121,7 +120,7 @@ pytest_step() {  # seconds, then pytest's arguments; appends to pytest.txt
     -p no:cacheprovider --durations=10 "$@" >> "$OUT/pytest.txt" 2>&1 || status=1
 }
 if wants priority; then
-  pytest_step "${PRIORITY_SECONDS:-150}" "${PRIORITY[@]}"
+  pytest_step "${PRIORITY_SECONDS:-150}" tests/test_sandbox_identity.py "${FIRST[@]}"
   tail -25 "$OUT/pytest.txt"
 fi
 
@@ -132,7 +131,7 @@ fi
 
 if wants tests; then
   deselect=()
-  for test in "${PRIORITY[@]:1}"; do deselect+=(--deselect "$test"); done
+  for test in "${FIRST[@]}"; do deselect+=(--deselect "$test"); done  # they ran above
   pytest_step "${REST_SECONDS:-130}" tests/test_gpu_access.py tests/test_venv.py tests/test_regularized_ae.py \
     "${deselect[@]}"
   tail -40 "$OUT/pytest.txt"

@@ -9,7 +9,8 @@ Prints, for this machine and for its CUDA GPU when it has one:
    sandbox, on the device the sandbox sees, timed by the grader's clock), repeated ``--repeat`` times
    with a fresh run each time: time-to-target (median, min, max), steps, steps/s and the budget it sets.
 3. **grading**: the whole problem (every case, all three checks) per submission, for a correct and a
-   wrong setup, with warm workers (bubblewrap) and with a fresh Python per submission.
+   wrong setup, with warm workers (bubblewrap; with a GPU, warm workers that see it) and with a fresh
+   sandbox per submission, and the ratio of the two.
 
     python bench/bench_training.py [--repeat 3] [--skip-fresh]
 """
@@ -27,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from grader.api import grade_submission  # noqa: E402
 from grader.driven import Sandbox  # noqa: E402
-from grader.grading import ALL, RunOptions  # noqa: E402
+from grader.grading import ALL, RunOptions, warm_pool_for  # noqa: E402
 from grader.reference import CaseBook, load_module  # noqa: E402
 from grader import machine  # noqa: E402
 from grader.sandbox import gpu, isolation  # noqa: E402
@@ -112,7 +113,7 @@ def main() -> None:
     print(f"torch {torch.__version__}; devices seen in this process: {', '.join(devices)}; "
           f"NVIDIA device nodes: {len(gpu.devices())}; sandbox: {isolation.resolve_mode('auto')}")
     probe = machine.gpu_probe([problem], "auto", [ASSIGNMENT, SUBMISSIONS])
-    fresh_gpu = bool(probe and probe.devices)  # GPU problems then run in fresh sandboxes
+    fresh_gpu = bool(probe and probe.devices)  # a fresh sandbox for this problem then sees the GPU
     print(f"GPU: {probe.describe() if probe else 'the problem does not ask for one'}\n")
     print("1. in-process training loop (reference setup, one thread on the CPU)")
     print(f"   {'device':<30} {'case':<16} {'to target s':>11} {'steps':>6} {'steps/s':>9}")
@@ -121,30 +122,37 @@ def main() -> None:
         for case, seconds, steps, rate, used in in_process(problem, book, device):
             print(f"   {used:<30} {case:<16} {seconds:>11.3f} {steps:>6} {rate:>9.0f}")
 
-    warm = isolation.resolve_mode("auto") == "bwrap" and not (problem.limits.gpu and gpu.devices())
     pool = None
-    if warm:  # with a GPU the problem runs in fresh sandboxes (warm workers have no GPU)
+    if isolation.resolve_mode("auto") == "bwrap":
         from grader.sandbox.pool import WarmPool
 
         pool = WarmPool(1, [ASSIGNMENT, SUBMISSIONS])
     try:
-        print(f"\n2. reference timing as a grade run measures it ({'warm worker' if pool else 'fresh Python'}, "
-              f"{args.repeat} fresh runs)")
+        warm = warm_pool_for(problem, pool)  # with a GPU: warm workers that see it, where CUDA works in them
+        if pool is not None and warm is not pool:
+            print(f"warm workers that see the GPU: {gpu.probe_warm(problem.limits, pool.for_gpu()).describe()}")
+        where = ("warm worker" + (" that sees the GPU" if warm.gpu else "")) if warm else \
+            ("fresh sandbox with the GPU" if fresh_gpu else "fresh Python")
+        print(f"\n2. reference timing as a grade run measures it ({where}, {args.repeat} fresh runs)")
         print(f"   {'device':<20} {'case':<16} {'median s':>9} {'min s':>7} {'max s':>7} {'steps':>6} {'steps/s':>8} "
               f"{'budget s':>9} {'budget steps':>13}")
-        for case, times, steps, rate, device, budget, steps_budget in sandboxed(problem, args.repeat, pool):
+        for case, times, steps, rate, device, budget, steps_budget in sandboxed(problem, args.repeat, warm):
             print(f"   {device:<20} {case:<16} {statistics.median(times):>9.3f} {min(times):>7.3f} {max(times):>7.3f} "
                   f"{steps:>6} {rate:>8.0f} {budget:>9.3g} {steps_budget:>13}")
-        # a grade run uses a warm worker, or with a GPU a fresh sandbox (so that one is always measured)
-        modes = [("warm worker", pool)] if pool else [("fresh sandbox (as with a GPU)" if fresh_gpu else
-                                                        "fresh Python per submission", None)]
-        if pool and not args.skip_fresh:
-            modes.append(("fresh Python per submission", None))
+        # a grade run uses warm workers where it can, so those are always measured; fresh ones besides
+        modes = [(where, pool)] if warm else []
+        if not warm or not args.skip_fresh:
+            modes.append(("fresh sandbox with the GPU" if fresh_gpu else "fresh Python per submission", None))
         print(f"\n3. grading {PROBLEM} ({len(problem.cases)} cases, {len(problem.checks)} checks) per submission")
+        medians: dict[str, list[float]] = {}
         for name, chosen in modes:
             for label, seconds in grading(assignment, problem, chosen, args.repeat).items():
-                print(f"   {name:<30} {label:<36} median {statistics.median(seconds):6.2f} s  "
+                medians.setdefault(label, []).append(statistics.median(seconds))
+                print(f"   {name:<32} {label:<36} median {statistics.median(seconds):6.2f} s  "
                       f"(min {min(seconds):.2f}, max {max(seconds):.2f})")
+        for label, (warm_s, *fresh_s) in medians.items():
+            if fresh_s:
+                print(f"   {'fresh / warm (same run)':<32} {label:<36} {fresh_s[0] / warm_s:6.1f}x")
     finally:
         if pool is not None:
             pool.close()

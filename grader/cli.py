@@ -124,7 +124,7 @@ def _doctor(args) -> int:
         print(f"note: {args.assignment}: no such assignment folder; the GPU probe uses the default limits")
     found = machine.facts(problems, args.sandbox, [args.assignment])
     for fact in found:
-        print(f"{'ok  ' if fact.ok else 'WARN'} {fact.name:<10} {fact.text}")
+        print(f"{'ok  ' if fact.ok else 'WARN'} {fact.name:<11} {fact.text}")
     degraded = [f.name for f in found if not f.ok]
     if degraded:
         print(f"\nGrading here is degraded: {', '.join(degraded)} (see above).")

@@ -35,6 +35,16 @@ def selected_cases(problem: ProblemSpec, visibilities: frozenset[Visibility]) ->
     return [c for c in problem.cases if c.id in used]
 
 
+def warm_pool_for(problem: ProblemSpec, pool: WarmPool | None) -> WarmPool | None:
+    """The warm workers that run ``problem``: ``pool`` itself, or for a problem that trains on the GPU of a
+    machine with one, its sibling whose sandboxes see the GPU, once CUDA is known to work in its jobs; where
+    it does not, None: a fresh sandbox per submission, which the reference's timing then uses too."""
+    if pool is None or not (problem.limits.gpu and gpu.devices()):
+        return pool
+    warm = pool.for_gpu()
+    return warm if gpu.probe_warm(problem.limits, warm).usable else None
+
+
 def _judge(check: CheckSpec, data: CaseData) -> tuple[Status, Verdict]:
     try:
         verdict = CHECKS[check.check].func(data, check.params)
@@ -61,7 +71,7 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
     elif isinstance(source, str):
         outcomes = {c.id: CallOutcome(Status.ERROR, message=source) for c in cases}
     else:
-        pool = None if problem.limits.gpu and gpu.devices() else options.pool  # warm sandboxes have no GPU
+        pool = warm_pool_for(problem, options.pool)
         sandbox = Sandbox(options.sandbox, options.secrets, pool)
         driven = {c.id: prepare(problem, c, book, sandbox) for c in cases if problem.entry(c.entry).driver}
         contexts = {k: d.info for k, d in driven.items() if d is not None}

@@ -16,6 +16,7 @@ from typing import Iterable
 from grader.models import Limits, ProblemSpec
 from grader.sandbox import gpu, isolation
 from grader.sandbox.pidlimit import cgroup_root
+from grader.sandbox.pool import WarmPool
 from grader.spec.loader import DEFAULT_LIMITS
 
 
@@ -73,7 +74,7 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
         out.append(Fact("isolation", True, "bubblewrap: each run in its own sandbox (no network, read-only "
                                            "system, the job folder read-only, small private tmpfs)"))
         out.append(Fact("workers", True, "warm: each worker imports numpy and torch once and forks a fresh "
-                                         "process per submission (problems that train on the GPU use fresh ones)"))
+                                         "process per submission"))
     else:
         out.append(Fact("isolation", False, isolation.reduced_isolation_warning().removeprefix("warning: ")))
         out.append(Fact("workers", True, "fresh: a new Python per submission (warm workers need bubblewrap)"))
@@ -91,4 +92,16 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
     if found.devices and wanted is None:
         text += "; no problem of this assignment asks for the GPU (limits.gpu)"
     out.append(Fact("gpu", found.usable or not found.devices, text))
+    if mode == "bwrap" and wanted is not None and found.usable:
+        out.append(warm_gpu_fact(wanted, secrets))
     return out
+
+
+def warm_gpu_fact(limits: Limits, secrets: Iterable[Path] = ()) -> Fact:
+    """Whether the problems that train on the GPU get warm workers that see it (see pool.py), asked of one."""
+    with WarmPool(1, [Path(s) for s in secrets], limits.scratch_mb, limits.processes, gpu=True) as pool:
+        found = gpu.probe_warm(limits, pool)
+    if found.usable:
+        return Fact("gpu workers", True, "warm: problems that train on the GPU run in warm workers that see it")
+    return Fact("gpu workers", False, "fresh: problems that train on the GPU start a fresh Python per submission "
+                                      f"(seconds more each), since CUDA does not work in a warm worker here: {found.reason}")

@@ -7,19 +7,22 @@
 # network access gets the rest from gpu-bundle/, made beforehand by scripts/gpu_bundle.sh on a machine
 # with access and copied into this checkout: the grader's other dependencies are installed from its
 # wheels when missing, and its bubblewrap package is unpacked (not installed) when bwrap is missing.
-# Runs, each step with its own time limit (seconds; the variables in brackets change them), 580 s at most:
+# Runs, each step with its own time limit (seconds; the variables in brackets change them), 660 s at most
+# (600 s with SKIP=cuda):
 #   setup.txt    what was installed or unpacked from the bundle                            (30 s)
 #   machine.txt  GPU nodes, bubblewrap, Python, torch and CUDA, a product on the GPU outside any sandbox
-#   doctor.txt   `grader doctor`: does CUDA work in the sandbox, and if not why               (40 s)
+#   doctor.txt   `grader doctor`: does CUDA work in the sandbox, and in a warm worker; if not why (40 s)
 #   cuda.txt     the CUDA probe in a plain child process, in bubblewrap without a memory limit to speak
 #                of, and in bubblewrap with regularized-ae's limits: which of them breaks CUDA  (60 s)
 #   pytest.txt   first the tests that matter most here: what libraries need in every sandbox, the
-#                gpu-marked test (a submission graded on the GPU), the reference graded repeatedly within
-#                its budget                                                    (150 s, PRIORITY_SECONDS)
-#   bench.txt    bench/bench_training.py: time-to-target, steps/s, grading time per submission, on each
-#                device (a GPU sandbox costs about 9 s: more than 80 s on an H200)  (150 s, BENCH_SECONDS)
+#                gpu-marked test (a submission graded on the GPU in warm workers that see it and in a
+#                fresh sandbox), the reference graded repeatedly within its budget (120 s, PRIORITY_SECONDS)
+#   bench.txt    bench/bench_training.py --repeat 2: time-to-target, steps/s, grading time per submission
+#                with warm workers and with a fresh sandbox (one costs about 9 s on an H200), on each
+#                device                                                           (200 s, BENCH_SECONDS)
 #   pytest.txt   then the GPU-access, venv and other regularized-ae tests (every sample graded on the GPU,
-#                GRADER_TEST_JOBS=8 workers), appended (more than 118 s on an H200)  (130 s, REST_SECONDS)
+#                GRADER_TEST_JOBS=8 workers), appended (more than 118 s on an H200 with fresh sandboxes)
+#                                                                                 (150 s, REST_SECONDS)
 # SKIP names steps to leave out (doctor, cuda, priority, bench, tests), e.g. SKIP="doctor cuda" on a rerun.
 # A pytest step that runs out of time is interrupted (SIGINT), so its log still lists the failures so far.
 # Exits non-zero when tests fail.
@@ -120,19 +123,19 @@ pytest_step() {  # seconds, then pytest's arguments; appends to pytest.txt
     -p no:cacheprovider --durations=10 "$@" >> "$OUT/pytest.txt" 2>&1 || status=1
 }
 if wants priority; then
-  pytest_step "${PRIORITY_SECONDS:-150}" tests/test_sandbox_identity.py "${FIRST[@]}"
+  pytest_step "${PRIORITY_SECONDS:-120}" tests/test_sandbox_identity.py "${FIRST[@]}"
   tail -25 "$OUT/pytest.txt"
 fi
 
 if wants bench; then
-  timeout "${BENCH_SECONDS:-150}" "$PYTHON" bench/bench_training.py --repeat 3 --skip-fresh > "$OUT/bench.txt" 2>&1
+  timeout "${BENCH_SECONDS:-200}" "$PYTHON" bench/bench_training.py --repeat 2 > "$OUT/bench.txt" 2>&1
   tail -30 "$OUT/bench.txt"
 fi
 
 if wants tests; then
   deselect=()
   for test in "${FIRST[@]}"; do deselect+=(--deselect "$test"); done  # they ran above
-  pytest_step "${REST_SECONDS:-130}" tests/test_gpu_access.py tests/test_venv.py tests/test_regularized_ae.py \
+  pytest_step "${REST_SECONDS:-150}" tests/test_gpu_access.py tests/test_venv.py tests/test_regularized_ae.py \
     "${deselect[@]}"
   tail -40 "$OUT/pytest.txt"
 fi

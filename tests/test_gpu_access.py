@@ -6,6 +6,7 @@ folder holding a stand-in libcuda.so.1 for a driver folder outside /usr; they ru
 
 from __future__ import annotations
 
+import resource
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from conftest import ASSIGNMENT, SUBMISSIONS
 from grader import machine
 from grader.cli import main
 from grader.models import Status
+from grader.grading import warm_pool_for
 from grader.sandbox import gpu, isolation
+from grader.sandbox.pool import WarmPool, WarmSandboxError
 from grader.sandbox.runner import Call, run_calls
 from grader.spec import load_assignment
 from grader.spec.loader import DEFAULT_LIMITS
@@ -238,6 +241,103 @@ def test_doctor_and_grading_warn_when_the_gpu_is_unusable(driver_folder, capsys,
     assert "warning: this machine has an NVIDIA GPU (/dev/full)" in captured.err
     report = (tmp_path / "students" / "regularized-sum-sgd" / "report.html").read_text()
     assert "cpu (1 thread)" in report  # graded all the same, on the CPU
+
+
+LIMITS = """
+import os, resource
+
+def limits():
+    import torch  # imported by the zygote already: CUDA must still be untouched
+    return {"as": resource.getrlimit(resource.RLIMIT_AS)[0], "data": resource.getrlimit(resource.RLIMIT_DATA)[0],
+            "nvml_check": os.environ.get("PYTORCH_NVML_BASED_CUDA_CHECK"), "cuda_initialized": torch.cuda.is_initialized()}
+"""
+
+
+@needs_bwrap
+def test_warm_workers_see_the_gpu_only_in_the_gpu_pool(driver_folder):
+    lib = str(driver_folder / gpu.DRIVER_LIBRARY)
+    memory = DEFAULT_LIMITS.memory_mb * 1024 * 1024
+    limits = replace(DEFAULT_LIMITS, gpu=True)
+    with WarmPool(1, []) as plain:
+        warm = plain.for_gpu()
+        assert warm.gpu and warm is plain.for_gpu() and warm.for_gpu() is warm and not plain.gpu
+        seen = {}
+        for pool in (plain, warm):
+            result = run_calls(INSPECT + LIMITS, "inspect.py", [Call("inspect", "inspect", (lib,)),
+                                                                Call("limits", "limits", ())], limits, pool=pool)
+            assert all(o.status is Status.PASSED for o in result.calls.values()), result.calls
+            seen[pool.gpu] = {**result.calls["inspect"].value, **result.calls["limits"].value}
+            assert result.isolation == "warm bubblewrap" + (" with the GPU" if pool.gpu else "")
+    with_gpu, without = seen[True], seen[False]
+    assert with_gpu["sysfs"] and with_gpu["node"] and with_gpu["lib"] == "stand-in driver library"
+    assert with_gpu["ld_library_path"] == str(driver_folder.resolve())
+    assert with_gpu["sys_write"] != "written" and with_gpu["lib_write"] != "written"
+    assert not without["sysfs"] and without["ld_library_path"] is None  # (/dev/full is in every /dev)
+    assert without["lib"] in ("FileNotFoundError", "PermissionError")
+    # CUDA reserves far more address space than it uses: in the GPU pool the limit is on data, as in a fresh one
+    assert (with_gpu["data"], with_gpu["as"]) == (memory, resource.RLIM_INFINITY)
+    assert (without["as"], without["data"]) == (memory, resource.RLIM_INFINITY)
+    for value in seen.values():
+        assert value["nvml_check"] is None and value["cuda_initialized"] is False  # the zygote's only
+
+
+@needs_bwrap
+def test_the_warm_probe_runs_once_per_pool_and_says_why(driver_folder, monkeypatch):
+    import torch
+
+    with WarmPool(1, []) as plain:
+        warm = plain.for_gpu()
+        found = gpu.probe_warm(DEFAULT_LIMITS, warm)
+        assert found.devices == (STAND_IN,) and not found.usable
+        if torch.version.cuda is None:
+            assert "CPU-only build" in found.reason
+        monkeypatch.setattr(gpu, "_run_probe", lambda *a, **k: pytest.fail("the pool was probed twice"))
+        assert gpu.probe_warm(DEFAULT_LIMITS, warm) is found
+
+
+def test_a_warm_worker_that_does_not_start_makes_the_probe_unusable(driver_folder, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise WarmSandboxError("a warm sandbox did not start: bwrap: stand-in refusal")
+
+    monkeypatch.setattr(gpu, "_run_probe", refuse)
+    with WarmPool(1, []) as plain:
+        found = gpu.probe_warm(DEFAULT_LIMITS, plain.for_gpu())
+    assert not found.usable and "a warm worker that sees the GPU did not start" in found.reason
+    assert "stand-in refusal" in found.describe()
+
+
+@pytest.mark.parametrize("devices, usable, chosen", [
+    ([], True, "plain"),  # no GPU: the ordinary warm workers, even for a problem that asks for one
+    ([STAND_IN], True, "gpu"),
+    ([STAND_IN], False, "fresh"),  # CUDA does not work in a warm worker: a fresh sandbox per submission
+])
+def test_a_problem_that_trains_on_the_gpu_gets_warm_workers_that_see_it(monkeypatch, devices, usable, chosen):
+    monkeypatch.setattr(gpu, "devices", lambda: devices)
+    asked = []
+
+    def probe_warm(limits, pool):
+        asked.append(pool)
+        return gpu.GpuProbe(tuple(devices), usable, reason="stand-in")
+
+    monkeypatch.setattr(gpu, "probe_warm", probe_warm)
+    problems = load_assignment(ASSIGNMENT).problems
+    wants, other = next(p for p in problems if p.limits.gpu), next(p for p in problems if not p.limits.gpu)
+    with WarmPool(1, []) as plain:
+        expected = {"plain": plain, "gpu": plain.for_gpu() if chosen == "gpu" else None, "fresh": None}[chosen]
+        assert warm_pool_for(wants, plain) is expected
+        assert warm_pool_for(other, plain) is plain  # never the GPU for a problem that does not ask for it
+        assert warm_pool_for(wants, None) is None
+        assert asked == ([plain.for_gpu()] if devices else [])
+
+
+@needs_bwrap
+def test_doctor_says_whether_gpu_problems_get_warm_workers(driver_folder, monkeypatch):
+    limits = next(p.limits for p in load_assignment(ASSIGNMENT).problems if p.limits.gpu)
+    fact = machine.warm_gpu_fact(limits, [ASSIGNMENT])
+    assert fact.name == "gpu workers" and not fact.ok
+    assert fact.text.startswith("fresh: problems that train on the GPU start a fresh Python per submission")
+    monkeypatch.setattr(gpu, "probe_warm", lambda limits, pool: gpu.GpuProbe((STAND_IN,), True, name="Stand-in"))
+    assert machine.warm_gpu_fact(limits).ok
 
 
 @pytest.mark.gpu

@@ -574,12 +574,18 @@ def test_a_student_release_checks_the_setup_without_a_reference(tmp_path):
 
 @pytest.mark.gpu
 def test_training_runs_on_the_gpu_when_there_is_one(pool):
+    """On a GPU machine: graded on CUDA in warm workers that see the GPU (when bubblewrap gives warm workers),
+    and in a fresh sandbox per submission."""
     if not gpu.devices():
         pytest.skip("no NVIDIA GPU on this machine")
-    result = grade_submission(SUBMISSIONS / "regularized-sum-sgd", load_assignment(ASSIGNMENT),
-                              problems=[SPEC], options=RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), pool))
-    checks = [c for c in result.problems[0].checks if c.kind == "check"]
-    assert all(c.status is Status.PASSED for c in checks), [c.feedback for c in checks]
-    for c in (c for c in checks if c.check == "training"):
-        assert c.data["device"].startswith("cuda"), c.data["device"]
-        assert c.data["reference"]["device"].startswith("cuda")
+    if pool is not None:
+        found = gpu.probe_warm(SPEC.limits, pool.for_gpu())
+        assert found.usable, found.describe()
+    for chosen in ([pool, None] if pool is not None else [None]):
+        result = grade_submission(SUBMISSIONS / "regularized-sum-sgd", load_assignment(ASSIGNMENT), problems=[SPEC],
+                                  options=RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), chosen))
+        checks = [c for c in result.problems[0].checks if c.kind == "check"]
+        assert all(c.status is Status.PASSED for c in checks), [c.feedback for c in checks]
+        for c in (c for c in checks if c.check == "training"):
+            assert c.data["device"].startswith("cuda"), c.data["device"]
+            assert c.data["reference"]["device"].startswith("cuda")

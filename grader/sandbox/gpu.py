@@ -24,10 +24,12 @@ import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from grader.models import Limits
+    from grader.sandbox.pool import WarmPool
+    from grader.sandbox.runner import SandboxResult
 
 DRIVER_LIBRARY = "libcuda.so.1"
 #: folders every sandbox already sees (see isolation._base_args); a driver library there needs no bind
@@ -198,13 +200,43 @@ def probe(limits: "Limits", mode: str = "auto", secrets: tuple[Path, ...] = ()) 
 
 @functools.lru_cache(maxsize=8)
 def _probe(found: tuple[str, ...], limits: "Limits", mode: str, secrets: tuple[Path, ...], hint: str) -> GpuProbe:
+    return _judge(found, _run_probe(limits, mode=mode, secrets=list(secrets)), hint)
+
+
+def probe_warm(limits: "Limits", pool: "WarmPool") -> GpuProbe:
+    """Whether CUDA works in the jobs of a warm pool that sees the GPU (``WarmPool.for_gpu``), asked once per
+    pool: a job forked from a zygote that had initialised CUDA could not use it."""
+    from grader.sandbox.pool import WarmSandboxError
+
+    with pool.probe_lock:
+        if pool.cuda is None:
+            missing = ensure_uvm()
+            found = tuple(devices())
+            hint = f"; {missing}" if missing else ""
+            if not found:
+                pool.cuda = GpuProbe(found, False, reason="no NVIDIA device nodes")
+            else:
+                try:
+                    pool.cuda = _judge(found, _run_probe(limits, pool=pool), hint)
+                except WarmSandboxError as exc:
+                    pool.cuda = GpuProbe(found, False, reason=f"a warm worker that sees the GPU did not start: {exc}"
+                                         [:600] + hint)
+        return pool.cuda
+
+
+def _run_probe(limits: "Limits", **where: Any) -> "SandboxResult":
+    """The probe's run in a sandbox with ``limits`` and the GPU; ``where`` says which sandbox (run_calls)."""
     from dataclasses import replace
 
-    from grader.models import Status
     from grader.sandbox.runner import Call, run_calls  # the runner imports this module's siblings
 
-    result = run_calls(PROBE_SOURCE, "gpu_probe.py", [Call("probe", "probe", ())], replace(limits, gpu=True),
-                       mode=mode, secrets=list(secrets))  # type: ignore[arg-type]
+    return run_calls(PROBE_SOURCE, "gpu_probe.py", [Call("probe", "probe", ())], replace(limits, gpu=True), **where)
+
+
+def _judge(found: tuple[str, ...], result: "SandboxResult", hint: str) -> GpuProbe:
+    """What the probe's run says of CUDA in that sandbox."""
+    from grader.models import Status
+
     if result.load is not None:
         return GpuProbe(found, False, reason=f"the probe could not start: {result.load.message}"[:600] + hint)
     outcome = result.calls["probe"]

@@ -170,6 +170,14 @@ def _limits(memory_mb: int, pids: PidCap | None, gpu: bool = False) -> Callable[
     return apply
 
 
+def _gpu_access(wanted: bool) -> tuple[bool, gpu_access.DriverFolders]:
+    """Whether a sandbox that ``wanted`` the GPU gets it (the machine has one), and the driver folders it needs."""
+    if wanted:
+        gpu_access.ensure_uvm()  # before the nodes are listed: a sandbox cannot create this one
+    on = wanted and bool(gpu_access.devices())
+    return on, gpu_access.driver_folders() if on else gpu_access.DriverFolders()
+
+
 def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[str], memory_mb: int,
            secrets: list[Path], scratch_mb: int = 64, pids: PidCap | None = None, gpu: bool = False) -> Launch:
     """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation.
@@ -178,10 +186,7 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     CUDA needs (see gpu.py: the device nodes, sysfs read-only, the driver's library folder), and the memory
     limit applies to data rather than address space.
     """
-    if gpu:
-        gpu_access.ensure_uvm()  # before the nodes are listed: a sandbox cannot create this one
-    gpu = gpu and bool(gpu_access.devices())
-    folders = gpu_access.driver_folders() if gpu else gpu_access.DriverFolders()
+    gpu, folders = _gpu_access(gpu)
     extra_env = gpu_access.sandbox_env(folders) if gpu else {}
     if mode == "process":
         argv = [sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
@@ -205,17 +210,24 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     return Launch(args, {}, None, _limits(memory_mb, pids, gpu))
 
 
-def launch_zygote(tools: Path, sock_fd: int, secrets: list[Path], scratch_mb: int, pids: PidCap) -> Launch:
+def launch_zygote(tools: Path, sock_fd: int, secrets: list[Path], scratch_mb: int, pids: PidCap,
+                  gpu: bool = False) -> Launch:
     """A long-lived sandbox running ``zygote.py`` (see pool.py): the same isolation as :func:`launch`,
-    with the grader's tools read-only at /job and a private tmpfs at /scratch for the jobs' work."""
+    with the grader's tools read-only at /job and a private tmpfs at /scratch for the jobs' work.
+
+    With ``gpu`` and an NVIDIA GPU on the machine, the sandbox also sees what CUDA needs, as in :func:`launch`
+    (each job sets its own memory limit, on data when the job says ``gpu``: see zygote.py).
+    """
+    gpu, folders = _gpu_access(gpu)
     paths = python_paths()
-    check_not_exposed(paths, secrets)
-    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb)]
+    check_not_exposed([*paths, *folders.bind], secrets)
+    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb),
+            *(gpu_access.bwrap_args(folders) if gpu else [])]
     for p in paths:
         args += ["--ro-bind", p, p]
     args += ["--ro-bind", str(tools), SANDBOX_ROOT,
              "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", "/scratch", "--chdir", "/scratch"]
-    for key, value in clean_env("/scratch").items():
+    for key, value in {**clean_env("/scratch"), **(gpu_access.sandbox_env(folders) if gpu else {})}.items():
         args += ["--setenv", key, value]
     args += ["--", interpreter(), "-I", "-B", "-u", f"{SANDBOX_ROOT}/zygote.py", SANDBOX_ROOT,
              str(sock_fd)]

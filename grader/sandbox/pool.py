@@ -4,6 +4,11 @@ Importing torch costs seconds per fresh Python; a warm sandbox pays it once. Eac
 process, forked from the clean zygote, and the zygote cleans the sandbox after every job (see
 ``zygote.py``). A sandbox whose job timed out, crashed the zygote or misbehaved is killed and replaced.
 One job runs in a sandbox at a time; the pool holds one sandbox per worker.
+
+The sandboxes of a pool see no GPU. Problems that train on the GPU get their own pool, :meth:`WarmPool.for_gpu`,
+whose sandboxes also see what CUDA needs (see gpu.py); its zygotes import torch without initialising CUDA,
+so each forked job initialises CUDA itself (a CUDA context does not survive a fork), and its jobs' memory
+limit is on data rather than address space, as in a fresh GPU sandbox.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from grader.sandbox import isolation
 from grader.sandbox.drivers import copy_drivers
@@ -28,6 +34,9 @@ from grader.sandbox.pidlimit import PidCap
 from grader.timing import Instant
 
 START_SECONDS = 120.0  # loading numpy and torch in a new sandbox, on a busy machine
+if TYPE_CHECKING:
+    from grader.sandbox.gpu import GpuProbe
+
 TOOLS = ("harness.py", "scripted.py", "zygote.py")
 
 
@@ -49,10 +58,16 @@ def _tools_dir() -> Path:
 class WarmSandbox:
     """One long-lived sandbox and its zygote."""
 
-    def __init__(self, tools: Path, secrets: list[Path], scratch_mb: int, processes: int) -> None:
+    def __init__(self, tools: Path, secrets: list[Path], scratch_mb: int, processes: int, gpu: bool = False) -> None:
         self.pids = PidCap(processes)
         ours, theirs = socket.socketpair()
-        launch = isolation.launch_zygote(tools, theirs.fileno(), secrets, scratch_mb, self.pids)
+        try:
+            launch = isolation.launch_zygote(tools, theirs.fileno(), secrets, scratch_mb, self.pids, gpu=gpu)
+        except BaseException:
+            ours.close()
+            theirs.close()
+            self.pids.close()
+            raise
         self.popen = subprocess.Popen(launch.argv, env=launch.env, stdin=subprocess.DEVNULL,
                                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                                       pass_fds=(theirs.fileno(),), start_new_session=True,
@@ -115,15 +130,33 @@ class WarmSandbox:
 
 
 class WarmPool:
-    """Up to ``size`` warm sandboxes, started on demand and replaced when one is killed."""
+    """Up to ``size`` warm sandboxes, started on demand and replaced when one is killed.
 
-    def __init__(self, size: int, secrets: list[Path], scratch_mb: int = 64, processes: int = 64) -> None:
+    ``gpu``: the sandboxes see the machine's NVIDIA GPU (use :meth:`for_gpu` rather than asking directly).
+    """
+
+    def __init__(self, size: int, secrets: list[Path], scratch_mb: int = 64, processes: int = 64,
+                 gpu: bool = False) -> None:
         self.size, self.secrets, self.scratch_mb, self.processes = size, secrets, scratch_mb, processes
+        self.gpu = gpu
         self.tools = _tools_dir()
         self.idle: queue.LifoQueue[WarmSandbox] = queue.LifoQueue()
         self.lock = threading.Lock()
         self.started = 0
         self.closed = False
+        self._gpu_pool: WarmPool | None = None
+        #: whether CUDA works in this pool's jobs, once asked (see gpu.probe_warm); None: not asked yet
+        self.cuda: "GpuProbe | None" = None
+        self.probe_lock = threading.Lock()
+
+    def for_gpu(self) -> "WarmPool":
+        """The pool of the same size whose sandboxes see the GPU, started on first use, closed with this one."""
+        if self.gpu:
+            return self
+        with self.lock:
+            if self._gpu_pool is None:
+                self._gpu_pool = WarmPool(self.size, self.secrets, self.scratch_mb, self.processes, gpu=True)
+            return self._gpu_pool
 
     def acquire(self) -> WarmSandbox:
         with self.lock:
@@ -132,7 +165,7 @@ class WarmPool:
                 self.started += 1
         if start:
             try:
-                return WarmSandbox(self.tools, self.secrets, self.scratch_mb, self.processes)
+                return WarmSandbox(self.tools, self.secrets, self.scratch_mb, self.processes, self.gpu)
             except BaseException:
                 with self.lock:
                     self.started -= 1
@@ -152,6 +185,8 @@ class WarmPool:
 
     def close(self) -> None:
         self.closed = True
+        if self._gpu_pool is not None:
+            self._gpu_pool.close()
         while True:
             try:
                 self.idle.get_nowait().stop()

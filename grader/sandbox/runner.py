@@ -102,9 +102,10 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
     try:
         if pool is not None:
             job = {"source": source, "filename": filename, "calls": [_wire(c, None) for c in calls],
-                   "limits": {"memory_mb": limits.memory_mb, "file_bytes": isolation.FILE_SIZE_LIMIT}}
+                   "limits": {"memory_mb": limits.memory_mb, "file_bytes": isolation.FILE_SIZE_LIMIT,
+                              "gpu": bool(limits.gpu and pool.gpu)}}
             launcher: Launcher = WarmLauncher(pool, job)
-            kind = "warm bubblewrap"
+            kind = "warm bubblewrap" + (" with the GPU" if pool.gpu else "")
         else:
             chosen = isolation.resolve_mode(mode)
             launcher = FreshLauncher(_job_folder(base / "job", source, filename, calls), chosen, limits,

@@ -9,6 +9,12 @@ When the child has ended, the zygote kills every other process left in the sandb
 places (scratch, /tmp, /dev/shm) and System V IPC objects, and reports the child's exit status. So no
 state of one submission reaches the next one, and no process outlives its submission.
 
+In a sandbox that sees the GPU (pool.py's ``for_gpu``) the zygote must not initialise CUDA: a CUDA context
+does not survive a fork, and a child of a process that initialised it cannot use the GPU at all. Importing
+torch does not initialise CUDA; while the zygote imports it, ``torch.cuda.is_available()`` (should anything
+ask) answers from NVML, which does not. A job whose limits say ``gpu`` gets its memory limit on data rather
+than address space (CUDA reserves far more address space than it uses), as a fresh GPU sandbox does.
+
 The zygote never runs student code itself, and makes itself non-dumpable so that a job cannot ptrace it
 or read its memory or file descriptors through /proc.
 """
@@ -30,6 +36,7 @@ SCRATCH = "/scratch"
 WIPE = (SCRATCH, "/tmp", "/dev/shm")
 PR_SET_DUMPABLE = 4
 IPC_RMID = 0
+NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 
 
 def _load_harness(tools_dir):
@@ -42,11 +49,14 @@ def _load_harness(tools_dir):
 def _preload():
     import numpy  # noqa: F401
 
+    os.environ[NVML_CHECK] = "1"  # torch reads it at each call: only while the zygote imports
     try:
         import torch  # noqa: F401
         import torch._dynamo  # noqa: F401  (an optimizer's first step() imports it: seconds, once per job otherwise)
     except ImportError:
         pass
+    finally:
+        del os.environ[NVML_CHECK]
 
 
 def _recv_exact(sock, n):
@@ -84,7 +94,7 @@ def _child(harness, tools_dir, job, fds):
     os.close(err)
     limits = job["limits"]
     memory = limits["memory_mb"] * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
+    resource.setrlimit(resource.RLIMIT_DATA if limits.get("gpu") else resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
     os.makedirs(os.path.join(SCRATCH, "work"), exist_ok=True)

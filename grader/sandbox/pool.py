@@ -33,10 +33,10 @@ from grader.sandbox.drivers import copy_drivers
 from grader.sandbox.pidlimit import PidCap
 from grader.timing import Instant
 
-START_SECONDS = 120.0  # loading numpy and torch in a new sandbox, on a busy machine
 if TYPE_CHECKING:
     from grader.sandbox.gpu import GpuProbe
 
+START_SECONDS = 120.0  # loading numpy and torch in a new sandbox, on a busy machine
 TOOLS = ("harness.py", "scripted.py", "zygote.py")
 
 

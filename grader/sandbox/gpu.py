@@ -189,13 +189,20 @@ class GpuProbe:
                 "submission alike")
 
 
+def _nodes() -> tuple[tuple[str, ...], str]:
+    """The device nodes, and what a failed probe adds when /dev/nvidia-uvm is missing (asked first: the node
+    that ensure_uvm may create belongs in the list)."""
+    missing = ensure_uvm()
+    return tuple(devices()), f"; {missing}" if missing else ""
+
+
+NO_NODES = GpuProbe((), False, reason="no NVIDIA device nodes")
+
+
 def probe(limits: "Limits", mode: str = "auto", secrets: tuple[Path, ...] = ()) -> GpuProbe:
     """Run the CUDA probe in a fresh sandbox with ``limits`` (and the GPU exposed); cached per arguments."""
-    missing = ensure_uvm()  # first: the node it may create belongs in the list
-    found = tuple(devices())
-    if not found:
-        return GpuProbe(found, False, reason="no NVIDIA device nodes")
-    return _probe(found, limits, mode, tuple(secrets), f"; {missing}" if missing else "")
+    found, hint = _nodes()
+    return _probe(found, limits, mode, tuple(secrets), hint) if found else NO_NODES
 
 
 @functools.lru_cache(maxsize=8)
@@ -210,11 +217,9 @@ def probe_warm(limits: "Limits", pool: "WarmPool") -> GpuProbe:
 
     with pool.probe_lock:
         if pool.cuda is None:
-            missing = ensure_uvm()
-            found = tuple(devices())
-            hint = f"; {missing}" if missing else ""
+            found, hint = _nodes()
             if not found:
-                pool.cuda = GpuProbe(found, False, reason="no NVIDIA device nodes")
+                pool.cuda = NO_NODES
             else:
                 try:
                     pool.cuda = _judge(found, _run_probe(limits, pool=pool), hint)

@@ -14,14 +14,14 @@ from grader.answers.reader import Answers, read_answers
 from grader.answers.scoring import format_problems, grade_questions, unknown_answers
 from grader.fingerprint import assignment_hash
 from grader.gradebook import FILENAME as GRADEBOOK, Gradebook, GradebookError
-from grader.grading import ALL, PUBLIC, RunOptions, grade_problem, selected_cases
+from grader.grading import ALL, PUBLIC, RunOptions, grade_problem, selected_cases, workers_for
 from grader.models import Assignment, CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 from grader.output.gradescope import write_results_json
 from grader.output.scores_csv import write_scores_csv
 from grader.reference import CaseBook, ReferenceFailure
 from grader.report import write_reports
 from grader.resume import JobExecutor, LocalExecutor, plan_batch, run_jobs, with_manual
-from grader.sandbox import isolation
+from grader.sandbox import gpu, isolation
 from grader.sandbox.pool import WarmPool
 from grader.spec import load_assignment
 from grader.submissions import SourceFile, Submission, SubmissionError, collect, read_source
@@ -198,6 +198,9 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
         plan = plan_batch(gradebook.stored(), found.submissions, chosen, assignment_hash(assignment), force=force)
         if plan.notice and on_notice:
             on_notice(plan.notice)
+        if plan.jobs and on_notice:
+            for line in _fresh_gpu_notices(chosen, pool):
+                on_notice(line)
         if on_start:
             on_start(len(plan.jobs))
         book = CaseBook()
@@ -226,6 +229,13 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     write_free_text(results, out_dir / FREE_TEXT)
     write_reports(results, out_dir, assignment)  # OUT/index.html, OUT/students/<id>/report.html
     return BatchResult(results, found.warnings, out_dir)
+
+
+def _fresh_gpu_notices(problems, pool: WarmPool | None) -> list[str]:
+    """A line for each problem that trains on the GPU but cannot use warm workers that see it (asked once per pool:
+    its submissions would have asked before their first job)."""
+    return [f"note: {p.id} trains on the GPU: its submissions {gpu.FRESH_WORKERS}: {why}"
+            for p in problems if (why := workers_for(p, pool).fresh_because)]
 
 
 @contextmanager

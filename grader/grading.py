@@ -35,14 +35,33 @@ def selected_cases(problem: ProblemSpec, visibilities: frozenset[Visibility]) ->
     return [c for c in problem.cases if c.id in used]
 
 
-def warm_pool_for(problem: ProblemSpec, pool: WarmPool | None) -> WarmPool | None:
+@dataclass(frozen=True)
+class Workers:
+    """Where a problem's processes run: ``pool`` (None: a fresh sandbox each), and why not warm, when not."""
+
+    pool: WarmPool | None
+    fresh_because: str = ""  #: set when warm workers were there but the problem runs fresh
+
+
+def workers_for(problem: ProblemSpec, pool: WarmPool | None) -> Workers:
     """The warm workers that run ``problem``: ``pool`` itself, or for a problem that trains on the GPU of a
-    machine with one, its sibling whose sandboxes see the GPU, once CUDA is known to work in its jobs; where
-    it does not, None: a fresh sandbox per submission, which the reference's timing then uses too."""
+    machine with one, its sibling whose sandboxes see the GPU, once CUDA is known to work in its jobs. Where
+    CUDA works in a fresh sandbox only, a fresh sandbox per submission (which the reference's timing then
+    uses too); where it works in neither, ``pool`` itself: training runs on the CPU either way."""
     if pool is None or not (problem.limits.gpu and gpu.devices()):
-        return pool
+        return Workers(pool)
     warm = pool.for_gpu()
-    return warm if gpu.probe_warm(problem.limits, warm).usable else None
+    found = gpu.probe_warm(problem.limits, warm)
+    if found.usable:
+        return Workers(warm)
+    if not gpu.probe(problem.limits, "bwrap", tuple(pool.secrets)).usable:
+        return Workers(pool)
+    return Workers(None, found.reason)
+
+
+def warm_pool_for(problem: ProblemSpec, pool: WarmPool | None) -> WarmPool | None:
+    """The warm workers that run ``problem`` (None: a fresh sandbox per submission); see :func:`workers_for`."""
+    return workers_for(problem, pool).pool
 
 
 def _judge(check: CheckSpec, data: CaseData) -> tuple[Status, Verdict]:

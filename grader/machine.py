@@ -103,5 +103,4 @@ def warm_gpu_fact(limits: Limits, secrets: Iterable[Path] = ()) -> Fact:
         found = gpu.probe_warm(limits, pool)
     if found.usable:
         return Fact("gpu workers", True, "warm: problems that train on the GPU run in warm workers that see it")
-    return Fact("gpu workers", False, "fresh: problems that train on the GPU start a fresh Python per submission "
-                                      f"(seconds more each), since CUDA does not work in a warm worker here: {found.reason}")
+    return Fact("gpu workers", False, f"fresh: problems that train on the GPU {gpu.FRESH_WORKERS}: {found.reason}")

@@ -7,6 +7,7 @@ folder holding a stand-in libcuda.so.1 for a driver folder outside /usr; they ru
 from __future__ import annotations
 
 import resource
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from conftest import ASSIGNMENT, SUBMISSIONS
 from grader import machine
 from grader.cli import main
 from grader.models import Status
-from grader.grading import warm_pool_for
+from grader.grading import warm_pool_for, workers_for
 from grader.sandbox import gpu, isolation
 from grader.sandbox.pool import WarmPool, WarmSandboxError
 from grader.sandbox.runner import Call, run_calls
@@ -306,28 +307,53 @@ def test_a_warm_worker_that_does_not_start_makes_the_probe_unusable(driver_folde
     assert "stand-in refusal" in found.describe()
 
 
-@pytest.mark.parametrize("devices, usable, chosen", [
-    ([], True, "plain"),  # no GPU: the ordinary warm workers, even for a problem that asks for one
-    ([STAND_IN], True, "gpu"),
-    ([STAND_IN], False, "fresh"),  # CUDA does not work in a warm worker: a fresh sandbox per submission
+@pytest.mark.parametrize("devices, warm_ok, fresh_ok, chosen", [
+    ([], True, True, "plain"),  # no GPU: the ordinary warm workers, even for a problem that asks for one
+    ([STAND_IN], True, True, "gpu"),
+    ([STAND_IN], False, True, "fresh"),  # CUDA works in a fresh sandbox only: a fresh sandbox per submission
+    ([STAND_IN], False, False, "plain"),  # CUDA works nowhere: training runs on the CPU, so warm workers
 ])
-def test_a_problem_that_trains_on_the_gpu_gets_warm_workers_that_see_it(monkeypatch, devices, usable, chosen):
+def test_a_problem_that_trains_on_the_gpu_gets_warm_workers_that_see_it(monkeypatch, devices, warm_ok, fresh_ok,
+                                                                        chosen):
     monkeypatch.setattr(gpu, "devices", lambda: devices)
     asked = []
 
     def probe_warm(limits, pool):
         asked.append(pool)
-        return gpu.GpuProbe(tuple(devices), usable, reason="stand-in")
+        return gpu.GpuProbe(tuple(devices), warm_ok, reason="stand-in reason")
 
     monkeypatch.setattr(gpu, "probe_warm", probe_warm)
+    monkeypatch.setattr(gpu, "probe", lambda limits, mode, secrets: gpu.GpuProbe(tuple(devices), fresh_ok))
     problems = load_assignment(ASSIGNMENT).problems
     wants, other = next(p for p in problems if p.limits.gpu), next(p for p in problems if not p.limits.gpu)
     with WarmPool(1, []) as plain:
         expected = {"plain": plain, "gpu": plain.for_gpu() if chosen == "gpu" else None, "fresh": None}[chosen]
         assert warm_pool_for(wants, plain) is expected
+        assert workers_for(wants, plain).fresh_because == ("stand-in reason" if chosen == "fresh" else "")
         assert warm_pool_for(other, plain) is plain  # never the GPU for a problem that does not ask for it
         assert warm_pool_for(wants, None) is None
-        assert asked == ([plain.for_gpu()] if devices else [])
+        assert asked == ([plain.for_gpu()] * 2 if devices else [])
+
+
+@needs_bwrap
+def test_a_grade_run_says_when_gpu_problems_run_fresh(driver_folder, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(gpu, "probe", lambda limits, mode, secrets: gpu.GpuProbe((STAND_IN,), True, name="Stand-in"))
+    submissions = tmp_path / "submissions"
+    shutil.copytree(SUBMISSIONS / "regularized-sum-sgd", submissions / "regularized-sum-sgd")
+    out = tmp_path / "out"
+    assert main(["grade", str(submissions), "--assignment", str(ASSIGNMENT), "--problems", "regularized-ae",
+                 "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out
+    assert "note: regularized-ae trains on the GPU: its submissions start a fresh Python each" in printed
+    reason = printed.split("CUDA does not work in a warm worker here: ", 1)[1].splitlines()[0]
+    import torch
+
+    assert "CPU-only build" in reason if torch.version.cuda is None else reason  # the warm probe's own words
+    row = (out / "scores.csv").read_text().splitlines()[1].split(",")
+    assert row[:2] == ["regularized-sum-sgd", "regularized-ae"] and row[5:7] == ["0", "0"]  # nothing lost
+    assert main(["grade", str(submissions), "--assignment", str(ASSIGNMENT), "--problems", "seq2seq-tokens",
+                 "--out", str(tmp_path / "other"), "--quiet"]) == 0
+    assert "trains on the GPU" not in capsys.readouterr().out
 
 
 @needs_bwrap
@@ -335,7 +361,7 @@ def test_doctor_says_whether_gpu_problems_get_warm_workers(driver_folder, monkey
     limits = next(p.limits for p in load_assignment(ASSIGNMENT).problems if p.limits.gpu)
     fact = machine.warm_gpu_fact(limits, [ASSIGNMENT])
     assert fact.name == "gpu workers" and not fact.ok
-    assert fact.text.startswith("fresh: problems that train on the GPU start a fresh Python per submission")
+    assert fact.text.startswith("fresh: problems that train on the GPU start a fresh Python each")
     monkeypatch.setattr(gpu, "probe_warm", lambda limits, pool: gpu.GpuProbe((STAND_IN,), True, name="Stand-in"))
     assert machine.warm_gpu_fact(limits).ok
 

@@ -197,6 +197,9 @@ def _nodes() -> tuple[tuple[str, ...], str]:
 
 
 NO_NODES = GpuProbe((), False, reason="no NVIDIA device nodes")
+#: what problems that train on the GPU do when CUDA works in a fresh sandbox but not in a warm worker
+FRESH_WORKERS = ("start a fresh Python each (seconds more per submission, the same grades), since CUDA does not "
+                 "work in a warm worker here")
 
 
 def probe(limits: "Limits", mode: str = "auto", secrets: tuple[Path, ...] = ()) -> GpuProbe:

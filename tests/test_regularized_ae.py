@@ -32,6 +32,7 @@ from grader.submissions import SourceFile
 from grader.training.calibration import ReferenceTiming
 from grader.training.closed_form import closed_form, distance, eq6_loss, from_expected, gradient_descent_steps
 from grader.training.objective import analyse_objective
+from grader.training.structure import analyse_structure
 
 PROBLEM = "regularized-ae"
 SPEC = load_assignment(ASSIGNMENT).problem(PROBLEM)
@@ -111,6 +112,56 @@ def test_the_step_budget_comes_from_eq6s_own_gradient():
         steps = gradient_descent_steps(inputs["X"], cf, inputs["lr"], inputs["W1_init"], inputs["W2_init"],
                                        tol=TRAINING.params.tol, snapshot_every=10, max_steps=5000)
         assert steps is not None and 50 <= steps <= 1000  # seconds on a CPU, not minutes
+
+
+# --------------------------------------------------------------------------- the model, from probes
+
+
+def _structure_probes(m=16, k=4, gradient=lambda W1, W2, X, G: (W2.T @ G.T @ X, G.T @ X @ W1.T), frozen=()):
+    """What probe_structure measures on nn.Sequential(Linear(m, k), Linear(k, m)), both bias-free, whose
+    backward pass gives W1 and W2 ``gradient(W1, W2, X, G)`` for the output gradient G."""
+    rng = np.random.default_rng(5)
+    W1, W2 = rng.standard_normal((k, m)), rng.standard_normal((m, k))
+    f = lambda rows: np.asarray(rows) @ (W2 @ W1).T  # noqa: E731
+    pts = rng.standard_normal((4, m))
+    x, y = pts[:2], pts[2:]
+    G = rng.standard_normal(pts.shape)
+    g1, g2 = gradient(W1, W2, pts, G)
+    return {"modules": [["", "torch.nn.modules.container.Sequential"], ["0", "torch.nn.modules.linear.Linear"],
+                        ["1", "torch.nn.modules.linear.Linear"]],
+            "parameters": [["0.weight", [k, m], "0.weight" not in frozen], ["1.weight", [m, k], "1.weight" not in frozen]],
+            "linears": [{"in": m, "out": k, "bias": False, "name": "0"}, {"in": k, "out": m, "bias": False, "name": "1"}],
+            "parameter_count": 2, "buffers": [], "W1": W1, "W2": W2, "biases": [None, None],
+            "forward": {"basis": f(np.eye(m)), "zero": f(np.zeros((1, m)))[0], "points": pts, "batch": f(pts),
+                        "single": f(pts), "again": f(pts),
+                        "combo": {"x": x, "y": y, "fx": f(x), "fy": f(y), "f_combo": f(2 * x - 3 * y),
+                                  "f_scaled": f(10 * x), "f_neg": f(-x)}},
+            "gradient": {"points": pts, "G": G, "W1": g1, "W2": g2}}
+
+
+@pytest.mark.parametrize("gradient, frozen, diagnosis, phrase", [
+    (None, (), None, ""),
+    (lambda W1, W2, X, G: (None, G.T @ X @ W1.T), (), "no_gradient", "W1 gets no gradient through the model"),
+    (lambda W1, W2, X, G: (np.zeros_like(W1), G.T @ X @ W1.T), (), "no_gradient", "(a .detach(), torch.no_grad()"),
+    (lambda W1, W2, X, G: (None, G.T @ X @ W1.T), ("0.weight",), "frozen_weight", "W1 is frozen (requires_grad=False)"),
+    (lambda W1, W2, X, G: (W2.T @ G.T @ X, 3 * G.T @ X @ W1.T), (), "wrong_gradient", "W2 is 3 times that of"),
+    (lambda W1, W2, X, G: (W2.T @ G.T @ X, G.T @ X @ W1.T + 0.1), (), "wrong_gradient", "W2 is not that of x -> W2 W1 x"),
+])
+def test_backpropagation_through_the_model_is_probed(gradient, frozen, diagnosis, phrase):
+    """A forward map that is exactly x -> W2 W1 x still fails when training cannot follow its gradient."""
+    data = _structure_probes(**({"gradient": gradient} if gradient else {}), frozen=frozen)
+    report = analyse_structure(data, 16, 4)
+    assert (report.ok, report.diagnosis) == (diagnosis is None, diagnosis), report.explain()
+    assert phrase in report.explain()
+    if diagnosis:
+        assert "the forward map is right" in report.explain() or "frozen" in report.explain()
+
+
+def test_a_failed_backward_pass_is_reported():
+    data = _structure_probes()
+    data["gradient"] = {"error": "RuntimeError: element 0 of tensors does not require grad"}
+    report = analyse_structure(data, 16, 4)
+    assert report.diagnosis == "backward_error" and "does not require grad" in report.explain()
 
 
 # --------------------------------------------------------------------------- the objective, from probes
@@ -325,6 +376,9 @@ EXPLAINED = {  # sample -> check -> phrases its feedback must contain (every cas
                                      "training": ["step budget ran out", "effective learning rate"]},
     "regularized-mean-scaled": {"objective": ["exactly as written"], "training": ["reached the closed form"]},
     "regularized-handwritten": {"structure": ["two bias-free linear maps"], "training": ["reached the closed form"]},
+    "regularized-detached": {"structure": ["W1 gets no gradient", ".detach()"],
+                             "training": ["not to the minimiser of Eq. 6", "the structure check"]},
+    "regularized-adam": {"objective": ["exactly as written"], "training": ["reached the closed form"]},
 }
 
 

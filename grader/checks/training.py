@@ -4,8 +4,9 @@ The case's value is what ``grader/sandbox/drivers/regularized_training.py`` meas
 (plain data); its expected value is the closed form from the reference solution; the timed check also
 gets the grader's progress ticks and the reference's timing on this machine (``grader/training/``).
 
-- ``linear_structure``: exactly two bias-free linear maps, W1 (k x m) then W2 (m x k), and a forward map
-  that is x -> W2 W1 x (probed, not read off the code);
+- ``linear_structure``: exactly two bias-free linear maps, W1 (k x m) then W2 (m x k), a forward map
+  that is x -> W2 W1 x (probed, not read off the code), and backpropagation giving both weights that map's
+  gradients;
 - ``effective_objective``: the loss plus the optimizer's weight decay minimise Eq. 6's per-point summand
   up to a positive factor: the effective lambda equals lam, for both weights;
 - ``timed_training``: the grader's training of the student's setup reaches the closed form within the
@@ -25,7 +26,8 @@ from grader.models import Status
 from grader.training import calibration  # noqa: F401  (registers the driver's companion)
 from grader.training.closed_form import eq6_loss, from_expected
 from grader.training.curve import ProtocolError, explain_mismatch, no_progress, read_run
-from grader.training.objective import analyse_objective, analyse_structure
+from grader.training.objective import analyse_objective
+from grader.training.structure import analyse_structure
 
 MALFORMED = "the training driver's measurements are malformed (did the code interfere with the grader's driver?)"
 DEVICE_CHARS = 80  #: the most of the sandbox's device name kept (it comes from the student's process)
@@ -56,7 +58,7 @@ class StructureParams(BaseModel):
 
 @CHECKS.register("linear_structure", StructureParams)
 def linear_structure(data: CaseData, p: StructureParams) -> Verdict:
-    """Exactly two bias-free nn.Linear maps, W1 then W2, and a forward map equal to x -> W2 W1 x."""
+    """Exactly two bias-free nn.Linear maps, W1 then W2, a forward map equal to x -> W2 W1 x, and its gradients."""
     value = _value(data)
     m, k, _, _ = _shape(data)
     try:
@@ -65,7 +67,8 @@ def linear_structure(data: CaseData, p: StructureParams) -> Verdict:
         raise AnswerError(f"{MALFORMED} ({type(exc).__name__})", Status.ERROR) from exc
     if report.ok:
         return Verdict(True, f"two bias-free linear maps, W1 ({k} x {m}) then W2 ({m} x {k}); the forward map "
-                             "is x -> W2 W1 x (probed on basis vectors and linear combinations)")
+                             "is x -> W2 W1 x (probed on basis vectors and linear combinations), and "
+                             "backpropagation gives both weights its gradients")
     return Verdict(False, report.explain(), diagnosis=report.diagnosis)
 
 

@@ -2,8 +2,11 @@
 
 - :mod:`grader.training.closed_form`: the global minimiser of Eq. 6, its loss, and the rotation-invariant
   distance of trained weights to it;
+- :mod:`grader.training.structure`: the student's model, read from the driver's probes: two bias-free
+  linear maps, a forward map x -> W2 W1 x, and that map's gradients reaching both weights;
 - :mod:`grader.training.objective`: what the student's setup minimises, read from the driver's probes
-  (the effective lambda), and the structure of their model;
+  (the effective lambda);
+- :mod:`grader.training.gaps`: relative gaps between probes and the linear models they should follow;
 - :mod:`grader.training.curve`: the training run as the grader saw it (snapshots timed by the grader's
   clock): time-to-target, divergence, no progress, and why a run that converged missed the closed form;
 - :mod:`grader.training.calibration`: the reference's time-to-target on this machine and the budgets.

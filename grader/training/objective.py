@@ -1,5 +1,6 @@
-"""What the student's setup is, read from the driver's probes: the model's structure, and the per-point
-objective that the loss and the optimizer's weight decay minimise together (the effective lambda).
+"""What the student's setup minimises, read from the driver's probes: the per-point objective that the loss
+and the optimizer's weight decay minimise together (the effective lambda). The model's structure is
+:mod:`grader.training.structure`'s.
 
 A loss that is c ||prediction - target||^2 on one point (c > 0), with an optimizer whose update is
 preconditioned gradient descent on the loss plus (omega / 2) ||W||^2 (the decay coupled to the gradient, as
@@ -19,130 +20,9 @@ from typing import Any
 
 import numpy as np
 
-LINEAR_RTOL = 1e-4  #: float32 forward maps and updates agree with their linear models to about 1e-6
-CONTAINERS = {"torch.nn.modules.container.Sequential", "torch.nn.modules.container.ModuleList",
-              "torch.nn.modules.container.ModuleDict", "torch.nn.modules.linear.Linear",
-              "torch.nn.modules.linear.Identity", "torch.nn.modules.flatten.Flatten"}
-
-
-def _arr(value: Any) -> np.ndarray:
-    return np.asarray(value, dtype=np.float64)
-
-
-def _rel(a: np.ndarray, b: np.ndarray) -> float:
-    scale = max(float(np.linalg.norm(b)), float(np.linalg.norm(a)), 1e-12)
-    return float(np.linalg.norm(a - b) / scale)
-
-
-def _short_class(qualname: str) -> str:
-    return qualname.rsplit(".", 1)[-1]
-
-
-# --------------------------------------------------------------------------- structure
-
-
-@dataclass
-class Structure:
-    ok: bool
-    problems: list[str] = field(default_factory=list)
-    diagnosis: str | None = None
-    forward_map: np.ndarray | None = None  #: A with f(x) = A x + b, when the forward map is affine
-
-    def explain(self) -> str:
-        return "; ".join(self.problems)
-
-
-def analyse_structure(data: dict, m: int, k: int) -> Structure:
-    """Exactly two bias-free linear maps W1 (k x m), W2 (m x k), and a forward map equal to x -> W2 W1 x."""
-    if "error" in data:
-        return Structure(False, [f"build_model({m}, {k}) failed: {data['error']}"], "model_error")
-    problems: list[str] = []
-    diagnoses: list[str] = []
-
-    def problem(text: str, diagnosis: str) -> None:
-        problems.append(text)
-        diagnoses.append(diagnosis)
-
-    linears = data.get("linears") or []
-    shapes = [(int(l["in"]), int(l["out"])) for l in linears]
-    shown = ", ".join(f"Linear({i}, {o})" for i, o in shapes) or "none"
-    if len(linears) == 1:
-        problem(f"the model has one nn.Linear ({shown}); Eq. 6 factors the map through k = {k} dimensions as "
-                f"W2 W1: an encoder nn.Linear({m}, {k}) (W1, {k} x {m}) then a decoder nn.Linear({k}, {m}) "
-                f"(W2, {m} x {k})", "one_linear_layer")
-    elif len(linears) != 2:
-        problem(f"the model has {len(linears)} nn.Linear modules ({shown}); Eq. 6 has exactly two: an encoder "
-                f"nn.Linear({m}, {k}) then a decoder nn.Linear({k}, {m})", "layer_count")
-    elif shapes == [(k, m), (m, k)]:
-        problem(f"the decoder is registered first ({shown}): register the encoder nn.Linear({m}, {k}) (W1) "
-                f"before the decoder nn.Linear({k}, {m}) (W2)", "layers_swapped")
-    elif shapes != [(m, k), (k, m)]:
-        problem(f"the linear maps are {shown}; Eq. 6 needs an encoder nn.Linear({m}, {k}) (W1 is {k} x {m}) "
-                f"then a decoder nn.Linear({k}, {m})", "wrong_shapes")
-    biased = [i for i, l in enumerate(linears[:2]) if l.get("bias")]
-    if biased:
-        which = "the encoder and the decoder have biases" if len(biased) == 2 else \
-            f"the {('encoder', 'decoder')[biased[0]]} has a bias"
-        problem(f"{which}: nn.Linear adds one by default (bias=True), and Eq. 6's model W2 W1 x "
-                "has none (a bias changes both the model and its minimiser); pass bias=False", "bias")
-    names = {l.get("name") for l in linears}
-    extra = [p for p in data.get("parameters", [])
-             if not any(p[0] in (f"{n}.weight", f"{n}.bias") or (n == "" and p[0] in ("weight", "bias"))
-                        for n in names)]
-    if extra:
-        listed = ", ".join(f"{p[0]} {tuple(p[1])}" for p in extra[:6])
-        problem(f"the model has parameters besides W1 and W2: {listed}", "extra_parameters")
-    others = sorted({_short_class(c) for name, c in data.get("modules", [])[1:] if c not in CONTAINERS})
-    forward = data.get("forward") or {}
-    A = None
-    if "error" in forward:
-        problem(f"calling the model on a batch of shape (B, {m}) failed: {forward['error']}", "forward_error")
-    elif forward:
-        basis = _arr(forward["basis"])
-        if basis.shape != (m, m):
-            problem(f"the model maps a batch of shape ({m}, {m}) to shape {basis.shape}; it should return "
-                    f"the reconstruction, shape (B, {m})", "output_shape")
-        else:
-            A, nonlinear = _forward_map(forward)
-            where = f" (the model contains {', '.join(others)})" if others else ""
-            if nonlinear > LINEAR_RTOL:
-                problem(f"the forward map is not linear: f(2x - 3y) differs from 2 f(x) - 3 f(y) by "
-                        f"{nonlinear:.2g} (relative){where}; Eq. 6's model is x -> W2 W1 x, with nothing "
-                        "between the two linear maps (no activation)", "nonlinear")
-                A = None
-            batch = _rel(_arr(forward["single"]), _arr(forward["batch"]))
-            again = _rel(_arr(forward["again"]), _arr(forward["batch"]))
-            if again > LINEAR_RTOL:
-                problem(f"the forward map is random (two calls on the same batch differ by {again:.2g}){where}; "
-                        "Eq. 6 has no dropout or noise", "random_forward")
-            elif batch > LINEAR_RTOL:
-                problem(f"the output for a point depends on the other points of its batch (by {batch:.2g})"
-                        f"{where}; Eq. 6 treats each point on its own (no batch statistics)", "batch_dependent")
-            if A is not None and "W1" in data and not biased and len(linears) == 2 and shapes == [(m, k), (k, m)]:
-                product = _arr(data["W2"]) @ _arr(data["W1"])
-                gap = _rel(A, product)
-                offset = float(np.linalg.norm(_arr(forward["zero"])))
-                if gap > LINEAR_RTOL:
-                    problem(f"the forward map is linear but is not W2 W1 x (it differs from the product of the "
-                            f"two nn.Linear weights by {gap:.2g}, relative){where}: nothing else may act in the "
-                            "forward path (no skip connection, scaling or extra layer)", "not_w2w1")
-                elif offset > 1e-6 * max(1.0, float(np.linalg.norm(A))):
-                    problem(f"the model maps 0 to a nonzero output (norm {offset:.2g}): Eq. 6's model has no "
-                            "offset", "bias")
-    if not problems:
-        return Structure(True, [], None, A)
-    return Structure(False, problems, diagnoses[0], A)
-
-
-def _forward_map(forward: dict) -> tuple[np.ndarray, float]:
-    """A (f(x) = A x + b, from the basis probes) and how far f is from affine on the combination probes."""
-    b = _arr(forward["zero"])
-    A = (_arr(forward["basis"]) - b).T
-    c = forward["combo"]
-    fx, fy = _arr(c["fx"]) - b, _arr(c["fy"]) - b
-    errors = [_rel(_arr(c["f_combo"]) - b, 2 * fx - 3 * fy), _rel(_arr(c["f_scaled"]) - b, 10 * fx),
-              _rel(_arr(c["f_neg"]) - b, -fx), _rel(_arr(c["fx"]) - b, _arr(c["x"]) @ A.T)]
-    return A, max(errors)
+from grader.training.gaps import LINEAR_RTOL, short_class
+from grader.training.gaps import as_array as _arr
+from grader.training.gaps import relative_gap as _rel
 
 
 # --------------------------------------------------------------------------- loss
@@ -207,7 +87,7 @@ def analyse_optimizer(data: dict) -> OptimizerReport:
     if "error" in data:
         return OptimizerReport("error", text=f"build_optimizer(model, lam, lr) or its step() failed: {data['error']}")
     meta = data.get("meta") or {}
-    name = _short_class(str(meta.get("class", "optimizer")))
+    name = short_class(str(meta.get("class", "optimizer")))
     w0 = [_arr(w) for w in data["w0"]]
     G = [_arr(g) for g in data["G"]]
     decay = [_arr(d) for d in data["decay"]]

@@ -8,7 +8,8 @@ underscore keeps specs from naming it as a driver). Each probe takes the driver'
 
 - ``probe_structure``: the model's modules and parameters, its ``nn.Linear`` weights (W1, W2 in
   registration order), and the forward map probed on basis vectors, on zero, on linear combinations, one
-  point at a time versus in a batch, and twice (randomness);
+  point at a time versus in a batch, and twice (randomness); and the gradients that backpropagation
+  through the model sends to W1 and W2 (a detached encoder, a frozen weight, a gradient hook);
 - ``probe_loss``: the loss on single points (batch of one, shape (1, m)) at known residuals, its gradient,
   and on a batch of two;
 - ``probe_optimizer``: one ``step()`` from known weights with known gradients (the data gradient set by
@@ -69,7 +70,27 @@ def probe_structure(env):
     except Exception as exc:  # noqa: BLE001
         forward["error"] = env.describe(exc)
     out["forward"] = forward
+    if len(lin) >= 2 and "error" not in forward:
+        out["gradient"] = _probe_gradient(env, model, lin, pts, gen.standard_normal(pts.shape), dtype)
     return out
+
+
+def _probe_gradient(env, model, lin, points, G, dtype):
+    """The gradients that reach W1 and W2 when sum(G * model(points)) is backpropagated (``None`` where a
+    weight gets none): for x -> W2 W1 x they are W2^T G^T X and G^T X W1^T."""
+    torch = env.torch
+    try:
+        model.zero_grad(set_to_none=True)
+        with torch.enable_grad():
+            y = model(torch.as_tensor(points, dtype=dtype))
+            (y * torch.as_tensor(G, dtype=y.dtype)).sum().backward()
+        grads = [None if mod.weight.grad is None else env.array(mod.weight.grad) for mod in lin[:2]]
+        model.zero_grad(set_to_none=True)
+        return {"points": points, "G": G, "W1": grads[0], "W2": grads[1]}
+    except (MemoryError, SystemExit, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # noqa: BLE001
+        return {"error": env.describe(exc)}
 
 
 # --------------------------------------------------------------------------- loss

@@ -293,11 +293,12 @@ def _gd_run(inputs, lam_eff, *, every=10, max_steps=800, tol=1e-3, frozen=False,
             "stopped": stopped, "device": "cpu"}
 
 
-def _judge(training, seconds_per_step=0.001, *, ticks=None, timing=None, step_budget=800, device="cpu (1 thread)"):
+def _judge(training, seconds_per_step=0.001, *, ticks=None, timing=None, step_budget=800, device="cpu (1 thread)",
+           loss=None, optimizer=None):
     case, inputs, expected = _case()
     if ticks is None:
         ticks = (0.5,) + tuple(0.5 + seconds_per_step * (s + 1) for s in training["steps"])
-    value = {"structure": {}, "loss": {}, "optimizer": {}, "training": training, "device": device}
+    value = {"structure": {}, "loss": loss or {}, "optimizer": optimizer or {}, "training": training, "device": device}
     context = {"timing": timing or FakeTiming(), "step_budget": step_budget, "dynamics_steps": 200}
     data = CaseData(case, SPEC.entry(case.entry), inputs, expected, value, ticks, context)
     return CHECKS["timed_training"].func(data, TRAINING.params)
@@ -353,6 +354,20 @@ def test_divergence_no_progress_and_exhausted_budgets_are_reported():
     assert timed_out.diagnosis == "budget_exhausted" and "time budget ran out" in timed_out.feedback
     late = _judge(_gd_run(inputs, inputs["lam"]), step_budget=100)
     assert late.diagnosis == "too_many_steps" and "over the step budget of 100" in late.feedback
+
+
+def test_an_adaptive_optimizer_that_misses_the_target_is_named():
+    """RMSprop with weight_decay = 2 lam has Eq. 6's minimisers (the objective check passes), but at a
+    constant learning rate it circles them: the training check says so instead of blaming the objective."""
+    _, inputs, _ = _case()
+    adaptive = _optimizer_probes(_adam(0.1, 0.2, decoupled=False))
+    adaptive["meta"] = {"class": "torch.optim.rmsprop.RMSprop"}
+    cut = _gd_run(inputs, inputs["lam"], max_steps=100)
+    verdict = _judge(cut, loss=_loss_probes("sum", 16), optimizer=adaptive, step_budget=100)
+    assert verdict.diagnosis == "budget_exhausted"
+    assert "RMSprop takes adaptive steps: it has Eq. 6's minimisers" in verdict.feedback
+    sgd = _judge(cut, loss=_loss_probes("sum", 16), optimizer=_optimizer_probes(_sgd(0.1, 0.2)), step_budget=100)
+    assert sgd.diagnosis == "budget_exhausted" and "adaptive" not in sgd.feedback
 
 
 # --------------------------------------------------------------------------- the samples (graded once)

@@ -128,6 +128,10 @@ def _hint(value: dict, m: int, k: int, lam: float, lr: float) -> tuple[str, list
                      f"grader's lr = {lr:g}")
     if objective.optimizer.momentum and abs(objective.optimizer.momentum) > 1e-3:
         parts.append(f"your optimizer uses momentum {objective.optimizer.momentum:.3g}")
+    if objective.ok and objective.optimizer.kind == "coupled":
+        parts.append(f"{objective.optimizer.name} takes adaptive steps: it has Eq. 6's minimisers, but at a "
+                     f"constant lr = {lr:g} it need not settle on them; Eq. 6 is trained SGD-style "
+                     "(torch.optim.SGD)")
     if not objective.ok and objective.diagnosis:
         parts.append("the objective check explains what your setup minimises instead")
     return "; ".join(parts), objective.effective_lambda

@@ -642,17 +642,27 @@ def test_a_student_release_checks_the_setup_without_a_reference(tmp_path):
 
 
 @pytest.mark.gpu
-def test_training_runs_on_the_gpu_when_there_is_one(pool):
+def test_training_runs_on_the_gpu_when_there_is_one(pool, tmp_path):
     """On a GPU machine: graded on CUDA in warm workers that see the GPU (when bubblewrap gives warm workers),
-    and in a fresh sandbox per submission."""
+    and in a fresh sandbox per submission; a setup that builds its model on the GPU itself (the usual
+    ``device = "cuda" if torch.cuda.is_available() else "cpu"``) is graded the same."""
     if not gpu.devices():
         pytest.skip("no NVIDIA GPU on this machine")
     if pool is not None:
         found = gpu.probe_warm(SPEC.limits, pool.for_gpu())
         assert found.usable, found.describe()
-    for chosen in ([pool, None] if pool is not None else [None]):
-        result = grade_submission(SUBMISSIONS / "regularized-sum-sgd", load_assignment(ASSIGNMENT), problems=[SPEC],
-                                  options=RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), chosen))
+    on_gpu = tmp_path / "submissions" / "builds-on-gpu"
+    shutil.copytree(SUBMISSIONS / "regularized-sum-sgd", on_gpu)
+    code = (on_gpu / "solution.py").read_text()
+    (on_gpu / "solution.py").write_text(code.replace(
+        "return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))",
+        "device = 'cuda' if torch.cuda.is_available() else 'cpu'\n"
+        "    return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False)).to(device)"))
+    assert "to(device)" in (on_gpu / "solution.py").read_text()
+    for chosen, student in ([(pool, SUBMISSIONS / "regularized-sum-sgd")] if pool is not None else []) + \
+            [(None, SUBMISSIONS / "regularized-sum-sgd"), (pool, on_gpu)]:
+        result = grade_submission(student, load_assignment(ASSIGNMENT), problems=[SPEC],
+                                  options=RunOptions(ALL, "auto", (ASSIGNMENT, student.parent), chosen))
         checks = [c for c in result.problems[0].checks if c.kind == "check"]
         assert all(c.status is Status.PASSED for c in checks), [c.feedback for c in checks]
         for c in (c for c in checks if c.check == "training"):

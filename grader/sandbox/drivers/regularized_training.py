@@ -74,7 +74,9 @@ class _Env:
         if not isinstance(model, self.torch.nn.Module):
             raise TypeError(f"build_model({self.m}, {self.k}) returned a {type(model).__name__}, "
                             "not a torch.nn.Module")
-        return model
+        # the grader picks the device: a model built on the GPU (model.to("cuda" if available else "cpu"))
+        # is probed on the CPU like any other, and training moves it to the grader's device
+        return model.to("cpu")
 
     def loss_fn(self):
         loss = self.funcs["build_loss"]()

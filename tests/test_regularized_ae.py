@@ -607,6 +607,76 @@ FORGED_TICKS = textwrap.dedent('''
 ''')
 
 
+SOLVES_IN_FORWARD = textwrap.dedent('''
+    import sys
+    import torch
+    from torch import nn
+
+    DISABLE_GUARD = False
+
+
+    class Solver(nn.Module):
+        """x -> W2 W1 x, but on the grader's training batch it writes Eq. 6's closed form into its weights."""
+
+        def __init__(self, m, k):
+            super().__init__()
+            self.enc, self.dec, self.lam = nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False), 0.1
+
+        def forward(self, x):
+            if x.shape[0] > 64:
+                if DISABLE_GUARD:  # find the driver's frame and switch its weight check off
+                    frame = sys._getframe(1)
+                    while frame is not None:
+                        if "_changed" in frame.f_globals:
+                            frame.f_globals["_changed"] = lambda *args: torch.zeros((), dtype=torch.bool)
+                        frame = frame.f_back
+                with torch.no_grad():
+                    s, U = torch.linalg.eigh(x.T.double() @ x.double() / x.shape[0])
+                    k = self.enc.out_features
+                    W2 = U.flip(1)[:, :k] * torch.sqrt(torch.clamp(1 - self.lam / s.flip(0)[:k], min=0))
+                    self.dec.weight.copy_(W2.to(x.dtype))
+                    self.enc.weight.copy_(W2.T.to(x.dtype))
+            return self.dec(self.enc(x))
+
+
+    def build_model(m, k):
+        return Solver(m, k)
+
+
+    def build_loss():
+        return nn.MSELoss(reduction="sum")
+
+
+    def build_optimizer(model, lam, lr):
+        model.lam = lam
+        return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)
+''')
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("disable_guard, phrase", [(False, "changed outside optimizer.step()"),
+                                                   (True, "not the grader's initial weights")])
+def test_a_model_that_writes_the_answer_into_its_weights_gains_nothing(pool, disable_guard, phrase):
+    """The sandbox's own check stops a setup whose forward pass changes W1 and W2; one that also switches
+    that check off is caught on the grader's side (the first snapshot is not the grader's initial weights)."""
+    source = SOLVES_IN_FORWARD.replace("DISABLE_GUARD = False", f"DISABLE_GUARD = {disable_guard}")
+    result = _grade(source, pool, CaseBook())
+    for c in (c for c in result.checks if c.check == "training"):
+        assert c.score == 0 and c.status in (Status.FAILED, Status.ERROR), c.feedback
+        assert phrase in c.feedback, c.feedback
+    assert all(c.status is Status.PASSED for c in result.checks if c.check == "objective")
+
+
+def test_a_first_snapshot_away_from_the_initial_weights_is_interference():
+    _, inputs, _ = _case()
+    run = _gd_run(inputs, inputs["lam"])
+    assert _judge(run).passed
+    run["W2"] = run["W2"].copy()
+    run["W2"][0] = run["W2"][-1]  # the weights already at the end before the first step
+    with pytest.raises(AnswerError, match="not the grader's initial weights.*interfered"):
+        _judge(run)
+
+
 @pytest.mark.slow
 def test_patching_time_in_the_sandbox_gains_nothing(tmp_path, pool):
     problem = _small_budget_problem(tmp_path)

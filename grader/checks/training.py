@@ -151,7 +151,8 @@ def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
         return Verdict(False, f"not trained: {training.get('error')}", diagnosis="not_trained",
                        data=_data(info, value, None))
     try:
-        run = read_run(training, data.ticks, np.asarray(data.inputs["X"]), cf, p.tol)
+        run = read_run(training, data.ticks, np.asarray(data.inputs["X"]), cf, p.tol,
+                       (np.asarray(data.inputs["W1_init"]), np.asarray(data.inputs["W2_init"])))
     except ProtocolError as exc:
         raise AnswerError(f"{exc}: your code interfered with the grader's training driver", Status.ERROR) from exc
     except (KeyError, TypeError, ValueError, IndexError) as exc:

@@ -103,7 +103,7 @@ def _measure(problem: ProblemSpec, case: Case, book: CaseBook, sandbox: Sandbox,
         raise ReferenceFailure(f"{where}: training failed: {training['error']}")
     cf = from_expected(expected[entry.returns[0]])
     try:
-        run = read_run(training, outcome.ticks, inputs["X"], cf, params.tol)
+        run = read_run(training, outcome.ticks, inputs["X"], cf, params.tol, (inputs["W1_init"], inputs["W2_init"]))
     except ProtocolError as exc:
         raise ReferenceFailure(f"{where}: {exc}") from exc
     if run.reached is None:

@@ -17,6 +17,9 @@ import numpy as np
 from grader.training.closed_form import ClosedForm, Distance, distance, eq6_loss, fitted_lambdas
 
 
+INITIAL_RTOL = 1e-2  #: the first snapshot against the grader's initial weights (a 16-bit model rounds them)
+
+
 class ProtocolError(Exception):
     """The measurements and the grader's progress events do not fit together (interference)."""
 
@@ -66,8 +69,14 @@ def _num(value: float) -> float | None:
     return float(value) if np.isfinite(value) else None
 
 
-def read_run(training: dict, ticks: tuple[float, ...], X: np.ndarray, cf: ClosedForm, tol: float) -> Run:
-    """Rebuild the run from the driver's snapshots and the grader's ticks; raises :class:`ProtocolError`."""
+def read_run(training: dict, ticks: tuple[float, ...], X: np.ndarray, cf: ClosedForm, tol: float,
+             initial: tuple[np.ndarray, np.ndarray] | None = None) -> Run:
+    """Rebuild the run from the driver's snapshots and the grader's ticks; raises :class:`ProtocolError`.
+
+    ``initial``: the grader's initial (W1, W2), which the first snapshot (taken before any step) must be:
+    weights that already moved were changed outside the optimizer's step (a model that solves Eq. 6 from
+    its batch).
+    """
     steps = [int(s) for s in training.get("steps", [])]
     W1 = training.get("W1")
     W2 = training.get("W2")
@@ -78,6 +87,10 @@ def read_run(training: dict, ticks: tuple[float, ...], X: np.ndarray, cf: Closed
             raise ProtocolError(f"the training snapshots have shapes {W1.shape} and {W2.shape}")
         if any(b <= a for a, b in zip(steps, steps[1:])) or steps[0] != 0:
             raise ProtocolError("the snapshots' step numbers are not increasing from 0")
+        if initial is not None and any(_moved(first[0], start) > INITIAL_RTOL
+                                       for first, start in ((W1, initial[0]), (W2, initial[1]))):
+            raise ProtocolError("the weights before the first step are not the grader's initial weights (they "
+                                "changed outside optimizer.step())")
     if len(ticks) != len(steps) + 1:
         raise ProtocolError(f"the grader received {len(ticks)} progress events for {len(steps)} snapshots "
                             "(one when training starts and one per snapshot are expected)")
@@ -91,6 +104,13 @@ def read_run(training: dict, ticks: tuple[float, ...], X: np.ndarray, cf: Closed
     return Run(steps, seconds, distances, losses, student, str(training.get("stopped", "")),
                training.get("error"), str(training.get("device", "")), W1 if steps else None,
                W2 if steps else None, reached, tol)
+
+
+def _moved(a: np.ndarray, b: np.ndarray) -> float:
+    b = np.asarray(b, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        gap = float(np.linalg.norm(np.asarray(a, dtype=np.float64) - b) / max(float(np.linalg.norm(b)), 1e-12))
+    return gap if np.isfinite(gap) else float("inf")
 
 
 def no_progress(run: Run) -> bool:

@@ -15,7 +15,10 @@ Measurements:
   the per-point semantics), the student's optimizer's ``step()``; a snapshot of (W1, W2) every
   ``snapshot_every`` steps, each followed by ``tick()``. It stops at the target, on NaN, when the
   weights stop moving, at the step cap, or when its own clock passes the time budget (the grader's
-  clock is the one that counts).
+  clock is the one that counts). Only ``step()`` may move W1 and W2: a setup whose forward pass, loss or
+  backpropagation changes them (e.g. a model that solves Eq. 6 from the batch it is given) is stopped
+  with an error. That runs in the student's process, so it is a first line only; the grader's side
+  checks the first snapshot against its own initial weights (``grader/training/curve.py``).
 """
 
 import importlib.util
@@ -26,6 +29,9 @@ import traceback
 
 PROBES = "_regularized_probes"  # the helper module beside this file
 FUNCTIONS = ("build_model", "build_loss", "build_optimizer")
+TAMPERED = ("the model's weights changed outside optimizer.step() (in the forward pass, the loss or "
+            "backpropagation): the grader's training lets only your optimizer move W1 and W2, so the run "
+            "does not count")
 
 
 def run(namespace, X, lam, lr, W1_init, W2_init, settings=None, *, tick):
@@ -182,6 +188,19 @@ def _warm_up(torch, device, dtype):
     torch.cuda.synchronize(device)
 
 
+def _flat(torch, weights):
+    """W1 and W2's bytes, copied: compared bit for bit, a NaN equals itself (a diverged run is no tampering)."""
+    return torch.cat([w.detach().reshape(-1) for w in weights]).view(torch.uint8)
+
+
+def _changed(torch, lin, weights, before):
+    """Whether W1 or W2 differs from ``before`` (``_flat`` of them), or is another tensor now, as a tensor
+    on the weights' device: not reading the answer keeps the step free of a device synchronization."""
+    if any(mod.weight is not w for mod, w in zip(lin, weights)):
+        return torch.ones((), dtype=torch.bool, device=before.device)
+    return (_flat(torch, weights) != before).any()
+
+
 def _train(env, X, W1_init, W2_init, settings, tick):
     torch, np = env.torch, env.np
     snapshot_every = max(1, int(settings.get("snapshot_every", 10)))
@@ -214,6 +233,8 @@ def _train(env, X, W1_init, W2_init, settings, tick):
     per_point = torch.func.vmap(lambda p, t: loss_fn(p.unsqueeze(0), t.unsqueeze(0)), randomness="different")
 
     _warm_up(torch, env.device, dtype)
+    weights = [lin[0].weight, lin[1].weight]
+    tampered = torch.zeros((), dtype=torch.bool, device=env.device)  # W1, W2 changed outside opt.step()
     steps, W1s, W2s, losses, changes = [], [], [], [], []
     stopped, error, quiet = "max_steps", None, 0
     clock = time.perf_counter
@@ -222,6 +243,7 @@ def _train(env, X, W1_init, W2_init, settings, tick):
     step = 0
     while True:
         model.zero_grad(set_to_none=True)
+        before = _flat(torch, weights)  # a copy
         try:
             values = per_point(model(data), data)
         except (MemoryError, SystemExit, KeyboardInterrupt):
@@ -236,6 +258,10 @@ def _train(env, X, W1_init, W2_init, settings, tick):
             break
         objective = values.mean()
         if step % snapshot_every == 0:
+            # the forward pass and the loss of this step; the backward pass is checked below, every step
+            if bool(tampered | _changed(torch, lin, weights, before)):  # the snapshot synchronizes anyway
+                stopped, error = "error", TAMPERED
+                break
             W1, W2 = env.array(lin[0].weight), env.array(lin[1].weight)  # copies to the CPU: synchronizes
             steps.append(step)
             W1s.append(W1)
@@ -264,6 +290,7 @@ def _train(env, X, W1_init, W2_init, settings, tick):
                 break
         try:
             objective.backward()
+            tampered = tampered | _changed(torch, lin, weights, before)
             opt.step()
         except (MemoryError, SystemExit, KeyboardInterrupt):
             raise

@@ -157,6 +157,49 @@ def test_backpropagation_through_the_model_is_probed(gradient, frozen, diagnosis
         assert "the forward map is right" in report.explain() or "frozen" in report.explain()
 
 
+def test_computed_weights_are_named():
+    data = _structure_probes()
+    for linear in data["linears"]:
+        linear["parameter"] = False
+    del data["gradient"]  # not probed: the weights are no leaves
+    report = analyse_structure(data, 16, 4)
+    assert report.diagnosis == "parametrized" and "W1 and W2 are computed from other parameters" in report.explain()
+
+
+WEIGHT_NORM = textwrap.dedent('''
+    import torch
+    from torch import nn
+    from torch.nn.utils.parametrizations import weight_norm
+
+
+    def build_model(m, k):
+        return nn.Sequential(weight_norm(nn.Linear(m, k, bias=False)), weight_norm(nn.Linear(k, m, bias=False)))
+
+
+    def build_loss():
+        return nn.MSELoss(reduction="sum")
+
+
+    def build_optimizer(model, lam, lr):
+        return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)
+''')
+
+
+def test_a_parametrized_model_is_named_not_accused(pool):
+    """weight_norm computes W1 and W2 from other parameters: the structure check says so, the loss and the
+    optimizer are still read right, and training is declined plainly (no gradient or tampering message)."""
+    result = _grade(WEIGHT_NORM, pool, CaseBook())
+    by_check = {}
+    for c in result.checks:
+        by_check.setdefault(c.check, []).append(c)
+    for c in by_check["structure"]:
+        assert c.diagnosis == "parametrized" and "no gradient" not in c.feedback, c.feedback
+    assert all(c.status is Status.PASSED for c in by_check["objective"])
+    for c in by_check["training"]:
+        assert c.status is Status.FAILED and "computed from other parameters" in c.feedback, c.feedback
+        assert "outside optimizer.step()" not in c.feedback
+
+
 def test_a_failed_backward_pass_is_reported():
     data = _structure_probes()
     data["gradient"] = {"error": "RuntimeError: element 0 of tensors does not require grad"}

@@ -66,6 +66,12 @@ def analyse_structure(data: dict, m: int, k: int) -> Structure:
             f"the {('encoder', 'decoder')[biased[0]]} has a bias"
         problem(f"{which}: nn.Linear adds one by default (bias=True), and Eq. 6's model W2 W1 x "
                 "has none (a bias changes both the model and its minimiser); pass bias=False", "bias")
+    computed = [i for i, l in enumerate(linears[:2]) if l.get("parameter") is False]
+    if computed:
+        which = " and ".join(("W1", "W2")[i] for i in computed)
+        problem(f"{which} {'is' if len(computed) == 1 else 'are'} computed from other parameters (a "
+                "parametrization such as weight_norm or spectral_norm): Eq. 6 trains W1 and W2 themselves, "
+                "each with its own penalty lam ||W||^2", "parametrized")
     names = {l.get("name") for l in linears}
     extra = [p for p in data.get("parameters", [])
              if not any(p[0] in (f"{n}.weight", f"{n}.bias") or (n == "" and p[0] in ("weight", "bias"))

@@ -32,7 +32,8 @@ def probe_structure(env):
     modules = [[name, _qualname(mod)] for name, mod in list(model.named_modules())[:MAX_ITEMS]]
     params = [[name, list(p.shape), bool(p.requires_grad)] for name, p in list(model.named_parameters())[:MAX_ITEMS]]
     linears = [{"in": int(mod.in_features), "out": int(mod.out_features), "bias": mod.bias is not None,
-                "name": next((nm for nm, md in model.named_modules() if md is mod), "")}
+                "name": next((nm for nm, md in model.named_modules() if md is mod), ""),
+                "parameter": isinstance(mod.weight, torch.nn.Parameter)}  # False: computed (a parametrization)
                for mod in env.linears(model)[:MAX_ITEMS]]
     out = {"modules": modules, "parameters": params, "linears": linears,
            "parameter_count": sum(1 for _ in model.parameters()),
@@ -70,7 +71,7 @@ def probe_structure(env):
     except Exception as exc:  # noqa: BLE001
         forward["error"] = env.describe(exc)
     out["forward"] = forward
-    if len(lin) >= 2 and "error" not in forward:
+    if len(lin) >= 2 and "error" not in forward and all(l["parameter"] for l in linears[:2]):
         out["gradient"] = _probe_gradient(env, model, lin, pts, gen.standard_normal(pts.shape), dtype)
     return out
 
@@ -166,8 +167,11 @@ def probe_optimizer(env):
     probe = env.model()
     lin = env.linears(probe)
     shapes = [(env.k, env.m), (env.m, env.k)]
-    if len(lin) < 2 or [tuple(mod.weight.shape) for mod in lin[:2]] != shapes:
-        grader_model = True  # the student's model cannot say which weight is which: probe a plain one
+    if len(lin) < 2 or [tuple(mod.weight.shape) for mod in lin[:2]] != shapes or \
+            not all(isinstance(mod.weight, torch.nn.Parameter) for mod in lin[:2]):
+        # the student's model cannot say which weight is which, or its weights are computed from other
+        # parameters (a parametrization, which the structure check names): probe a plain model
+        grader_model = True
     else:
         grader_model = False
     w0 = [gen.standard_normal(s) for s in shapes]

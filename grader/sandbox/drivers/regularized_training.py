@@ -194,11 +194,13 @@ def _flat(torch, weights):
 
 
 def _changed(torch, lin, weights, before):
-    """Whether W1 or W2 differs from ``before`` (``_flat`` of them), or is another tensor now, as a tensor
-    on the weights' device: not reading the answer keeps the step free of a device synchronization."""
-    if any(mod.weight is not w for mod, w in zip(lin, weights)):
+    """Whether W1 or W2 differs from ``before`` (``_flat`` of them), or another parameter took its place, as
+    a tensor on the weights' device: not reading the answer keeps the step free of a device synchronization.
+    ``weights``: the modules' weight parameters when training began."""
+    now = [mod.weight for mod in lin[:2]]
+    if any(n is not w for n, w in zip(now, weights)):
         return torch.ones((), dtype=torch.bool, device=before.device)
-    return (_flat(torch, weights) != before).any()
+    return (_flat(torch, now) != before).any()
 
 
 def _train(env, X, W1_init, W2_init, settings, tick):
@@ -219,6 +221,10 @@ def _train(env, X, W1_init, W2_init, settings, tick):
         return {"error": f"the grader trains the weights of the first two nn.Linear modules, an encoder "
                          f"Linear({env.m}, {env.k}) and a decoder Linear({env.k}, {env.m}); the model has: "
                          f"{found}", "skipped": True}
+    if not all(isinstance(mod.weight, torch.nn.Parameter) for mod in lin[:2]):
+        return {"error": "the grader starts W1 and W2 from its own initial weights and trains them, and your "
+                         "nn.Linear weights are computed from other parameters (a parametrization), which it "
+                         "cannot set", "skipped": True}
     with torch.no_grad():
         lin[0].weight.copy_(torch.as_tensor(np.array(W1_init, dtype=np.float64), dtype=lin[0].weight.dtype))
         lin[1].weight.copy_(torch.as_tensor(np.array(W2_init, dtype=np.float64), dtype=lin[1].weight.dtype))
@@ -243,7 +249,7 @@ def _train(env, X, W1_init, W2_init, settings, tick):
     step = 0
     while True:
         model.zero_grad(set_to_none=True)
-        before = _flat(torch, weights)  # a copy
+        before = _flat(torch, [mod.weight for mod in lin[:2]])  # a copy
         try:
             values = per_point(model(data), data)
         except (MemoryError, SystemExit, KeyboardInterrupt):

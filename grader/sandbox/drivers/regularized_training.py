@@ -249,7 +249,7 @@ def _train(env, X, W1_init, W2_init, settings, tick):
     step = 0
     while True:
         model.zero_grad(set_to_none=True)
-        before = _flat(torch, [mod.weight for mod in lin[:2]])  # a copy
+        before = _flat(torch, weights)  # a copy
         try:
             values = per_point(model(data), data)
         except (MemoryError, SystemExit, KeyboardInterrupt):

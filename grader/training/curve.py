@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from grader.training.closed_form import ClosedForm, Distance, distance, eq6_loss, fitted_lambdas
+from grader.training.gaps import relative_gap
 
 
 INITIAL_RTOL = 1e-2  #: the first snapshot against the grader's initial weights (a 16-bit model rounds them)
@@ -87,8 +88,8 @@ def read_run(training: dict, ticks: tuple[float, ...], X: np.ndarray, cf: Closed
             raise ProtocolError(f"the training snapshots have shapes {W1.shape} and {W2.shape}")
         if any(b <= a for a, b in zip(steps, steps[1:])) or steps[0] != 0:
             raise ProtocolError("the snapshots' step numbers are not increasing from 0")
-        if initial is not None and any(_moved(first[0], start) > INITIAL_RTOL
-                                       for first, start in ((W1, initial[0]), (W2, initial[1]))):
+        if initial is not None and not all(relative_gap(first[0], start) <= INITIAL_RTOL  # False for NaN
+                                           for first, start in ((W1, initial[0]), (W2, initial[1]))):
             raise ProtocolError("the weights before the first step are not the grader's initial weights (they "
                                 "changed outside optimizer.step())")
     if len(ticks) != len(steps) + 1:
@@ -104,13 +105,6 @@ def read_run(training: dict, ticks: tuple[float, ...], X: np.ndarray, cf: Closed
     return Run(steps, seconds, distances, losses, student, str(training.get("stopped", "")),
                training.get("error"), str(training.get("device", "")), W1 if steps else None,
                W2 if steps else None, reached, tol)
-
-
-def _moved(a: np.ndarray, b: np.ndarray) -> float:
-    b = np.asarray(b, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        gap = float(np.linalg.norm(np.asarray(a, dtype=np.float64) - b) / max(float(np.linalg.norm(b)), 1e-12))
-    return gap if np.isfinite(gap) else float("inf")
 
 
 def no_progress(run: Run) -> bool:

@@ -33,7 +33,7 @@ def probe_structure(env):
     params = [[name, list(p.shape), bool(p.requires_grad)] for name, p in list(model.named_parameters())[:MAX_ITEMS]]
     linears = [{"in": int(mod.in_features), "out": int(mod.out_features), "bias": mod.bias is not None,
                 "name": next((nm for nm, md in model.named_modules() if md is mod), ""),
-                "parameter": isinstance(mod.weight, torch.nn.Parameter)}  # False: computed (a parametrization)
+                "parameter": env.settable([mod])}  # False: computed (a parametrization)
                for mod in env.linears(model)[:MAX_ITEMS]]
     out = {"modules": modules, "parameters": params, "linears": linears,
            "parameter_count": sum(1 for _ in model.parameters()),
@@ -168,7 +168,7 @@ def probe_optimizer(env):
     lin = env.linears(probe)
     shapes = [(env.k, env.m), (env.m, env.k)]
     if len(lin) < 2 or [tuple(mod.weight.shape) for mod in lin[:2]] != shapes or \
-            not all(isinstance(mod.weight, torch.nn.Parameter) for mod in lin[:2]):
+            not env.settable(lin):
         # the student's model cannot say which weight is which, or its weights are computed from other
         # parameters (a parametrization, which the structure check names): probe a plain model
         grader_model = True

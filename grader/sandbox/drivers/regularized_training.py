@@ -101,6 +101,11 @@ class _Env:
     def linears(self, model):
         return [mod for mod in model.modules() if isinstance(mod, self.torch.nn.Linear)]
 
+    def settable(self, lin):
+        """Whether the first two linear maps' weights are parameters the grader can set and train (not
+        computed from other parameters by a parametrization such as weight_norm)."""
+        return all(isinstance(mod.weight, self.torch.nn.Parameter) for mod in lin[:2])
+
     def array(self, tensor):
         return tensor.detach().to("cpu", self.torch.float64).numpy().copy()
 
@@ -221,7 +226,7 @@ def _train(env, X, W1_init, W2_init, settings, tick):
         return {"error": f"the grader trains the weights of the first two nn.Linear modules, an encoder "
                          f"Linear({env.m}, {env.k}) and a decoder Linear({env.k}, {env.m}); the model has: "
                          f"{found}", "skipped": True}
-    if not all(isinstance(mod.weight, torch.nn.Parameter) for mod in lin[:2]):
+    if not env.settable(lin):
         return {"error": "the grader starts W1 and W2 from its own initial weights and trains them, and your "
                          "nn.Linear weights are computed from other parameters (a parametrization), which it "
                          "cannot set", "skipped": True}

@@ -69,6 +69,7 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
         mode = isolation.resolve_mode(sandbox)
     except isolation.SandboxUnavailable as exc:
         out.append(Fact("isolation", False, str(exc)))
+        out.append(privilege_fact())
         return out
     if mode == "bwrap":
         out.append(Fact("isolation", True, "bubblewrap: each run in its own sandbox (no network, read-only "
@@ -78,6 +79,7 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
     else:
         out.append(Fact("isolation", False, isolation.reduced_isolation_warning().removeprefix("warning: ")))
         out.append(Fact("workers", True, "fresh: a new Python per submission (warm workers need bubblewrap)"))
+    out.append(privilege_fact())
     root = cgroup_root()
     out.append(Fact("processes", root is not None,
                     f"a pids cgroup under {root} caps each run's processes and threads" if root is not None else
@@ -95,6 +97,17 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
     if mode == "bwrap" and wanted is not None and found.usable:
         out.append(warm_gpu_fact(wanted, secrets))
     return out
+
+
+def privilege_fact() -> Fact:
+    """What a probe inside a real sandbox holds (see isolation.probe): degraded when it keeps any privilege, or
+    when its uid maps to host root."""
+    probe = isolation.probe()
+    if probe.observed is None:
+        return Fact("privilege", False, f"not probed: {probe.problem}")
+    ok = probe.problem is None and probe.plan.kind != "root-mapped"
+    text = probe.describe() + (f"; {probe.problem}" if probe.problem else "")
+    return Fact("privilege", ok, text)
 
 
 def warm_gpu_fact(limits: Limits, secrets: Iterable[Path] = ()) -> Fact:

@@ -147,16 +147,14 @@ def driver_folders() -> DriverFolders:
                          search=tuple(f for f in found if f not in known))
 
 
-def bwrap_args(folders: DriverFolders) -> list[str]:
-    """bubblewrap arguments that let CUDA work: the nodes read-write (after ``--dev``), sysfs and the
-    driver folders read-only."""
+def bwrap_args() -> list[str]:
+    """bubblewrap arguments that let CUDA work: the nodes read-write (after ``--dev``) and sysfs read-only.
+    The driver folders (``DriverFolders.bind``) are bound read-only with the Python installation (see
+    isolation.py), so that their parent folders are reachable by the sandbox's unprivileged user."""
     args: list[str] = []
     for dev in devices():
         args += ["--dev-bind", dev, dev]
-    args += ["--ro-bind", "/sys", "/sys"]
-    for folder in folders.bind:
-        args += ["--ro-bind", folder, folder]
-    return args
+    return args + ["--ro-bind", "/sys", "/sys"]
 
 
 def sandbox_env(folders: DriverFolders) -> dict[str, str]:

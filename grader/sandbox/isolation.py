@@ -2,8 +2,11 @@
 
 With bubblewrap the child sees a read-only system (``/usr``), the Python installation, and its own job
 folder, read-only; nothing else of the host's file system: not the assignment (reference solutions,
-hidden cases), not other submissions, not the output folder. It has no network, its own PID namespace,
-an empty environment, and writes only to small private tmpfs mounts (its scratch folder, /tmp).
+hidden cases), not other submissions, not the output folder (see mounts.py). It has no network, its own
+PID and IPC namespaces, an empty environment, writes only to small private tmpfs mounts (its scratch
+folder, /tmp, /dev/shm), and runs with no privilege whoever started the grader (see privilege.py): no
+capability, an unprivileged uid, no-new-privs and a seccomp filter (seccomp.py). :func:`bwrap_problem`
+proves this with a probe in a real sandbox before anything is graded, and refuses bubblewrap otherwise.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from pathlib import Path
 from typing import Callable, Literal
 
 from grader.sandbox import gpu as gpu_access
+from grader.sandbox import mounts, privilege, seccomp
 from grader.sandbox.pidlimit import PidCap
 
 Mode = Literal["auto", "bwrap", "process"]
@@ -100,19 +104,87 @@ def check_not_exposed(paths: list[str], secrets: list[Path]) -> None:
                     "environment outside the assignment and submissions folders")
 
 
-@functools.lru_cache(maxsize=1)
-def bwrap_problem() -> str | None:
-    """None when bubblewrap can start a sandbox here, else why not."""
+def readable_by_sandbox(folder: Path, writable: tuple[Path, ...] = ()) -> None:
+    """Make the grader's own ``folder`` (a job folder, the warm workers' tools) readable by the sandbox's
+    unprivileged user, whatever this process's umask: folders 0755, files 0644; ``writable`` folders 0777
+    (a plain child process's working folder, which no tmpfs replaces)."""
+    for path in [folder, *folder.rglob("*")]:
+        if path.is_symlink():
+            continue
+        os.chmod(path, 0o755 if path.is_dir() else 0o644)
+    for path in writable:
+        os.chmod(path, 0o777)
+
+
+@dataclass(frozen=True)
+class Probe:
+    """What a process in a sandbox started as the grader starts them reports of its own privilege."""
+
+    plan: privilege.Plan
+    observed: privilege.Observed | None  #: None when the sandbox did not start
+    problem: str | None  #: why bubblewrap cannot be used, or None
+
+    def describe(self) -> str:
+        if self.observed is None:
+            return str(self.problem)
+        return f"student code runs {self.plan.describe()}; a probe in the sandbox reports {self.observed.describe()}"
+
+
+def _run_probe() -> Probe:
+    chosen = privilege.plan()
     exe = shutil.which("bwrap")
     if exe is None:
-        return "bwrap is not installed"
+        return Probe(chosen, None, "bwrap is not installed")
     try:
-        probe = subprocess.run([exe, *_base_args(), "--", "/bin/true"], capture_output=True, timeout=20)
+        setup = privilege.prepare(chosen)
+    except privilege.PrivilegeError as exc:
+        return Probe(chosen, None, f"bwrap cannot drop privilege here: {exc}")
+    filter_fd = _seccomp_fd()
+    fds = [*setup.fds, *([filter_fd] if filter_fd is not None else [])]
+    argv = [exe, *_sandbox_args(setup, filter_fd, 64, python_paths(), gpu=False), *setup.prefix,
+            "/bin/cat", "/proc/self/status", "/proc/self/uid_map"]
+    try:
+        done = subprocess.run(argv, capture_output=True, timeout=20, pass_fds=fds)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"bwrap could not be started ({exc})"
-    if probe.returncode != 0:
-        return "bwrap cannot create a sandbox here: " + probe.stderr.decode(errors="replace").strip()[:200]
-    return None
+        return Probe(chosen, None, f"bwrap could not be started ({exc})")
+    finally:
+        for fd in fds:
+            _close(fd)
+    if done.returncode != 0:
+        text = done.stderr.decode(errors="replace").strip()[:200]
+        return Probe(chosen, None, f"bwrap cannot create a sandbox here: {text}")
+    observed = privilege.observe(*_split_probe(done.stdout.decode(errors="replace")))
+    problem = None
+    if observed.kept() or not observed.no_new_privs or observed.uid == 0 or \
+            (observed.host_uid == 0 and chosen.kind != "root-mapped"):
+        problem = ("bubblewrap would keep privilege in the sandbox (" + observed.describe() + "); the grader never "
+                   "grades with such a sandbox")
+    return Probe(chosen, observed, problem)
+
+
+def _split_probe(text: str) -> tuple[str, str]:
+    """The probe's output: ``/proc/self/status`` (lines ``Name:\\tvalue``), then ``uid_map`` (numbers only)."""
+    lines = text.splitlines()
+    cut = next((i for i, line in enumerate(lines) if line and ":" not in line), len(lines))
+    return "\n".join(lines[:cut]), "\n".join(lines[cut:])
+
+
+def _close(fd: int) -> None:
+    try:
+        os.close(fd)
+    except OSError:
+        pass
+
+
+@functools.lru_cache(maxsize=1)
+def probe() -> Probe:
+    """The privilege probe, run once per process (see :class:`Probe`)."""
+    return _run_probe()
+
+
+def bwrap_problem() -> str | None:
+    """None when bubblewrap can start a sandbox here with no privilege in it, else why not."""
+    return probe().problem
 
 
 def resolve_mode(mode: Mode) -> Literal["bwrap", "process"]:
@@ -128,33 +200,57 @@ def resolve_mode(mode: Mode) -> Literal["bwrap", "process"]:
 
 def reduced_isolation_warning() -> str:
     problem = bwrap_problem()
-    return REDUCED_WARNING.format(why=f" ({problem})") if problem else CHOSEN_WARNING
+    text = REDUCED_WARNING.format(why=f" ({problem})") if problem else CHOSEN_WARNING
+    return f"{text}; it runs {privilege.process_plan(interpreter()).describe()}"
 
 
-def _base_args(tmp_mb: int = 64) -> list[str]:
-    size = str(tmp_mb * 1024 * 1024)
-    args = ["--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-            "--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
-            "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm"]
-    for top in ("bin", "lib", "lib32", "lib64", "sbin"):
-        path = Path("/") / top
-        if path.is_symlink():
-            args += ["--symlink", os.readlink(path), str(path)]
-        elif path.is_dir():
-            args += ["--ro-bind", str(path), str(path)]
-    for etc in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"):
-        args += ["--ro-bind-try", etc, etc]
-    return args
+def _seccomp_fd() -> int | None:
+    """A pipe's reading end holding the seccomp filter (bwrap reads it to the end), or None without one."""
+    program = seccomp.program()
+    if program is None:
+        return None
+    read_fd, write_fd = os.pipe()
+    try:
+        os.write(write_fd, program)  # a few hundred bytes: far below a pipe's buffer
+    finally:
+        os.close(write_fd)
+    return read_fd
 
 
-@dataclass(frozen=True)
+def _sandbox_args(setup: privilege.Prepared, filter_fd: int | None, tmp_mb: int, paths: list[str],
+                  gpu: bool, folders: gpu_access.DriverFolders = gpu_access.DriverFolders()) -> list[str]:
+    """Everything but the job's own folder and the command: namespaces, privilege, the file system."""
+    args = [*setup.args, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--new-session", "--clearenv"]
+    if filter_fd is not None:
+        args += ["--seccomp", str(filter_fd)]
+    args += mounts.system(tmp_mb)
+    if gpu:
+        args += gpu_access.bwrap_args()
+    return args + mounts.read_only([*paths, *(folders.bind if gpu else ())])
+
+
+@dataclass
 class Launch:
-    """A ready-to-run command for one sandboxed harness process."""
+    """A ready-to-run command for one sandboxed process; ``fds`` must be inherited by it (``pass_fds``) and
+    closed here once it has started (:meth:`close`)."""
 
     argv: list[str]
     env: dict[str, str]
     cwd: str | None
     preexec: Callable[[], None]
+    fds: tuple[int, ...] = ()
+
+    def close(self) -> None:
+        for fd in self.fds:
+            _close(fd)
+        self.fds = ()
+
+    def __enter__(self) -> "Launch":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _limits(memory_mb: int, pids: PidCap | None, gpu: bool = False) -> Callable[[], None]:
@@ -178,6 +274,20 @@ def _gpu_access(wanted: bool) -> tuple[bool, gpu_access.DriverFolders]:
     return on, gpu_access.driver_folders() if on else gpu_access.DriverFolders()
 
 
+def _bwrap(paths: list[str], folders: gpu_access.DriverFolders, gpu: bool, tmp_mb: int,
+           secrets: list[Path]) -> tuple[list[str], privilege.Prepared, list[int]]:
+    """bubblewrap and its arguments up to the job's own folder, and what the command is prefixed with."""
+    check_not_exposed([*paths, *folders.bind], secrets)
+    try:
+        setup = privilege.prepare(privilege.plan())
+    except privilege.PrivilegeError as exc:
+        raise SandboxUnavailable(str(exc)) from exc
+    filter_fd = _seccomp_fd()
+    fds = [*setup.fds, *([filter_fd] if filter_fd is not None else [])]
+    argv = [shutil.which("bwrap") or "bwrap", *_sandbox_args(setup, filter_fd, tmp_mb, paths, gpu, folders)]
+    return argv, setup, fds
+
+
 def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[str], memory_mb: int,
            secrets: list[Path], scratch_mb: int = 64, pids: PidCap | None = None, gpu: bool = False) -> Launch:
     """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation.
@@ -189,51 +299,43 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     gpu, folders = _gpu_access(gpu)
     extra_env = gpu_access.sandbox_env(folders) if gpu else {}
     if mode == "process":
-        argv = [sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
+        prefix = privilege.process_plan(interpreter()).prefix
+        argv = [*prefix, sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
         return Launch(argv, {**clean_env(str(job_dir / "scratch")), **extra_env}, str(job_dir / "scratch"),
                       _limits(memory_mb, pids, gpu))
-    paths = python_paths()
-    check_not_exposed([*paths, *folders.bind], secrets)
-    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb),
-            *(gpu_access.bwrap_args(folders) if gpu else [])]
-    for p in paths:
-        args += ["--ro-bind", p, p]
+    argv, setup, fds = _bwrap(python_paths(), folders, gpu, scratch_mb, secrets)
     root = SANDBOX_ROOT
     # The job folder is read-only; the only writable places are small private tmpfs mounts, so a
     # submission can neither write to the host nor fill its disk.
-    args += ["--ro-bind", str(job_dir), root,
-             "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", f"{root}/scratch",
+    argv += ["--ro-bind", str(job_dir), root, *mounts.tmpfs(f"{root}/scratch", scratch_mb), *mounts.seal(),
              "--chdir", f"{root}/scratch"]
     for key, value in {**clean_env(f"{root}/scratch"), **extra_env}.items():
-        args += ["--setenv", key, value]
-    args += ["--", interpreter(), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
-    return Launch(args, {}, None, _limits(memory_mb, pids, gpu))
+        argv += ["--setenv", key, value]
+    argv += ["--", *setup.prefix, interpreter(), "-I", "-B", "-u", f"{root}/harness.py", root, *harness_args]
+    return Launch(argv, {}, None, _limits(memory_mb, pids, gpu), tuple(fds))
 
 
 def launch_zygote(tools: Path, sock_fd: int, secrets: list[Path], scratch_mb: int, pids: PidCap,
                   gpu: bool = False) -> Launch:
     """A long-lived sandbox running ``zygote.py`` (see pool.py): the same isolation as :func:`launch`,
-    with the grader's tools read-only at /job and a private tmpfs at /scratch for the jobs' work.
+    with the grader's tools read-only at /job and a private tmpfs at /scratch for the jobs' work. The
+    zygote is the sandbox's PID 1 (no bubblewrap process inside it), so no job can signal it, and it
+    reaps what a job leaves behind.
 
     With ``gpu`` and an NVIDIA GPU on the machine, the sandbox also sees what CUDA needs, as in :func:`launch`
     (each job sets its own memory limit, on data when the job says ``gpu``: see zygote.py).
     """
     gpu, folders = _gpu_access(gpu)
-    paths = python_paths()
-    check_not_exposed([*paths, *folders.bind], secrets)
-    args = [shutil.which("bwrap") or "bwrap", *_base_args(scratch_mb),
-            *(gpu_access.bwrap_args(folders) if gpu else [])]
-    for p in paths:
-        args += ["--ro-bind", p, p]
-    args += ["--ro-bind", str(tools), SANDBOX_ROOT,
-             "--size", str(scratch_mb * 1024 * 1024), "--tmpfs", "/scratch", "--chdir", "/scratch"]
+    argv, setup, fds = _bwrap(python_paths(), folders, gpu, scratch_mb, secrets)
+    argv += ["--as-pid-1", "--ro-bind", str(tools), SANDBOX_ROOT, *mounts.tmpfs("/scratch", scratch_mb),
+             *mounts.seal(), "--chdir", "/scratch"]
     for key, value in {**clean_env("/scratch"), **(gpu_access.sandbox_env(folders) if gpu else {})}.items():
-        args += ["--setenv", key, value]
-    args += ["--", interpreter(), "-I", "-B", "-u", f"{SANDBOX_ROOT}/zygote.py", SANDBOX_ROOT,
-             str(sock_fd)]
+        argv += ["--setenv", key, value]
+    argv += ["--", *setup.prefix, interpreter(), "-I", "-B", "-u", f"{SANDBOX_ROOT}/zygote.py", SANDBOX_ROOT,
+             str(sock_fd), "seccomp" if seccomp.program() is not None else "no-seccomp"]
 
     def preexec() -> None:
         pids.enter()
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
 
-    return Launch(args, {}, None, preexec)
+    return Launch(argv, {}, None, preexec, tuple(fds))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import time
 import uuid
 from pathlib import Path
@@ -69,6 +70,24 @@ class PidCap:
         if self.path is not None:
             with open(self.path / "cgroup.procs", "w") as fh:
                 fh.write(str(os.getpid()))
+
+    def kill_all(self) -> None:
+        """SIGKILL every process in the cgroup (a sandbox and all it started), when there is one."""
+        if self.path is None:
+            return
+        for _ in range(50):
+            try:
+                pids = [int(p) for p in (self.path / "cgroup.procs").read_text().split()]
+            except (OSError, ValueError):
+                return
+            if not pids:
+                return
+            for pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(0.01)
 
     def close(self) -> None:
         if self.path is None:

@@ -28,7 +28,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from grader.sandbox import isolation
+from grader.sandbox import isolation, privilege
 from grader.sandbox.drivers import copy_drivers
 from grader.sandbox.pidlimit import PidCap
 from grader.timing import Instant
@@ -51,7 +51,7 @@ def _tools_dir() -> Path:
     for name in TOOLS:
         shutil.copyfile(package.joinpath(name), folder / name)
     copy_drivers(folder / "drivers")
-    os.chmod(folder, 0o755)
+    isolation.readable_by_sandbox(folder)
     return folder
 
 
@@ -68,16 +68,41 @@ class WarmSandbox:
             theirs.close()
             self.pids.close()
             raise
-        self.popen = subprocess.Popen(launch.argv, env=launch.env, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                                      pass_fds=(theirs.fileno(),), start_new_session=True,
-                                      preexec_fn=launch.preexec)
+        with launch:
+            self.popen = subprocess.Popen(launch.argv, env=launch.env, stdin=subprocess.DEVNULL,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                          pass_fds=(theirs.fileno(), *launch.fds), start_new_session=True,
+                                          preexec_fn=launch.preexec)
         theirs.close()
         self.sock = ours
         self.buffer = b""
-        if self._line(Instant.now().plus(START_SECONDS)) != "ready":
+        self.zygote: int | None = None
+        line = self._line(Instant.now().plus(START_SECONDS))
+        if line != "ready":
             error = self.stop()
-            raise WarmSandboxError(f"a warm sandbox did not start: {error}")
+            why = line.removeprefix("unfit ") if line and line.startswith("unfit ") else error
+            raise WarmSandboxError(f"a warm sandbox did not start: {why}")
+        kept = self._privilege_kept()
+        if kept:
+            self.stop()
+            raise WarmSandboxError(f"a warm sandbox kept privilege: {kept}")
+
+    def _privilege_kept(self) -> str | None:
+        """Why the zygote, as this (trusted) side sees it in the host's /proc, holds privilege, or None.
+
+        The zygote checks itself too; this check does not rely on anything inside the sandbox."""
+        self.zygote = self._zygote()
+        try:
+            status = Path(f"/proc/{self.zygote}/status").read_text()
+        except OSError as exc:
+            return f"its process could not be inspected ({exc})"
+        seen = privilege.observe(status, "")
+        host_uid = int(dict(line.split(":", 1) for line in status.splitlines() if ":" in line)["Uid"].split()[0])
+        if seen.kept() or not seen.no_new_privs:
+            return seen.describe()
+        if host_uid == 0 and privilege.plan().kind != "root-mapped":
+            return "it runs as host root"
+        return None
 
     def _line(self, deadline: Instant) -> str | None:
         while b"\n" not in self.buffer:
@@ -111,15 +136,29 @@ class WarmSandbox:
         if len(words) < 2 or words[0] != "done":
             return None
         try:
-            return int(words[1]), words[2:] != ["unclean"]
+            return int(words[1]), words[2:3] != ["unclean"]
         except ValueError:
             return None
 
-    def stop(self) -> str:
+    def _zygote(self) -> int | None:
+        """The zygote's host pid (bubblewrap's child, the sandbox's PID 1), or None while there is none."""
         try:
-            os.killpg(self.popen.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+            children = Path(f"/proc/{self.popen.pid}/task/{self.popen.pid}/children").read_text().split()
+        except OSError:
+            return None
+        return int(children[0]) if children else None
+
+    def stop(self) -> str:
+        # the zygote, PID 1 of the sandbox: its death ends every process in it (it runs as another user, so
+        # bubblewrap's parent-death signal does not reach it); then bubblewrap and whatever the cgroup holds
+        zygote = self.zygote if self.zygote is not None else self._zygote()
+        for pid in (zygote, self.popen.pid):
+            try:
+                if pid is not None:
+                    os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        self.pids.kill_all()
         try:
             _, err = self.popen.communicate(timeout=10)
         except subprocess.TimeoutExpired:

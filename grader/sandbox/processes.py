@@ -98,13 +98,14 @@ class FreshProcess(SandboxProcess):
         try:
             self.popen = subprocess.Popen(
                 argv, env=launch.env, cwd=launch.cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                pass_fds=(write_fd,), start_new_session=True, preexec_fn=launch.preexec)
+                pass_fds=(write_fd, *launch.fds), start_new_session=True, preexec_fn=launch.preexec)
         except BaseException:
             os.close(read_fd)
             pids.close()
             raise
         finally:
             os.close(write_fd)
+            launch.close()
         super().__init__(read_fd)
         self.pids = pids
 

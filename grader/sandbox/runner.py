@@ -80,6 +80,11 @@ def _failure_outcome(data: Any, seconds: float, limits: Limits) -> CallOutcome:
     return CallOutcome(Status.ERROR, message=text, seconds=seconds)
 
 
+def _private(path: Path):
+    """A capture file only the grader can read (the process writes it through the descriptor it inherits)."""
+    return open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")
+
+
 def _read_limited(path: Path, limit_kb: int) -> str:
     limit = limit_kb * 1024
     with open(path, "rb") as fh:
@@ -99,6 +104,7 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
     fresh Python is started per process, isolated as ``mode`` says.
     """
     base = Path(tempfile.mkdtemp(prefix="grader-"))
+    os.chmod(base, 0o711)  # a plain child process running as another user must reach its job folder
     try:
         if pool is not None:
             job = {"source": source, "filename": filename, "calls": [_wire(c, None) for c in calls],
@@ -134,8 +140,7 @@ def _job_folder(job: Path, source: str, filename: str, calls: list[Call]) -> Pat
     (job / "calls.json").write_text(json.dumps({"source": "solution.py", "filename": filename,
                                                 "calls": [_wire(c, job / "in") for c in calls]}),
                                     encoding="utf-8")
-    for path in (job, job / "scratch"):
-        os.chmod(path, 0o777)
+    isolation.readable_by_sandbox(job, writable=(job / "scratch",))
     return job
 
 
@@ -149,7 +154,7 @@ class _Supervisor:
         self.budget = Instant.now().plus(limits.problem_seconds)
 
     def run(self) -> SandboxResult:
-        with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
+        with _private(self.stdout_path) as out, _private(self.stderr_path) as err:
             start = 0
             while start < len(self.calls) and self.load is None:
                 if self.budget.remaining() <= 0:

@@ -1,13 +1,23 @@
 """A warm worker inside a long-lived sandbox: numpy and torch imported once, a fresh fork per job.
 
-Usage (inside bubblewrap): python -I -B -u zygote.py TOOLS_DIR SOCKET_FD
+Usage (inside bubblewrap): python -I -B -u zygote.py TOOLS_DIR SOCKET_FD seccomp|no-seccomp
 
 The grader sends a job over the socket (a length-prefixed JSON document) with three file descriptors
 attached: the job's stdout and stderr files and its event pipe. The zygote forks; the child becomes the
 job's process (its own session, resource limits, a fresh working folder) and runs the ordinary harness.
-When the child has ended, the zygote kills every other process left in the sandbox, wipes the writable
-places (scratch, /tmp, /dev/shm) and System V IPC objects, and reports the child's exit status. So no
-state of one submission reaches the next one, and no process outlives its submission.
+When the child has ended, the zygote kills and reaps every other process left in the sandbox (it is the
+sandbox's PID 1), wipes the writable places (scratch, /tmp, /dev/shm, the POSIX message queues in
+/dev/mqueue) and System V IPC objects, and reports the child's exit status. So no state of one submission
+reaches the next one, and no process outlives its submission.
+
+Before the first job and after every job, the zygote proves that the sandbox is fit for the next one
+(:func:`_unfit`): it holds no capability and runs with no-new-privs (and the seccomp filter, when the
+grader loaded one) as a non-root uid; every mount but the writable places, /proc, /dev/pts and the
+device nodes is read-only; the writable places hold exactly what they held before the first job; no
+other process and no System V IPC object is left. A sandbox that cannot prove it is reported unfit (at
+start) or unclean (after a job), and the grader throws it away. The wipe never follows a link and never
+crosses into another mount: a folder bound inside /tmp (a Python environment that lives under the host's
+/tmp, say) is never touched, whatever its mode.
 
 In a sandbox that sees the GPU (pool.py's ``for_gpu``) the zygote must not initialise CUDA: a CUDA context
 does not survive a fork, and a child of a process that initialised it cannot use the GPU at all. Importing
@@ -16,7 +26,7 @@ ask) answers from NVML, which does not. A job whose limits say ``gpu`` gets its 
 than address space (CUDA reserves far more address space than it uses), as a fresh GPU sandbox does.
 
 The zygote never runs student code itself, and makes itself non-dumpable so that a job cannot ptrace it
-or read its memory or file descriptors through /proc.
+or read its memory or file descriptors through /proc; as PID 1 it ignores every signal a job can send.
 """
 
 import array
@@ -25,15 +35,19 @@ import importlib.util
 import json
 import os
 import resource
-import shutil
+import select
 import signal
 import socket
+import stat
 import struct
 import sys
 import time
 
 SCRATCH = "/scratch"
-WIPE = (SCRATCH, "/tmp", "/dev/shm")
+WIPE = (SCRATCH, "/tmp", "/dev/shm", "/dev/mqueue")
+#: mounts that may stay writable besides the wiped places: /proc (the sandbox's own), pseudo-terminals
+WRITABLE_TYPES = ("proc", "devpts")
+CAPS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
 PR_SET_DUMPABLE = 4
 IPC_RMID = 0
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
@@ -108,12 +122,51 @@ def _child(harness, tools_dir, job, fds):
         harness.finish()
 
 
-def _kill_others(seconds=10.0):
-    """Kill every process of the sandbox but its init and this zygote; True once none is left."""
+def _wait(pid, sock):
+    """The job's wait status. Should the grader go away meanwhile (killed, even with SIGKILL), the zygote kills
+    the job and exits, which ends the sandbox: no job outlives the grader."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # a kernel before 5.3
+        return os.waitpid(pid, 0)[1]
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    poller.register(sock.fileno(), select.POLLIN)
+    try:
+        while True:
+            for fd, events in poller.poll():
+                if fd == pidfd:
+                    return os.waitpid(pid, 0)[1]
+                if events & (select.POLLHUP | select.POLLERR) or not sock.recv(1, socket.MSG_PEEK):
+                    _kill_others()
+                    os._exit(0)
+                poller.unregister(sock.fileno())  # the grader sends nothing while a job runs: ignore it
+    finally:
+        os.close(pidfd)
+
+
+def _reap():
+    """Collect every child that has ended (as PID 1, the zygote inherits whatever a job left behind)."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
+def _others():
     me = os.getpid()
+    return [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) != me]
+
+
+def _kill_others(seconds=10.0):
+    """Kill and reap every process of the sandbox but this zygote; True once none is left."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        others = [int(p) for p in os.listdir("/proc") if p.isdigit() and int(p) not in (1, me)]
+        _reap()
+        others = _others()
         if not others:
             return True
         for pid in others:
@@ -125,21 +178,141 @@ def _kill_others(seconds=10.0):
     return False
 
 
-def _wipe():
-    for folder in WIPE:
+def _entries(folder):
+    """What ``folder`` holds, never crossing into another mount: relative path -> (mode, owner)."""
+    found = {}
+    try:
+        device = os.lstat(folder).st_dev
+    except OSError:
+        return found
+
+    def walk(path, rel):
         try:
-            entries = os.listdir(folder)
+            with os.scandir(path) as listing:
+                items = list(listing)
         except OSError:
-            continue
-        for name in entries:
-            path = os.path.join(folder, name)
-            if os.path.isdir(path) and not os.path.islink(path):
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+            found[rel + "/?"] = (-1, -1)  # unreadable: never equal to a clean folder's listing
+            return
+        for item in items:
+            try:
+                st = item.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            name = f"{rel}/{item.name}"
+            found[name] = (st.st_mode, st.st_uid)
+            if st.st_dev == device and stat.S_ISDIR(st.st_mode):
+                walk(item.path, name)
+
+    walk(folder, "")
+    return found
+
+
+def _wipe(folder, keep):
+    """Remove from ``folder`` everything not in ``keep`` (what it held before the first job) and restore the
+    modes of what is kept; never follows a link, never crosses into another mount."""
+    try:
+        device = os.lstat(folder).st_dev
+    except OSError:
+        return
+
+    def clear(path, rel):
+        if rel and rel not in keep:
+            try:
+                os.chmod(path, 0o700)  # a job's own folder, made unreadable to stop the wipe
+            except OSError:
+                pass
+        try:
+            with os.scandir(path) as listing:
+                items = list(listing)
+        except OSError:
+            return
+        for item in items:
+            name = f"{rel}/{item.name}"
+            try:
+                st = item.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if st.st_dev != device:
+                continue  # a mount point
+            if stat.S_ISDIR(st.st_mode):
+                clear(item.path, name)
+            if name in keep:
+                if stat.S_IMODE(st.st_mode) != stat.S_IMODE(keep[name][0]) and not stat.S_ISLNK(st.st_mode):
+                    try:
+                        os.chmod(item.path, stat.S_IMODE(keep[name][0]))
+                    except OSError:
+                        pass
+                continue
+            try:
+                os.rmdir(item.path) if stat.S_ISDIR(st.st_mode) else os.unlink(item.path)
+            except OSError:
+                pass
+
+    clear(folder, "")
+
+
+def _status():
+    with open("/proc/self/status") as fh:
+        return dict(line.split(":", 1) for line in fh.read().splitlines() if ":" in line)
+
+
+def _writable_mounts():
+    """Mount points that are writable although nothing but the wiped places should be."""
+    found = []
+    with open("/proc/self/mountinfo") as fh:
+        for line in fh:
+            left, sep, right = line.partition(" - ")
+            fields = left.split()
+            if not sep or len(fields) < 6:
+                continue
+            point, options, kind = fields[4].replace("\\040", " "), fields[5].split(","), right.split()[0]
+            if "ro" in options or point in WIPE or kind in WRITABLE_TYPES:
+                continue
+            try:
+                if stat.S_ISCHR(os.stat(point).st_mode):  # a device node (/dev/null, a GPU's)
+                    continue
+            except OSError:
+                pass
+            found.append(point)
+    return found
+
+
+def _sysv_ipc_left():
+    left = 0
+    for kind in ("shm", "sem", "msg"):
+        try:
+            with open(f"/proc/sysvipc/{kind}") as fh:
+                left += len(fh.read().splitlines()[1:])
+        except OSError:
+            pass
+    return left
+
+
+def _unfit(baseline, seccomp):
+    """Why this sandbox is not fit for the next job, or None (see the module's docstring)."""
+    status = _status()
+    kept = [name for name in CAPS if int(status.get(name, "1").strip() or "1", 16) != 0]
+    if kept:
+        return "capabilities kept: " + ", ".join(f"{name} {status[name].strip()}" for name in kept)
+    if status.get("NoNewPrivs", "").strip() != "1":
+        return "no-new-privs is off"
+    if seccomp and status.get("Seccomp", "").strip() != "2":
+        return "the seccomp filter is not loaded"
+    if os.getuid() == 0 or os.geteuid() == 0:
+        return "running as root in the sandbox"
+    writable = _writable_mounts()
+    if writable:
+        return "writable mounts: " + ", ".join(writable[:5])
+    for folder in WIPE:
+        before, now = baseline[folder], _entries(folder)
+        if now != before:
+            left = sorted(set(now) - set(before))[:3] or sorted(k for k in now if now[k] != before.get(k))[:3]
+            return f"{folder} is not as before the first job ({', '.join(left) or 'entries missing'})"
+    if _others():
+        return "processes left"
+    if _sysv_ipc_left():
+        return "System V IPC objects left"
+    return None
 
 
 def _remove_ipc():
@@ -160,11 +333,17 @@ def _remove_ipc():
 
 def main():
     tools_dir, sock_fd = sys.argv[1], int(sys.argv[2])
+    seccomp = sys.argv[3:4] == ["seccomp"]
     sock = socket.socket(fileno=sock_fd)
     harness = _load_harness(tools_dir)
     _preload()
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    baseline = {folder: _entries(folder) for folder in WIPE}
+    unfit = _unfit(baseline, seccomp)
+    if unfit is not None:
+        sock.sendall(f"unfit {unfit}\n".encode(errors="replace"))
+        return
     sock.sendall(b"ready\n")
     while True:
         job, fds = _receive(sock)
@@ -173,20 +352,22 @@ def main():
         try:
             pid = os.fork()
         except OSError:  # no process left to fork: this sandbox is not fit for another job
-            sock.sendall(b"done -9 unclean\n")
+            sock.sendall(b"done -9 unclean no process could be forked\n")
             return
         if pid == 0:
             sock.close()
             _child(harness, tools_dir, job, fds)
         for fd in fds:
             os.close(fd)
-        _, status = os.waitpid(pid, 0)
+        status = _wait(pid, sock)
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
-        clean = _kill_others()
-        _wipe()
+        unfit = None if _kill_others() else "processes would not die"
+        for folder in WIPE:
+            _wipe(folder, baseline[folder])
         _remove_ipc()
-        # an unclean sandbox (a process that would not die) is thrown away by the grader
-        sock.sendall(f"done {code}{'' if clean else ' unclean'}\n".encode())
+        unfit = unfit or _unfit(baseline, seccomp)
+        # an unclean sandbox is thrown away by the grader
+        sock.sendall(f"done {code}{'' if unfit is None else ' unclean ' + unfit}\n".encode(errors="replace"))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,78 @@
+"""What a sandbox's file system is made of, as bubblewrap arguments: read-only everywhere but a few small tmpfs.
+
+- the system (``/usr`` and the top-level links or folders into it, the loader's cache), the Python
+  installation and the job's (or warm worker's tools) folder: bound read-only;
+- ``/proc`` (the sandbox's own PID namespace), a minimal ``/dev``;
+- writable: private tmpfs mounts of ``tmp_mb`` each at ``/tmp``, ``/dev/shm`` and the working folder
+  (world-writable and sticky: the sandbox's user does not own them), and the IPC namespace's POSIX message
+  queues at ``/dev/mqueue`` (mounted so that a warm worker can list and remove them between jobs);
+- then ``/dev`` and the root itself are made read-only (:func:`seal`): nothing else can be written, so
+  nothing else can survive from one job to the next in a warm worker.
+
+A folder bound from a place only root can reach (``/root/.pyenv/...``) has its parent folders made in
+the sandbox with mode 0755 (bubblewrap would copy the host's 0700), so an unprivileged sandbox user can
+reach what is bound there, and nothing else of those host folders.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+#: writable places of every sandbox besides its working folder (all wiped between the jobs of a warm worker)
+WRITABLE = ("/tmp", "/dev/shm", "/dev/mqueue")
+SYSTEM_TOPS = ("bin", "lib", "lib32", "lib64", "sbin")
+LOADER_FILES = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives")
+#: host trees bound as they are: their folders keep the host's modes
+BOUND_TREES = ("/usr", "/etc", *(f"/{top}" for top in SYSTEM_TOPS))
+MOUNT_POINTS = ("/", "/tmp", "/dev", "/proc")
+
+
+def _size(mb: int) -> str:
+    return str(mb * 1024 * 1024)
+
+
+def tmpfs(path: str, mb: int) -> list[str]:
+    """A private, world-writable (sticky) tmpfs of ``mb`` MB at ``path``."""
+    return ["--perms", "1777", "--size", _size(mb), "--tmpfs", path]
+
+
+def system(tmp_mb: int) -> list[str]:
+    """The system, /proc, /dev and the shared writable places."""
+    args = ["--ro-bind", "/usr", "/usr", "--proc", "/proc", "--dev", "/dev",
+            *tmpfs("/tmp", tmp_mb), *tmpfs("/dev/shm", tmp_mb), "--mqueue", "/dev/mqueue"]
+    for top in SYSTEM_TOPS:
+        path = Path("/") / top
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for etc in LOADER_FILES:
+        args += ["--ro-bind-try", etc, etc]
+    return args
+
+
+def _inside(path: str, trees: tuple[str, ...]) -> bool:
+    return any(path == t or path.startswith(t.rstrip("/") + "/") for t in trees)
+
+
+def read_only(paths: list[str], made: set[str] | None = None) -> list[str]:
+    """Bind each of ``paths`` read-only at the same place, its parent folders made reachable (mode 0755)
+    unless they lie in a host tree that is bound as it is. ``made`` collects the folders made, so that a
+    later call does not make them again."""
+    made = set() if made is None else made
+    args: list[str] = []
+    for path in paths:
+        parents = [str(p) for p in reversed(Path(path).parents)]
+        for parent in parents:
+            if parent in MOUNT_POINTS or parent in made or _inside(parent, BOUND_TREES):
+                continue
+            args += ["--perms", "0755", "--dir", parent]
+            made.add(parent)
+        args += ["--ro-bind", path, path]
+    return args
+
+
+def seal() -> list[str]:
+    """Last: ``/dev`` and the sandbox's root read-only (the tmpfs and binds above keep their own modes)."""
+    return ["--remount-ro", "/dev", "--remount-ro", "/"]

@@ -1,0 +1,224 @@
+"""Whoever starts the grader, student code runs with no privilege: how bubblewrap is told so.
+
+Three plans, chosen once per process by :func:`plan`:
+
+- ``unprivileged-user`` (the grader runs as root, the usual case in CI, Docker and Gradescope): the
+  sandbox runs as an unprivileged host user (``SANDBOX_UID``, "nobody"), so the kernel's ordinary
+  permission checks are a second wall behind the read-only mounts. bubblewrap must still set up the
+  mounts as root, because the Python it binds may live where only root can reach it (``/root/.pyenv``);
+  so the grader makes a user namespace itself that maps host root and ``SANDBOX_UID`` to themselves and
+  allows no nested user namespace (``user.max_user_namespaces`` = 0 inside it), bubblewrap joins it
+  (``--userns``) as its root with only the capabilities to change users, and ``setpriv`` then becomes
+  ``SANDBOX_UID`` with no capability in any set, no supplementary group and no-new-privs before the
+  interpreter starts.
+- ``own-user`` (the grader runs as a normal user): bubblewrap makes the user namespace
+  (``--unshare-user``, ``--disable-userns``); the sandbox runs as the grader's own, unprivileged uid, with
+  no capability.
+- ``root-mapped`` (root, where ``setpriv`` or a user namespace of the grader's own is not available):
+  ``--unshare-user --uid SANDBOX_UID --cap-drop ALL``: no capability, but the sandbox's uid maps to host
+  root, so root-owned files that are mounted in are accessed as their owner. ``grader doctor`` says so.
+
+Whatever the plan, :func:`grader.sandbox.isolation.bwrap_problem` runs a probe in a real sandbox and refuses
+bubblewrap when the probe keeps any capability.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from typing import Literal
+
+SANDBOX_UID = 65534  #: the host uid (and gid) student code runs as when the grader is root ("nobody")
+CLONE_NEWUSER = 0x10000000
+#: what bubblewrap keeps for setpriv, as the user namespace's root, and setpriv then drops
+SETPRIV_CAPS = ("CAP_SETUID", "CAP_SETGID", "CAP_SETPCAP")
+
+Kind = Literal["unprivileged-user", "own-user", "root-mapped"]
+
+
+class PrivilegeError(Exception):
+    """The sandbox cannot be started without privilege in this plan."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    kind: Kind
+    uid: int  #: the host uid student code runs as
+    why: str = ""  #: for root-mapped: why the better plan is not available
+
+    def describe(self) -> str:
+        if self.kind == "unprivileged-user":
+            return f"as the unprivileged host user {self.uid}, with no capability and no-new-privs"
+        if self.kind == "own-user":
+            return f"as this user (uid {self.uid}) in a user namespace, with no capability and no-new-privs"
+        return (f"with no capability and no-new-privs, but as a uid that maps to host root ({self.why}): "
+                "root-owned files mounted into the sandbox are accessed as their owner")
+
+
+@dataclass
+class Prepared:
+    """One sandbox's share of a plan: bubblewrap's arguments, the command's prefix and the descriptors
+    bubblewrap must inherit (closed here once it has started)."""
+
+    args: list[str]
+    prefix: list[str] = field(default_factory=list)
+    fds: list[int] = field(default_factory=list)
+
+    def close(self) -> None:
+        for fd in self.fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.fds = []
+
+
+def _setpriv_prefix(uid: int) -> list[str]:
+    exe = shutil.which("setpriv") or "/usr/bin/setpriv"
+    return [exe, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--bounding-set=-all", "--inh-caps=-all",
+            "--ambient-caps=-all", "--no-new-privs", "--pdeathsig=SIGKILL", "--"]
+
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _enter_new_user_namespace() -> None:
+    """In the holder process, before it execs: a new user namespace in which no further one can be made.
+
+    The process has every capability in the new namespace until it execs, which is what writing its
+    ``user.max_user_namespaces`` needs."""
+    if _libc.unshare(CLONE_NEWUSER) != 0:
+        raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER) failed")
+    fd = os.open("/proc/sys/user/max_user_namespaces", os.O_WRONLY)
+    try:
+        os.write(fd, b"0")
+    finally:
+        os.close(fd)
+
+
+def user_namespace(uid: int) -> int:
+    """A descriptor of a new user namespace mapping host root and ``uid`` to themselves (uids and gids), in
+    which no nested user namespace can be made; only root can make one. The namespace lives as long as the
+    descriptor (or a process in it)."""
+    try:
+        holder = subprocess.Popen(["/bin/cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, preexec_fn=_enter_new_user_namespace)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise PrivilegeError(f"cannot make a user namespace for the sandbox ({exc})") from exc
+    try:
+        for name in ("uid_map", "gid_map"):
+            with open(f"/proc/{holder.pid}/{name}", "w") as fh:
+                fh.write(f"0 0 1\n{uid} {uid} 1\n")
+        return os.open(f"/proc/{holder.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise PrivilegeError(f"cannot map the sandbox's user namespace ({exc})") from exc
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait()
+
+
+def prepare(chosen: Plan) -> Prepared:
+    """bubblewrap's arguments (namespaces, uid, capabilities) and the command prefix for one sandbox."""
+    if chosen.kind == "own-user":
+        return Prepared(["--unshare-user", "--disable-userns", "--cap-drop", "ALL"])
+    if chosen.kind == "root-mapped":
+        return Prepared(["--unshare-user", "--disable-userns", "--uid", str(chosen.uid), "--gid", str(chosen.uid),
+                         "--cap-drop", "ALL"])
+    fd = user_namespace(chosen.uid)
+    args = ["--userns", str(fd), "--assert-userns-disabled", "--uid", "0", "--gid", "0", "--cap-drop", "ALL"]
+    for cap in SETPRIV_CAPS:
+        args += ["--cap-add", cap]
+    return Prepared(args, _setpriv_prefix(chosen.uid), [fd])
+
+
+@functools.lru_cache(maxsize=1)
+def plan() -> Plan:
+    """How this process starts sandboxes (see the module's docstring)."""
+    uid = os.geteuid()
+    if uid != 0:
+        return Plan("own-user", uid)
+    if shutil.which("setpriv") is None:
+        return Plan("root-mapped", SANDBOX_UID, "setpriv (util-linux) is not installed")
+    try:
+        os.close(user_namespace(SANDBOX_UID))
+    except PrivilegeError as exc:
+        return Plan("root-mapped", SANDBOX_UID, str(exc))
+    return Plan("unprivileged-user", SANDBOX_UID)
+
+
+CAP_FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")
+
+
+@dataclass(frozen=True)
+class Observed:
+    """What a process inside a sandbox reports of its own privilege (``/proc/self/status``, ``uid_map``)."""
+
+    caps: dict[str, int]  #: each capability set, as a bit mask
+    no_new_privs: bool
+    seccomp: int  #: 0 none, 2 a filter
+    uid: int  #: inside the sandbox
+    host_uid: int | None  #: what ``uid`` maps to outside, when the map says
+
+    def kept(self) -> list[str]:
+        """The capability sets that are not empty."""
+        return [f"{name} {mask:016x}" for name, mask in self.caps.items() if mask]
+
+    def describe(self) -> str:
+        caps = ", ".join(self.kept()) or "none (" + "/".join(CAP_FIELDS) + " all 0)"
+        host = "unknown" if self.host_uid is None else str(self.host_uid)
+        return (f"uid {self.uid} in the sandbox (host uid {host}); capabilities: {caps}; "
+                f"no-new-privs {'on' if self.no_new_privs else 'off'}; "
+                f"seccomp filter {'on' if self.seccomp == 2 else 'off'}")
+
+
+def observe(status: str, uid_map: str) -> Observed:
+    """Read a sandboxed process's ``/proc/self/status`` and ``/proc/self/uid_map``."""
+    fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+    caps = {name: int(fields.get(name, "0").strip() or "0", 16) for name in CAP_FIELDS}
+    uid = int(fields.get("Uid", "0").split()[0])
+    host_uid = None
+    for row in uid_map.splitlines():
+        parts = row.split()
+        if len(parts) == 3 and int(parts[0]) <= uid < int(parts[0]) + int(parts[2]):
+            host_uid = int(parts[1]) + uid - int(parts[0])
+    return Observed(caps, fields.get("NoNewPrivs", "0").strip() == "1", int(fields.get("Seccomp", "0").strip() or 0),
+                    uid, host_uid)
+
+
+@dataclass(frozen=True)
+class ProcessPlan:
+    """How a plain child process (no bubblewrap: ``--sandbox process``) is started: ``prefix`` drops what
+    privilege it can."""
+
+    prefix: list[str]
+    text: str
+
+    def describe(self) -> str:
+        return self.text
+
+
+@functools.lru_cache(maxsize=1)
+def process_plan(interpreter: str) -> ProcessPlan:
+    """As root, the child becomes ``SANDBOX_UID`` where that user can run ``interpreter``, else it stays root
+    with no capability (it can still read and write what root owns: this mode is for self-checks only)."""
+    if os.geteuid() != 0:
+        return ProcessPlan([], f"as this user (uid {os.geteuid()})")
+    exe = shutil.which("setpriv")
+    if exe is None:
+        return ProcessPlan([], "as root with every capability (setpriv, from util-linux, is not installed)")
+    dropped = _setpriv_prefix(SANDBOX_UID)
+    try:
+        ok = subprocess.run([*dropped, interpreter, "-I", "-c", "import numpy"], capture_output=True,
+                            timeout=60).returncode == 0  # the interpreter and the packages it needs
+    except (OSError, subprocess.TimeoutExpired):
+        ok = False
+    if ok:
+        return ProcessPlan(dropped, f"as the unprivileged user {SANDBOX_UID}, with no capability")
+    keep_root = [exe, "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs", "--pdeathsig=SIGKILL", "--"]
+    return ProcessPlan(keep_root, f"as root with no capability (user {SANDBOX_UID} cannot run {interpreter}), "
+                                  "which can still read and write every file root owns")

@@ -3,6 +3,12 @@
 ``grader grade`` writes ``OUT/free-text.csv`` (student, problem, question, points, comment, answer) with
 the points left empty. Staff fill in points and comments and save the file as ``OUT/manual-grades.csv``
 (or pass it with ``--manual``); the next ``grade`` run merges it. Extra columns are ignored.
+
+``free-text.csv`` is written through :func:`grader.output.inert_csv.writer`, so an answer that a spreadsheet
+would run as a formula (``=HYPERLINK(...)``) is shown as ``'=HYPERLINK(...)``. The answer column is never read
+back: a graded answer is the one stored in the gradebook, so the quote, or a spreadsheet dropping it or
+anything else staff change in that column, cannot alter it. The key columns (student id, problem and
+question ids) start with a letter or a digit, so they are never quoted and still match.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from pathlib import Path
 
 from grader.answers.questions import PENDING_PREFIX
 from grader.models import Assignment, Status, SubmissionResult
+from grader.output import inert_csv
 
 COLUMNS = ["student", "problem", "question", "points", "comment", "answer"]
 
@@ -85,7 +92,8 @@ def apply_manual(result: SubmissionResult, grades: ManualGrades) -> None:
 
 
 def write_free_text(results: list[SubmissionResult], path: Path) -> int:
-    """Every free-text answer still awaiting a grade, ready for staff to fill in; returns the count."""
+    """Every free-text answer still awaiting a grade, ready for staff to fill in (inert in a spreadsheet);
+    returns the count."""
     rows = []
     for result in results:
         for problem in result.problems:
@@ -93,7 +101,7 @@ def write_free_text(results: list[SubmissionResult], path: Path) -> int:
                 if c.kind == "question" and c.status is Status.PENDING:
                     rows.append([result.student, c.problem, c.check, "", "", c.feedback.removeprefix(PENDING_PREFIX)])
     with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = inert_csv.writer(fh)
         writer.writerow(COLUMNS)
         writer.writerows(rows)
     return len(rows)

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Literal
 from grader.export import formats
 from grader.export.roster import Match, Roster, match, read_roster
 from grader.export.scores import ClassScores, ExportError, read_scores
+from grader.output import inert_csv
 
 Format = Literal["canvas", "moodle", "csv"]
 FORMATS: tuple[Format, ...] = ("canvas", "moodle", "csv")
@@ -28,7 +28,7 @@ class Export:
 
     def text(self) -> str:
         buffer = io.StringIO()
-        csv.writer(buffer).writerows(self.rows)
+        inert_csv.writer(buffer).writerows(self.rows)
         return buffer.getvalue()
 
     def write(self, path: Path) -> Path:
@@ -60,7 +60,8 @@ def export(out_dir: Path, fmt: Format, *, title: str, roster: Path | None = None
             warnings.append(f"no --roster: the {key} column holds the submission folder names; the LMS "
                             "matches only the students whose folders are named so")
     if fmt == "canvas":
-        return Export(formats.canvas(scores, title, pairs, key or "SIS Login ID", per_problem=per_problem), warnings)
+        return Export(formats.canvas(scores, title, pairs, key or "SIS Login ID", per_problem=per_problem,
+                                    roster=table), warnings)
     if fmt == "moodle":
         rows, more = formats.moodle(scores, title, pairs, table)
         return Export(rows, warnings + more)

@@ -1,11 +1,11 @@
-"""``scores.csv``: one row per student and problem."""
+"""``scores.csv``: one row per student and problem, inert in a spreadsheet (:mod:`grader.output.inert_csv`)."""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from grader.models import Status, SubmissionResult
+from grader.output import inert_csv
 
 COLUMNS = ["student", "problem", "score", "max_score", "passed", "failed", "errors", "pending"]
 
@@ -14,7 +14,7 @@ def write_scores_csv(results: list[SubmissionResult], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = inert_csv.writer(fh)
         writer.writerow(COLUMNS)
         for result in sorted(results, key=lambda r: r.student):
             for p in result.problems:

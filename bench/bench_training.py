@@ -5,9 +5,11 @@ Prints, for this machine and for its CUDA GPU when it has one:
 1. **in-process**: the driver's training loop on the reference setup, run directly in this process on
    each device (``cpu`` and, when torch sees one, ``cuda``): time-to-target, steps to target, steps/s.
    This is the raw speed, without sandbox overhead.
-2. **sandboxed**: the reference timing exactly as a grade run measures it (the same driver in the
-   sandbox, on the device the sandbox sees, timed by the grader's clock), repeated ``--repeat`` times
-   with a fresh run each time: time-to-target (median, min, max), steps, steps/s and the budget it sets.
+2. **sandboxed**: the reference timing exactly as a grade run measures it (the same driver in a fresh
+   sandbox that no submission has touched, on the device the students' sandboxes see, timed by the
+   grader's clock), repeated ``--repeat`` times with a fresh run each time: time-to-target (median, min,
+   max), steps, steps/s and the budget it sets; and, interleaved with it for comparison, the same timing in
+   a warm worker (where grade runs measured it before: a warm worker has run students' code).
 3. **grading**: the whole problem (every case, all three checks) per submission, for a correct and a
    wrong setup, with warm workers (bubblewrap; with a GPU, warm workers that see it) and with a fresh
    sandbox per submission, and the ratio of the two.
@@ -34,7 +36,7 @@ from grader import machine  # noqa: E402
 from grader.sandbox import gpu, isolation  # noqa: E402
 from grader.sandbox.drivers import regularized_training as driver  # noqa: E402
 from grader.spec import load_assignment  # noqa: E402
-from grader.training.calibration import Timing, reference_timing, step_budget, training_check  # noqa: E402
+from grader.training.calibration import Timing, measure, reference_timing, step_budget, training_check  # noqa: E402
 from grader.training.closed_form import from_expected  # noqa: E402
 from grader.training.curve import read_run  # noqa: E402
 
@@ -65,19 +67,27 @@ def in_process(problem, book: CaseBook, device: str) -> list[tuple[str, float, i
 
 
 def sandboxed(problem, repeat: int, pool) -> list[tuple]:
-    """The reference timing as a grade run measures it, ``repeat`` fresh runs per case."""
+    """The reference timing as a grade run measures it (a fresh sandbox), ``repeat`` fresh runs per case, and
+    interleaved with them, where ``pool`` is a warm pool, the same timing in one of its warm workers."""
     rows = []
+    sandbox = Sandbox("auto", (ASSIGNMENT,), pool)
     for case in problem.cases:
         params = training_check(problem, case).params
-        refs = []
+        refs, warm = [], []
         for _ in range(repeat):
             book = CaseBook()  # a fresh run: measured again
-            refs.append(reference_timing(problem, case, book, Sandbox("auto", (ASSIGNMENT,), pool), params))
-        median = sorted(refs, key=lambda r: r.seconds)[len(refs) // 2]
-        budget = Timing(problem, case, book, Sandbox(), params).budget(median)[0]
-        rows.append((case.id, [r.seconds for r in refs], median.steps,
-                     statistics.median(r.steps_per_second or 0.0 for r in refs), median.device, budget,
-                     step_budget(problem, case, book, params)[0]))
+            refs.append(reference_timing(problem, case, book, sandbox, params))
+            if pool is not None:
+                warm.append(measure(problem, case, book, params, problem.limits, mode="auto",
+                                    secrets=[ASSIGNMENT], pool=pool))
+        for where, timings in (("fresh sandbox", refs), ("warm worker", warm)):
+            if not timings:
+                continue
+            median = sorted(timings, key=lambda r: r.seconds)[len(timings) // 2]
+            budget = Timing(problem, case, book, Sandbox(), params).budget(median)[0]
+            rows.append((where, case.id, [r.seconds for r in timings], median.steps,
+                         statistics.median(r.steps_per_second or 0.0 for r in timings), median.device, budget,
+                         step_budget(problem, case, book, params)[0]))
     return rows
 
 
@@ -133,12 +143,14 @@ def main() -> None:
             print(f"warm workers that see the GPU: {gpu.probe_warm(problem.limits, pool.for_gpu()).describe()}")
         where = ("warm worker" + (" that sees the GPU" if warm.gpu else "")) if warm else \
             ("fresh sandbox with the GPU" if fresh_gpu else "fresh Python")
-        print(f"\n2. reference timing as a grade run measures it ({where}, {args.repeat} fresh runs)")
-        print(f"   {'device':<20} {'case':<16} {'median s':>9} {'min s':>7} {'max s':>7} {'steps':>6} {'steps/s':>8} "
-              f"{'budget s':>9} {'budget steps':>13}")
-        for case, times, steps, rate, device, budget, steps_budget in sandboxed(problem, args.repeat, warm):
-            print(f"   {device:<20} {case:<16} {statistics.median(times):>9.3f} {min(times):>7.3f} {max(times):>7.3f} "
-                  f"{steps:>6} {rate:>8.0f} {budget:>9.3g} {steps_budget:>13}")
+        fresh_where = "fresh sandbox with the GPU" if fresh_gpu and (warm is None or warm.gpu) else "fresh sandbox"
+        print(f"\n2. reference timing as a grade run measures it ({fresh_where}, {args.repeat} runs"
+              + (f"; interleaved: in a {where}, as before)" if warm else ")"))
+        print(f"   {'where':<14} {'device':<20} {'case':<16} {'median s':>9} {'min s':>7} {'max s':>7} {'steps':>6} "
+              f"{'steps/s':>8} {'budget s':>9} {'budget steps':>13}")
+        for place, case, times, steps, rate, device, budget, steps_budget in sandboxed(problem, args.repeat, warm):
+            print(f"   {place:<14} {device:<20} {case:<16} {statistics.median(times):>9.3f} {min(times):>7.3f} "
+                  f"{max(times):>7.3f} {steps:>6} {rate:>8.0f} {budget:>9.3g} {steps_budget:>13}")
         # a grade run uses warm workers where it can, so those are always measured; fresh ones besides
         modes = [(where, pool)] if warm else []
         if not warm or not args.skip_fresh:

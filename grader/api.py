@@ -24,6 +24,7 @@ from grader.resume import JobExecutor, LocalExecutor, plan_batch, run_jobs, with
 from grader.sandbox import gpu, isolation
 from grader.sandbox.pool import WarmPool
 from grader.spec import load_assignment
+from grader.submission_files import walk
 from grader.submissions import SourceFile, Submission, SubmissionError, collect, read_source
 from grader.timing import Instant
 
@@ -75,19 +76,14 @@ def grade_submission(submission: Submission | Path, assignment: Assignment, *, p
     book = book or CaseBook()
     problems = problems or list(assignment.problems)
     result = SubmissionResult(submission.student)
-    source: SourceFile | str = ""
-    if any(p.checks for p in problems):
-        try:
-            source = read_source(submission.folder)
-        except SubmissionError as exc:
-            source = str(exc)
-            result.notes.append(str(exc))
+    source = _read_source(submission, result) if any(p.checks for p in problems) else ""
     answers = Answers()
     if any(p.questions for p in problems):
         answers = read_answers(submission.answers_path)
         result.notes.extend(answers.notes + unknown_answers(list(assignment.problems), answers))
         if answers.error:
             result.notes.append(answers.error)
+    result.notes.extend(n for n in walk(submission.folder).notes() if n not in result.notes)
     for problem in problems:
         started = Instant.now()
         try:
@@ -96,7 +92,7 @@ def grade_submission(submission: Submission | Path, assignment: Assignment, *, p
             if options.visibilities != ALL:  # a self-check: say what is malformed, not what is right
                 graded.answer_issues.extend(format_problems(problem, answers, options.visibilities))
             result.problems.append(graded)
-        except ReferenceFailure:
+        except ReferenceFailure:  # the spec's fault, the same on every machine (e.g. the step budget): exit 2
             raise
         except Exception as exc:  # noqa: BLE001 - one submission never stops a batch
             result.problems.append(_internal_error(problem, exc, options.visibilities))
@@ -104,6 +100,38 @@ def grade_submission(submission: Submission | Path, assignment: Assignment, *, p
     if manual is not None:
         apply_manual(result, manual)
     return result
+
+
+def _read_source(submission: Submission, result: SubmissionResult) -> SourceFile | str:
+    """The submission's code, or why there is none (also noted on ``result``): whatever goes wrong reading
+    or converting one student's files is that student's error, never the batch's."""
+    try:
+        return read_source(submission.folder)
+    except SubmissionError as exc:
+        why = str(exc)
+    except Exception as exc:  # noqa: BLE001 - e.g. an OSError or a MemoryError on a hostile file
+        why = f"the solution file could not be read ({type(exc).__name__}: {exc})"
+    result.notes.append(why)
+    return why
+
+
+def not_graded_warnings(result: SubmissionResult, seen: set[str], problems: set[str] | None = None, *,
+                        then: str = "the next grade run regrades them") -> list[str]:
+    """A warning line for each problem of ``result`` (of ``problems``, by default all) holding results that the
+    machine kept from being graded, the first time one does: ``seen`` holds the problems already warned about;
+    ``then`` says what becomes of those results."""
+    lines = []
+    for p in result.problems:
+        left = [c for c in p.checks if not c.graded]
+        if not left or p.problem in seen or (problems is not None and p.problem not in problems):
+            continue
+        seen.add(p.problem)
+        detail = next((str(c.data["not_graded"]) for c in left if (c.data or {}).get("not_graded")),
+                      "the machine failed")
+        names = ", ".join(dict.fromkeys(c.check for c in left))
+        lines.append(f"warning: {p.problem}: {detail}; its {names} check results are not graded in this run (each "
+                     f"says so and blames the machine, not the student); {then}")
+    return lines
 
 
 def _internal_error(problem, exc: BaseException, visibilities) -> ProblemResult:
@@ -165,6 +193,8 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     Each result is stored in ``OUT/gradebook.sqlite`` as soon as it is graded; a rerun grades only what
     is missing or changed (all of it with ``force``), and ``on_notice`` gets a line saying so. The output
     files are regenerated from the gradebook for every student of the batch.
+    A result that the machine kept from being graded (the reference could not be timed here) is stored as an
+    error saying so, ``on_notice`` gets one warning line per problem, and the next run regrades it.
     Manual grades for free-text answers are merged from ``manual`` (default: ``OUT/manual-grades.csv``
     when it exists); the answers still awaiting a grade are listed in ``OUT/free-text.csv``.
     ``notes`` adds lines to students' results (e.g. "submitted late (Canvas)"), by student id.
@@ -217,8 +247,15 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
         else:
             runner = LocalExecutor(lambda job: grade_submission(job.submission, assignment, problems=list(job.problems),
                                                                 options=options, book=book), jobs)
-        graded = run_jobs(plan, gradebook, run, runner, order=[p.id for p in assignment.problems],
-                          on_saved=(lambda r: on_result(with_manual(r, grades))) if on_result else None)
+        warned: set[str] = set()
+
+        def saved(result: SubmissionResult) -> None:
+            for line in not_graded_warnings(result, warned, {p.id for p in chosen}) if on_notice else ():
+                on_notice(line)  # once per problem and run
+            if on_result:
+                on_result(with_manual(result, grades))
+
+        graded = run_jobs(plan, gradebook, run, runner, order=[p.id for p in assignment.problems], on_saved=saved)
         gradebook.finish_run(run, graded=graded, skipped=len(plan.skipped))
         stored = gradebook.load(students)
     results = [with_manual(stored[s], grades) for s in sorted(stored)]
@@ -263,7 +300,10 @@ class ProblemValidation:
 
 
 def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto") -> list[ProblemValidation]:
-    """Load the specs, then grade each reference solution on all its cases: each must earn full marks."""
+    """Load the specs, then grade each reference solution on all its cases: each must earn full marks.
+
+    Each reference runs in fresh sandboxes (no warm workers), and so does its timing. A reference that cannot
+    be timed leaves validation undecided: :class:`ReferenceFailure`, with the reason."""
     assignment = full_assignment(load_assignment(assignment_dir))
     book = CaseBook()
     _prepare(assignment, assignment.problems, book, ALL)
@@ -272,6 +312,10 @@ def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto
     for problem in assignment.problems:
         text = problem.reference.read_text(encoding="utf-8") if problem.reference else ""
         result = grade_problem(problem, SourceFile(text, "solution.py"), book, options)
+        if not result.graded:
+            reasons = dict.fromkeys(str((c.data or {}).get("not_graded") or c.feedback)
+                                    for c in result.checks if not c.graded)
+            raise ReferenceFailure(f"{problem.id}: {'; '.join(reasons)}")
         result.checks.extend(validate_questions(problem))
         out.append(ProblemValidation(problem.id, result))
     return out
@@ -291,4 +335,5 @@ def validate_questions(problem) -> list[CheckResult]:
 
 
 __all__ = ["BatchResult", "GradebookError", "ProblemValidation", "ReferenceFailure", "UsageError", "Visibility",
-           "check_submission", "grade_batch", "grade_submission", "isolation_warning", "validate_assignment"]
+           "check_submission", "grade_batch", "grade_submission", "isolation_warning", "not_graded_warnings",
+           "validate_assignment"]

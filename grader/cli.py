@@ -151,6 +151,13 @@ def _check(args) -> int:
     return 0 if ok and not malformed else 1
 
 
+def _notice(progress: Progress, line: str) -> None:
+    """A line during a batch: a live progress bar is cleared first (the next result draws it again);
+    warnings go to stderr."""
+    progress.finish()
+    print(line, file=sys.stderr if line.startswith("warning:") else sys.stdout, flush=True)
+
+
 def _grade(args) -> int:
     _warn_machine(args)
 
@@ -168,7 +175,7 @@ def _grade(args) -> int:
                             problems=_problem_list(args.problems), sandbox=args.sandbox, manual=args.manual,
                             force=args.force, warm=not args.fresh, executor=args.executor,
                             address=args.address, on_start=progress.start,
-                            on_result=progress.update, on_notice=lambda line: print(line, flush=True),
+                            on_result=progress.update, on_notice=lambda line: _notice(progress, line),
                             notes=notes)
     progress.finish()
     for warning in batch.warnings:
@@ -204,6 +211,8 @@ def _gradescope(args) -> int:
     _warn_machine(args)
     result = gradescope.run_gradescope(args.submission, args.results, args.assignment,
                                        problems=_problem_list(args.problems), sandbox=args.sandbox)
+    for line in api.not_graded_warnings(result, set(), then="regrade this submission in Gradescope"):
+        print(line, file=sys.stderr)
     print(submission_summary(result))
     print(f"\nResults: {args.results}")
     return 0

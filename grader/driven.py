@@ -21,7 +21,9 @@ if TYPE_CHECKING:  # pragma: no cover
 
 @dataclass(frozen=True)
 class Sandbox:
-    """How the grader runs code in this run (the companion runs the reference the same way as students)."""
+    """How the grader runs students' code in this run: the isolation mode, the folders hidden from the sandbox,
+    and the warm workers (None: a fresh sandbox per process). A companion that runs the reference uses the mode
+    and secrets, in a fresh sandbox of its own, never these warm workers (see grader/training/calibration.py)."""
 
     mode: str = "auto"
     secrets: tuple[Path, ...] = ()

@@ -2,55 +2,126 @@
 
 A submission's hash covers the names and contents of every file in its folder; an assignment's hash
 covers its YAML files and its problems' reference solutions. Either hash changing means a regrade.
+
+A submission folder is the student's: it is walked with ``lstat`` only (:mod:`grader.submission_files`),
+a link is hashed as its target's text and never followed, a named pipe, socket or device by its kind and
+never opened, and no file is read past :data:`MAX_HASHED_BYTES` (a larger one, or any file once
+:data:`MAX_TOTAL_BYTES` have been read, is hashed by its size and modification time). So hashing never
+blocks and never reads outside the folder. The assignment is the instructor's: its links are followed,
+but only to regular files, opened without blocking.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import stat
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from grader.models import Assignment
+from grader.submission_files import BYPRODUCTS, FileRefused, Listing, kind, open_regular, read_chunks, walk
 
-_SKIPPED_DIRS = {"__pycache__"}  #: byproducts of importing Python files, never part of a submission
-_CHUNK = 1 << 20
+MAX_HASHED_BYTES = 16 * 1024 * 1024  #: a submission's file larger than this is hashed by size and time
+MAX_TOTAL_BYTES = 256 * 1024 * 1024  #: of one submission folder, read for its hash at most
+
+
+@dataclass
+class _Budget:
+    """How many more bytes of one folder may be read for its hash."""
+
+    left: int
+
+
+def _name(digest: "hashlib._Hash", name: str) -> None:
+    digest.update(b"F" + name.encode("utf-8", "surrogateescape") + b"\0")
+
+
+def _contents(digest: "hashlib._Hash", path: Path, shown: str, budget: _Budget | None) -> None:
+    """Feed a regular file's size and contents (length-prefixed, so nothing collides); a file over the caps
+    by its size and modification time; a file that cannot be opened as a regular file by why."""
+    try:
+        fd = open_regular(path, shown)
+    except FileRefused as exc:
+        cause = exc.__cause__
+        digest.update(f"E{cause.errno}\0".encode() if isinstance(cause, OSError) else b"E\0")
+        return
+    try:
+        info = os.fstat(fd)
+        digest.update(str(info.st_size).encode() + b"\0")
+        if budget is not None and (info.st_size > MAX_HASHED_BYTES or info.st_size > budget.left):
+            digest.update(f"M{info.st_mtime_ns}\0".encode())
+            return
+        for chunk in read_chunks(fd, MAX_HASHED_BYTES if budget is not None else info.st_size):
+            digest.update(chunk)
+            if budget is not None:
+                budget.left -= len(chunk)
+    except OSError as exc:  # an unreadable file still counts, by name and by the reason it cannot be read
+        digest.update(f"E{exc.errno}\0".encode())
+    finally:
+        os.close(fd)
 
 
 def _update(digest: "hashlib._Hash", name: str, path: Path) -> None:
-    """Feed one file into ``digest``: its name, then its contents (length-prefixed, so nothing collides)."""
-    digest.update(b"F" + name.encode("utf-8", "surrogateescape") + b"\0")
+    """Feed one of the instructor's files: its name, then (following a link) its contents."""
+    _name(digest, name)
     try:
         if path.is_symlink():  # the link itself, then (when it leads to a file) what it leads to
             digest.update(b"L" + os.fsencode(os.readlink(path)) + b"\0")
-        digest.update(str(path.stat().st_size).encode() + b"\0")
-        with open(path, "rb") as fh:
-            while chunk := fh.read(_CHUNK):
-                digest.update(chunk)
-    except OSError as exc:  # an unreadable file still counts, by name and by the reason it cannot be read
+        mode = path.stat().st_mode
+    except OSError as exc:
         digest.update(f"E{exc.errno}\0".encode())
+        return
+    if stat.S_ISREG(mode):
+        _contents(digest, path.resolve(), name, None)
+    else:
+        digest.update(f"K{kind(mode)}\0".encode())
 
 
 def files_hash(root: Path, files: Iterable[Path]) -> str:
-    """SHA-256 of the given files' paths (relative to ``root``) and contents, in sorted order."""
+    """SHA-256 of the given (instructor's) files' paths relative to ``root`` and contents, in sorted order."""
     digest = hashlib.sha256()
     for path in sorted(set(files), key=lambda p: p.relative_to(root).as_posix()):
         _update(digest, path.relative_to(root).as_posix(), path)
     return digest.hexdigest()
 
 
-def _walk(folder: Path) -> list[Path]:
-    found: list[Path] = []
-    for top, dirs, names in os.walk(folder, followlinks=False):
-        dirs[:] = [d for d in dirs if d not in _SKIPPED_DIRS]
-        found += [Path(top) / name for name in names]
-        found += [Path(top) / d for d in dirs if (Path(top) / d).is_symlink()]
-    return found
+def listing_hash(listing: Listing) -> str:
+    """SHA-256 of a submission folder's entries: names, and contents of regular files only."""
+    digest = hashlib.sha256()
+    budget = _Budget(MAX_TOTAL_BYTES)
+    for entry in listing.entries:
+        _name(digest, entry.name)
+        mode = entry.stat.st_mode
+        if stat.S_ISLNK(mode):
+            try:
+                digest.update(b"L" + os.fsencode(os.readlink(entry.path)) + b"\0N\0")
+            except OSError as exc:
+                digest.update(f"E{exc.errno}\0".encode())
+        elif stat.S_ISREG(mode):
+            _contents(digest, entry.path, entry.name, budget)
+        else:
+            digest.update(f"K{kind(mode)}\0".encode())
+    for where, why in listing.unreadable:
+        digest.update(f"U{where}\0{why}\0".encode("utf-8", "surrogateescape"))
+    if listing.truncated:
+        digest.update(b"T\0")
+    return digest.hexdigest()
 
 
 def submission_hash(folder: Path) -> str:
     """The hash of everything in a submission folder (file names and contents, recursively)."""
-    return files_hash(folder, _walk(folder))
+    return listing_hash(walk(folder))
+
+
+def _walk(folder: Path) -> list[Path]:
+    found: list[Path] = []
+    for top, dirs, names in os.walk(folder, followlinks=False):
+        dirs[:] = [d for d in dirs if d not in BYPRODUCTS]
+        found += [Path(top) / name for name in names]
+        found += [Path(top) / d for d in dirs if (Path(top) / d).is_symlink()]
+    return found
 
 
 def assignment_hash(assignment: Assignment) -> str:

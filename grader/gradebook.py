@@ -26,7 +26,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
-from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
+from grader.models import NOT_GRADED, CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 
 FILENAME = "gradebook.sqlite"
 SCHEMA_VERSION = 2
@@ -113,6 +113,8 @@ class Stored:
     content_hash: str
     spec_hash: str
     problems: frozenset[str]
+    #: those of ``problems`` with a result the machine kept from being graded (models.NOT_GRADED)
+    ungraded: frozenset[str] = frozenset()
 
 
 def _now() -> str:
@@ -288,13 +290,19 @@ class Gradebook:
     # ------------------------------------------------------------------ submissions
 
     def stored(self) -> dict[str, Stored]:
-        """For every student in the gradebook: the hashes of the last grading and the problems graded."""
+        """For every student in the gradebook: the hashes of the last grading, the problems graded, and which
+        of them hold a result that the machine kept from being graded."""
         with self._errors():
             subs = self._conn.execute("SELECT id, student, content_hash, spec_hash FROM submissions").fetchall()
             problems: dict[int, set[str]] = {}
-            for sid, name in self._conn.execute("SELECT submission_id, problem FROM problems"):
+            ungraded: dict[int, set[str]] = {}
+            for sid, name, left in self._conn.execute(
+                    "SELECT submission_id, problem, EXISTS (SELECT 1 FROM results WHERE results.problem_id = "
+                    "problems.id AND results.diagnosis = ?) FROM problems", (NOT_GRADED,)):
                 problems.setdefault(sid, set()).add(name)
-        return {student: Stored(content, spec, frozenset(problems.get(sid, ())))
+                if left:
+                    ungraded.setdefault(sid, set()).add(name)
+        return {student: Stored(content, spec, frozenset(problems.get(sid, ())), frozenset(ungraded.get(sid, ())))
                 for sid, student, content, spec in subs}
 
     def save(self, result: SubmissionResult, *, folder: Path, content_hash: str, spec_hash: str, run_id: int | None,

@@ -6,10 +6,10 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from grader.checks import ACROSS_CASES, CHECKS, AnswerError, CaseData, Verdict
+from grader.checks import ACROSS_CASES, CHECKS, AnswerError, CaseData, NotGraded, Verdict
 from grader.driven import DriverContext, Sandbox, prepare
-from grader.models import (CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec, Status,
-                           Visibility)
+from grader.models import (NOT_GRADED, CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec,
+                           Status, Visibility)
 from grader.reference import CaseBook
 from grader.sandbox import gpu
 from grader.sandbox.isolation import Mode
@@ -69,6 +69,8 @@ def _judge(check: CheckSpec, data: CaseData) -> tuple[Status, Verdict]:
         verdict = CHECKS[check.check].func(data, check.params)
     except AnswerError as exc:
         return exc.status, Verdict(False, str(exc))
+    except NotGraded as exc:  # the machine's failure: an error that the next run regrades
+        return Status.ERROR, Verdict(False, str(exc), diagnosis=NOT_GRADED, data={"not_graded": exc.detail})
     return (Status.PASSED if verdict.passed else Status.FAILED), verdict
 
 

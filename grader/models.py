@@ -146,6 +146,10 @@ class Assignment:
 
 # --------------------------------------------------------------------------- results
 
+#: the diagnosis of a result the grader could not grade because of the machine, not the student (e.g. the
+#: reference could not be timed here): it is stored like any result, and the next ``grade`` run regrades it
+NOT_GRADED = "not_graded"
+
 
 @dataclass(frozen=True)
 class CallOutcome:
@@ -179,6 +183,11 @@ class CheckResult:
     def name(self) -> str:
         return f"{self.problem} / {self.check}" + (f" / {self.case}" if self.case else "")
 
+    @property
+    def graded(self) -> bool:
+        """False when the machine, not the student, kept the grader from grading it (see :data:`NOT_GRADED`)."""
+        return self.diagnosis != NOT_GRADED
+
 
 @dataclass
 class ProblemResult:
@@ -203,6 +212,11 @@ class ProblemResult:
     def passed(self) -> bool:
         """Nothing lost so far: every result passed or awaits manual grading."""
         return all(c.status in (Status.PASSED, Status.PENDING) for c in self.checks)
+
+    @property
+    def graded(self) -> bool:
+        """Every result was graded (none was left to the next run by a failure of the machine)."""
+        return all(c.graded for c in self.checks)
 
 
 @dataclass

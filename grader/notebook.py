@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from dataclasses import dataclass
 
 _MAGIC = re.compile(r"^(\s*)(%|!|\?)")
@@ -49,6 +50,11 @@ def notebook_to_python(raw: str) -> NotebookSource:
         nb = json.loads(raw)
     except json.JSONDecodeError as exc:
         raise NotebookError(f"not valid notebook JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})") from exc
+    except RecursionError as exc:
+        raise NotebookError("not a Jupyter notebook: its JSON is nested too deeply to read") from exc
+    except ValueError as exc:  # Python refuses to convert integers of more than 4300 digits
+        raise NotebookError("not a Jupyter notebook: its JSON holds an integer of more than "
+                            f"{sys.get_int_max_str_digits()} digits") from exc
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         raise NotebookError("not a Jupyter notebook: no list of 'cells' at the top level")
     lines: list[str] = []

@@ -1,13 +1,15 @@
 """Resuming a batch from the gradebook: what to grade, what to keep, and grading it crash-safely.
 
 A submission is graded again when it is not in the gradebook yet, when its files changed, when the
-assignment's specs changed, when problems are selected that it was never graded on (only those are
-graded), or with ``force``. Everything else is taken from the gradebook as it is.
+assignment's specs changed, when problems are selected that it was never graded on, or that hold a result
+the machine kept from being graded (``models.NOT_GRADED``, e.g. the reference could not be timed; only
+those problems are graded), or with ``force``. Everything else is taken from the gradebook as it is.
 """
 
 from __future__ import annotations
 
 import copy
+import uuid
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -21,7 +23,7 @@ from grader.submissions import Submission
 from grader.timing import Instant
 
 _REASONS = {"new": "not graded yet", "changed": "files changed", "specs": "specs changed",
-            "problems": "newly selected problems"}
+            "problems": "newly selected problems", "ungraded": "left ungraded by the machine"}
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,7 @@ class Job:
     content_hash: str
     problems: tuple[ProblemSpec, ...]
     keep: bool  #: the stored grades of its other problems are still valid and stay
-    reason: str  #: new, changed, specs, problems or force
+    reason: str  #: new, changed, specs, problems, ungraded or force
 
 
 @dataclass
@@ -62,7 +64,7 @@ def plan_batch(stored: dict[str, Stored], submissions: Sequence[Submission], cho
     """Decide, for each submission of the batch, whether and on which problems to grade it."""
     plan = Plan(spec_hash, force)
     for sub in submissions:
-        content = submission_hash(sub.folder)
+        content = _content_hash(sub)
         before = stored.get(sub.student)
         plan.known += before is not None
         unchanged = before is not None and before.spec_hash == spec_hash and before.content_hash == content
@@ -73,11 +75,21 @@ def plan_batch(stored: dict[str, Stored], submissions: Sequence[Submission], cho
         elif not unchanged:
             reason = "specs" if before.spec_hash != spec_hash else "changed"
             plan.jobs.append(Job(sub, content, tuple(chosen), False, reason))
-        elif missing := tuple(p for p in chosen if p.id not in before.problems):
-            plan.jobs.append(Job(sub, content, missing, True, "problems"))
+        elif missing := tuple(p for p in chosen if p.id not in before.problems or p.id in before.ungraded):
+            reason = "problems" if any(p.id not in before.problems for p in missing) else "ungraded"
+            plan.jobs.append(Job(sub, content, missing, True, reason))
         else:
             plan.skipped.append(sub)
     return plan
+
+
+def _content_hash(sub: Submission) -> str:
+    """The submission's hash; one that cannot be hashed (it never should: hashing skips what it cannot read)
+    gets a hash of its own that matches nothing stored, so it is graded, and its error shown, every run."""
+    try:
+        return submission_hash(sub.folder)
+    except Exception as exc:  # noqa: BLE001 - one submission never stops a batch
+        return f"unhashable {type(exc).__name__} {uuid.uuid4().hex}"
 
 
 def merge(stored: SubmissionResult | None, fresh: SubmissionResult, order: Sequence[str]) -> SubmissionResult:

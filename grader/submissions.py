@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.notebook import NotebookError, NotebookSource, notebook_to_python
+from grader.submission_files import FileRefused, entry_mode, kind, read_regular
 
 STUDENT_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$")
 SOURCE_NAMES = ("solution.py", "solution.ipynb")
-MAX_SOURCE_BYTES = 2 * 1024 * 1024
+MAX_SOURCE_BYTES = 2 * 1024 * 1024  #: solution.py
+MAX_NOTEBOOK_BYTES = 8 * 1024 * 1024  #: solution.ipynb, which may hold its outputs (plots as base64)
 
 
 class SubmissionError(Exception):
@@ -43,11 +47,16 @@ class Collection:
 def collect(root: Path) -> Collection:
     """Every student folder under ``root``; anything else is reported, never dropped silently."""
     found = Collection()
-    for path in sorted(root.iterdir()):
+    with os.scandir(root) as entries:
+        listed = sorted((Path(e.path), e.stat(follow_symlinks=False).st_mode) for e in entries)
+    for path, mode in listed:
         if path.name.startswith("."):
             continue
-        if not path.is_dir():
-            found.warnings.append(f"{path}: ignored (a file, not a student's folder)")
+        if stat.S_ISLNK(mode):
+            found.warnings.append(f"{path}: ignored (a symbolic link, never followed: a student's folder must be "
+                                  "a real folder)")
+        elif not stat.S_ISDIR(mode):
+            found.warnings.append(f"{path}: ignored ({kind(mode)}, not a student's folder)")
         elif not STUDENT_ID.match(path.name):
             found.warnings.append(f"{path}: ignored (folder name {path.name!r} is not a valid student id: "
                                   "use letters, digits and . _ @ + -)")
@@ -63,18 +72,25 @@ def collect(root: Path) -> Collection:
 
 
 def read_source(folder: Path) -> SourceFile:
-    """The code to run for a submission folder, or :class:`SubmissionError` saying why there is none."""
-    present = [name for name in SOURCE_NAMES if (folder / name).is_file()]
+    """The code to run for a submission folder, or :class:`SubmissionError` saying why there is none.
+
+    Only a regular file is read (a link, a pipe or a device named solution.py is refused, never followed
+    or opened), up to :data:`MAX_SOURCE_BYTES` (.py) or :data:`MAX_NOTEBOOK_BYTES` (.ipynb)."""
+    present = [name for name in SOURCE_NAMES if (mode := entry_mode(folder, name)) is not None
+               and not stat.S_ISDIR(mode)]  # a link, a pipe...: there, and refused when read
     if not present:
-        others = sorted(p.name for p in folder.iterdir())[:5] if folder.is_dir() else []
+        try:
+            others = sorted(p.name for p in folder.iterdir())[:5]
+        except OSError:
+            others = []
         hint = f" (found: {', '.join(others)})" if others else " (the folder is empty)"
         raise SubmissionError(f"no solution.py or solution.ipynb in {folder.name}/{hint}")
     name = present[0]
-    path = folder / name
-    if path.stat().st_size > MAX_SOURCE_BYTES:
-        raise SubmissionError(f"{name} is larger than {MAX_SOURCE_BYTES // 1024 // 1024} MB")
+    limit = MAX_SOURCE_BYTES if name.endswith(".py") else MAX_NOTEBOOK_BYTES
     try:
-        raw = path.read_bytes().decode("utf-8")
+        raw = read_regular(folder, name, limit).decode("utf-8")
+    except FileRefused as exc:
+        raise SubmissionError(str(exc)) from exc
     except UnicodeDecodeError as exc:
         raise SubmissionError(f"{name} is not UTF-8 text (byte {exc.start}: {exc.reason}); "
                               "save it with UTF-8 encoding") from exc
@@ -84,4 +100,6 @@ def read_source(folder: Path) -> SourceFile:
         nb = notebook_to_python(raw)
     except NotebookError as exc:
         raise SubmissionError(f"{name}: {exc}") from exc
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        raise SubmissionError(f"{name} could not be read as a notebook ({type(exc).__name__})") from exc
     return SourceFile(nb.text, name, nb)

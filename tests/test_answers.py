@@ -565,14 +565,19 @@ def test_wrong_types_cost_only_their_own_question(samples):
                     "baseline_seconds, favourite_approach, final_accuracy, final_seconds, learned)"]
 
 
-def test_a_huge_integer_costs_only_its_own_question(tmp_path):
+@pytest.mark.parametrize("digits, message", [
+    (400, "the number is too large"),  # no float holds it
+    (5000, "line 3: a number of 5000 digits is too long to read (at most 4300)"),  # nor does Python's int()
+])
+def test_a_huge_integer_costs_only_its_own_question(tmp_path, digits, message):
     subs = tmp_path / "subs"
     (subs / "big").mkdir(parents=True)
-    (subs / "big" / "answers.yaml").write_text("resnet-blog:\n  final_seconds: " + "9" * 400 +
-                                               "\n  baseline_accuracy: 94\n", encoding="utf-8")
+    (subs / "big" / "answers.yaml").write_text("resnet-blog:\n  baseline_accuracy: 94\n  final_seconds: " +
+                                               "9" * digits + "\n", encoding="utf-8")
     result = grade_batch(subs, ASSIGNMENT, tmp_path / "out", problems=[BLOG]).results[0]
     got = by_question(result)
     assert got[BLOG, "final_seconds"].status is Status.ERROR
+    assert got[BLOG, "final_seconds"].feedback == message
     assert got[BLOG, "baseline_accuracy"].status is Status.PASSED
     assert result.max_score == 8
 

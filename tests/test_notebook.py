@@ -199,6 +199,15 @@ def test_invalid_json():
         notebook_to_python("import numpy as np\n")  # a .py file saved with an .ipynb name
 
 
+@pytest.mark.parametrize("raw, message", [
+    ("[" * 100_000 + "]" * 100_000, "its JSON is nested too deeply to read"),  # a RecursionError in json
+    ('{"cells": [], "metadata": {"n": ' + "9" * 5000 + "}}", "its JSON holds an integer of more than 4300 digits"),  # ValueError
+], ids=["nested-brackets", "5000-digits"])
+def test_json_that_breaks_the_json_reader(raw, message):
+    with pytest.raises(NotebookError, match=f"not a Jupyter notebook: {message}"):
+        notebook_to_python(raw)
+
+
 @pytest.mark.parametrize("raw", ['{"nbformat": 4}', '{"cells": {"0": {}}}', "[1, 2]", '"cells"', "null"])
 def test_json_that_is_not_a_notebook(raw):
     with pytest.raises(NotebookError, match="not a Jupyter notebook: no list of 'cells'"):

@@ -7,11 +7,15 @@ refused with a message naming the line. Only then does ``yaml.safe_load`` build 
 
 from __future__ import annotations
 
+import stat
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+from grader.submission_files import FileRefused, entry_mode, read_regular
 
 MAX_BYTES = 256 * 1024
 MAX_NODES = 20_000
@@ -34,6 +38,39 @@ class Answers:
     def get(self, problem: str, question: str) -> tuple[bool, Any]:
         section = self.data.get(problem, {})
         return (question in section), section.get(question)
+
+
+@dataclass(frozen=True)
+class TooLong:
+    """An integer in answers.yaml of more digits than Python converts: it costs only its own question."""
+
+    line: int
+    digits: int
+
+    def __str__(self) -> str:
+        return (f"line {self.line}: a number of {self.digits} digits is too long to read "
+                f"(at most {sys.get_int_max_str_digits()})")
+
+
+def too_long(value: Any) -> TooLong | None:
+    """The first :class:`TooLong` number in an answer (a value, or a list or mapping of them), if any."""
+    if isinstance(value, TooLong):
+        return value
+    items = value if isinstance(value, list) else list(value.values()) if isinstance(value, dict) else []
+    return next((found for item in items if (found := too_long(item)) is not None), None)
+
+
+class _Loader(yaml.SafeLoader):
+    """``yaml.SafeLoader``, except that an integer too long to convert becomes a :class:`TooLong`."""
+
+    def construct_yaml_int(self, node: yaml.ScalarNode) -> int | TooLong:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # int() refuses more than sys.get_int_max_str_digits() digits
+            return TooLong(node.start_mark.line + 1, sum(c.isdigit() for c in str(node.value)))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _Loader.construct_yaml_int)
 
 
 def _scan(text: str) -> None:
@@ -62,15 +99,17 @@ def _scan(text: str) -> None:
 
 
 def read_answers(path: Path) -> Answers:
-    """Never raises for a student's file: problems become ``Answers.error`` or notes."""
-    if not path.is_file():
+    """Never raises for a student's file: problems become ``Answers.error`` or notes. Only a regular file is
+    read (a link, a pipe or a device is refused, never followed or opened), up to :data:`MAX_BYTES`."""
+    mode = entry_mode(path.parent, path.name)
+    if mode is None or stat.S_ISDIR(mode):  # a folder of that name is no answers file either
         return Answers(error="no answers.yaml in the submission")
-    if path.stat().st_size > MAX_BYTES:
-        return Answers(error=f"answers.yaml is larger than {MAX_BYTES // 1024} KB")
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = read_regular(path.parent, path.name, MAX_BYTES).decode("utf-8")
         _scan(text)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is yaml.SafeLoader with safe integers
+    except FileRefused as exc:
+        return Answers(error=str(exc))
     except UnicodeDecodeError:
         return Answers(error="answers.yaml is not UTF-8 text")
     except AnswersError as exc:
@@ -81,6 +120,8 @@ def read_answers(path: Path) -> Answers:
         return Answers(error=f"answers.yaml is not valid YAML{where}: {exc.problem or exc}")
     except yaml.YAMLError as exc:
         return Answers(error=f"answers.yaml is not valid YAML: {exc}")
+    except (RecursionError, MemoryError, ValueError, TypeError) as exc:
+        return Answers(error=f"answers.yaml could not be read ({type(exc).__name__})")
     if data is None:
         return Answers(error="answers.yaml is empty")
     if not isinstance(data, dict):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from grader.answers.questions import AnswerFormatError
-from grader.answers.reader import Answers
+from grader.answers.reader import Answers, too_long
 from grader.models import CheckResult, ProblemSpec, Status, Visibility
 
 
@@ -26,7 +26,7 @@ def grade_questions(problem: ProblemSpec, answers: Answers,
             results.append(made(Status.ERROR, 0.0, f"no answer: add '{q.id}' under '{problem.id}' in answers.yaml"))
             continue
         try:
-            score = q.score(value)
+            score = _score(q, value)
         except AnswerFormatError as exc:
             results.append(made(Status.ERROR, 0.0, f"{exc}"))
             continue
@@ -34,6 +34,13 @@ def grade_questions(problem: ProblemSpec, answers: Answers,
         status = score.status or (Status.PASSED if fraction == 1.0 else Status.FAILED)
         results.append(made(status, fraction, score.feedback, score.diagnosis))
     return results
+
+
+def _score(question, value):
+    """``question.score(value)``; a number too long to read is a format error like any other."""
+    if (found := too_long(value)) is not None:
+        raise AnswerFormatError(str(found))
+    return question.score(value)
 
 
 def unknown_answers(problems: list[ProblemSpec], answers: Answers) -> list[str]:
@@ -64,7 +71,7 @@ def format_problems(problem: ProblemSpec, answers: Answers, visibilities: frozen
             notes.append(f"answers.yaml: {problem.id}: no answer to '{q.id}' yet")
             continue
         try:
-            q.score(value)
+            _score(q, value)
         except AnswerFormatError as exc:
             notes.append(f"answers.yaml: {problem.id}: {q.id}: {exc}")
     return notes

@@ -19,6 +19,16 @@ class AnswerError(Exception):
         self.status = status
 
 
+class NotGraded(Exception):
+    """The machine, not the student, kept a check from being graded (e.g. the reference could not be timed
+    here). The result is an error whose message (``str``) blames the machine and is shown to the student;
+    ``detail`` is for the staff only (it may quote the reference). The next ``grade`` run regrades it."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail
+
+
 @dataclass(frozen=True)
 class CaseData:
     """One case as a check sees it: trusted inputs and expected values, and the student's decoded value."""

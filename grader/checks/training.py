@@ -11,7 +11,9 @@ gets the grader's progress ticks and the reference's timing on this machine (``g
   up to a positive factor: the effective lambda equals lam, for both weights;
 - ``timed_training``: the grader's training of the student's setup reaches the closed form within the
   budget (time by the grader's clock, and steps); otherwise says why (diverged, no progress, converged to
-  another point and which, budget exhausted).
+  another point and which, budget exhausted). Where the reference cannot be timed on this machine, a run
+  that needed its budget is not graded: an error that blames the machine (:class:`~grader.checks.NotGraded`),
+  which the next ``grade`` run regrades.
 """
 
 from __future__ import annotations
@@ -21,9 +23,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from grader.checks.base import CHECKS, AnswerError, CaseData, Verdict
+from grader.checks.base import CHECKS, AnswerError, CaseData, NotGraded, Verdict
 from grader.models import Status
-from grader.training import calibration  # noqa: F401  (registers the driver's companion)
+from grader.training import calibration  # also registers the driver's companion
 from grader.training.closed_form import eq6_loss, from_expected
 from grader.training.curve import ProtocolError, explain_mismatch, no_progress, read_run
 from grader.training.objective import analyse_objective
@@ -31,6 +33,9 @@ from grader.training.structure import analyse_structure
 
 MALFORMED = "the training driver's measurements are malformed (did the code interfere with the grader's driver?)"
 DEVICE_CHARS = 80  #: the most of the sandbox's device name kept (it comes from the student's process)
+UNTIMED = ("not graded: the grader could not time the reference solution on this machine, so there is no "
+           "time budget to judge your training against; this is the machine's failure, not your code's, and "
+           "this check will be graded again")
 
 
 def _device(value: dict[str, Any], fallback: str = "") -> str:
@@ -159,7 +164,10 @@ def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
         raise AnswerError(f"{MALFORMED} ({type(exc).__name__})", Status.ERROR) from exc
     step_budget = int(info.get("step_budget", p.max_steps))
     timing = info.get("timing")
-    ref = timing.reference() if timing is not None and run.steps else None  # measured once per run
+    try:
+        ref = timing.reference() if timing is not None and run.steps else None  # measured once per run
+    except calibration.TimingUnavailable as exc:  # the reason stays with the staff: it may quote the reference
+        raise NotGraded(UNTIMED, f"the reference setup could not be timed on this machine ({exc})") from exc
     budget, capped = timing.budget(ref) if timing is not None else (p.without_reference_seconds, False)
     info.update({"budget_seconds": budget, "reference": None if ref is None else
                  {"seconds": ref.seconds, "steps": ref.steps, "device": ref.device,

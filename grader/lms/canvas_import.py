@@ -21,15 +21,18 @@ flat folder of such files.
 
 from __future__ import annotations
 
-import csv
+import os
 import re
 import shutil
+import stat
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
 from grader.lms.safezip import MAX_FILE_BYTES, ArchiveError, MemberError, SafeZip
+from grader.output import inert_csv
+from grader.submission_files import FileRefused, kind, read_regular
 
 CANVAS_NAME = re.compile(r"^(?P<slug>[^\W_](?:[^\W_]|-)*)_(?:(?P<late>LATE)_)?(?P<user>\d+)_(?P<attachment>\d+)_"
                          r"(?P<original>.+)$")
@@ -116,8 +119,10 @@ def looks_like_canvas(path: Path) -> bool:
         return path.suffix.lower() == ".zip" or zipfile.is_zipfile(path)
     if not path.is_dir():
         return False
-    entries = [p for p in path.iterdir() if not p.name.startswith(".")]
-    return not any(p.is_dir() for p in entries) and any(parse_name(p.name) for p in entries if p.is_file())
+    with os.scandir(path) as it:  # looked at, never followed: a link counts as neither folder nor file
+        entries = [e for e in it if not e.name.startswith(".")]
+    return (not any(e.is_dir(follow_symlinks=False) for e in entries)
+            and any(parse_name(e.name) for e in entries if e.is_file(follow_symlinks=False)))
 
 
 def stage(source: Path, out_dir: Path) -> CanvasImport:
@@ -153,23 +158,27 @@ def _fresh_folder(folder: Path) -> Path:
 
 
 def _folder_files(source: Path, warnings: list[str]) -> list[_Found]:
+    """The regular files of a Canvas folder, looked at with ``lstat``: links (never followed), folders,
+    pipes, sockets and devices (never opened) are warnings."""
     found: list[_Found] = []
-    for path in sorted(source.iterdir()):
+    with os.scandir(source) as it:
+        entries = sorted((Path(e.path), e.stat(follow_symlinks=False).st_mode) for e in it)
+    for path, mode in entries:
         if path.name.startswith("."):
             continue
-        if path.is_symlink() or not path.is_file():
-            warnings.append(f"{path}: ignored (a {'link' if path.is_symlink() else 'folder'}; "
-                            "a Canvas download is a flat set of files)")
+        if not stat.S_ISREG(mode):
+            never = "never followed" if stat.S_ISLNK(mode) else "never opened"
+            warnings.append(f"{path}: ignored ({kind(mode)}, {never}; a Canvas download is a flat set of files)")
             continue
         found.append(_Found(str(path), path.name, lambda p=path: _read_file(p)))
     return found
 
 
 def _read_file(path: Path) -> bytes:
-    size = path.stat().st_size
-    if size > MAX_FILE_BYTES:
-        raise MemberError(f"{path.name} is {size} bytes (limit {MAX_FILE_BYTES})")
-    return path.read_bytes()
+    try:
+        return read_regular(path.parent, path.name, MAX_FILE_BYTES)
+    except FileRefused as exc:
+        raise MemberError(str(exc)) from exc
 
 
 def _zip_files(archive: SafeZip, warnings: list[str]) -> list[_Found]:
@@ -268,7 +277,7 @@ def _clashes(result: CanvasImport) -> None:
 
 def _write_roster(result: CanvasImport, path: Path) -> None:
     with path.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
+        writer = inert_csv.writer(fh)
         writer.writerow(["student", "canvas_name", "late", "files"])
         for uid, s in sorted(result.students.items()):
             writer.writerow([uid, " ".join(sorted(s.names)), "yes" if s.late else "no",

@@ -5,12 +5,15 @@ Gradescope puts the student's upload in ``/autograder/submission`` and reads
 ``setup.sh`` and ``run_autograder`` it runs). All cases are graded; hidden ones are marked
 ``after_published`` in the results, as :mod:`grader.output.gradescope` writes them. A student's mistake
 (no solution file, code that crashes) is part of the results; only the grader's own problems (a bad
-spec, a failing reference) end without results, so Gradescope reports the autograder as failed.
+spec, a failing reference) end without results, so Gradescope reports the autograder as failed. The
+upload folder is Gradescope's, but what is in it is the student's: links in it are never followed and
+its files are read as :mod:`grader.submission_files` reads any submission's.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from grader.api import UsageError, full_assignment, grade_submission
@@ -20,6 +23,7 @@ from grader.output.gradescope import write_results_json
 from grader.reference import CaseBook
 from grader.sandbox.isolation import Mode
 from grader.spec import load_assignment
+from grader.submission_files import entry_mode
 from grader.submissions import SOURCE_NAMES, Submission
 
 SUBMISSION = Path("/autograder/submission")
@@ -33,10 +37,12 @@ def locate(upload: Path) -> tuple[Path, list[str]]:
     them (a student who uploaded a zipped folder); with a note when it is the latter."""
     if not upload.is_dir():
         raise UsageError(f"{upload}: no such folder (expected the student's submission)")
-    if any((upload / name).is_file() for name in _EXPECTED):
+    if any(entry_mode(upload, name) is not None for name in _EXPECTED):  # a link too: refused when read
         return upload, []
-    inner = [p for p in sorted(upload.iterdir()) if p.is_dir() and not p.name.startswith((".", "__MACOSX"))
-             and any((p / name).is_file() for name in _EXPECTED)]
+    with os.scandir(upload) as it:  # a linked folder is never followed
+        folders = sorted(Path(e.path) for e in it if e.is_dir(follow_symlinks=False))
+    inner = [p for p in folders if not p.name.startswith((".", "__MACOSX"))
+             and any(entry_mode(p, name) is not None for name in _EXPECTED)]
     if len(inner) == 1:
         return inner[0], [f"graded the files in {inner[0].name}/ of your upload"]
     return upload, []

@@ -2,8 +2,9 @@
 
 Nothing is extracted by name: callers get each member's path *inside* the archive (for messages and
 to pick a basename) and read its bytes through a bounded reader, so ``../`` paths, absolute paths and
-links can never write outside the staging folder, and a zip bomb stops at the size limits, which are
-enforced on the bytes actually decompressed (not on the sizes the archive claims).
+links can never write outside the staging folder (links, pipes, sockets and devices, by the Unix type a
+member records, are refused outright), and a zip bomb stops at the size limits, which are enforced on the
+bytes actually decompressed (not on the sizes the archive claims).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Iterator
+
+from grader.submission_files import kind
 
 MAX_MEMBERS = 10_000
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -47,8 +50,11 @@ class Member:
             return "an absolute path"
         if ".." in parts:
             return "a path that climbs out of the archive (..)"
-        if stat.S_ISLNK(self.info.external_attr >> 16):
+        mode = self.info.external_attr >> 16
+        if stat.S_ISLNK(mode):
             return "a symbolic link"
+        if stat.S_IFMT(mode) and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+            return f"{kind(mode)}, not a regular file"
         if self.info.flag_bits & 0x1:
             return "an encrypted file"
         return None

@@ -11,13 +11,14 @@ import statistics
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
-from grader.models import Status, SubmissionResult
+from grader.models import NOT_GRADED, Status, SubmissionResult
 from grader.report.charts import Histogram, histogram
 from grader.report.timed import TimedSummary, timed_summaries
 
 TROUBLE = (Status.ERROR, Status.TIMEOUT, Status.MEMORY, Status.CRASHED)  #: statuses listed as problems
 TOP_MISTAKES = 20
-NOT_MISTAKES = {"manual"}  #: diagnoses that name no mistake (a free-text answer awaiting a grade)
+#: diagnoses that name no mistake: a free-text answer awaiting a grade, a result the machine kept from being graded
+NOT_MISTAKES = {"manual", NOT_GRADED}
 
 
 @dataclass(frozen=True)

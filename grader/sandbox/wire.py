@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import io
 import json
+import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,30 @@ def parse_payload(data: bytes) -> Any:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise WireError(f"the result is not valid JSON ({exc.__class__.__name__})") from exc
+    except ValueError as exc:  # int() refuses more than sys.get_int_max_str_digits() digits
+        raise WireError(f"your code returned an integer too large for a float (more than "
+                        f"{sys.get_int_max_str_digits()} digits)") from exc
+
+
+def _digits(number: int) -> str:
+    """How many decimal digits ``number`` has, without converting past Python's digit limit."""
+    try:
+        return str(len(str(abs(number))))
+    except ValueError:
+        return f"about {int(number.bit_length() * math.log10(2)) + 1}"
+
+
+def _plain(body: Any) -> Any:
+    """A JSON scalar the checks can use: an integer must fit a float (numbers are compared as floats)."""
+    if body is not None and type(body) not in (bool, int, float, str):
+        raise WireError("malformed plain value")
+    if type(body) is int:
+        try:
+            float(body)
+        except OverflowError:
+            raise WireError(f"your code returned an integer too large for a float ({_digits(body)} digits; "
+                            "the largest float is about 1.8e308)") from None
+    return body
 
 
 def _npy(body: Any) -> np.ndarray:
@@ -52,9 +78,7 @@ def decode(value: Any, depth: int = 0) -> Any:
         raise WireError("malformed value")
     ((kind, body),) = value.items()
     if kind == "json":
-        if body is not None and type(body) not in (bool, int, float, str):
-            raise WireError("malformed plain value")
-        return body
+        return _plain(body)
     if kind == "npy_b64":
         return _npy(body)
     if kind in ("list", "tuple") and isinstance(body, list):

@@ -8,10 +8,18 @@ Each timed case has two budgets:
   fails everywhere, not only on slow machines. It is known before the call, so the driver stops there.
 - **time**: ``max(floor_seconds, multiple * reference time-to-target)``, at most what the call limit
   leaves. The reference solution's setup (the instructor's ``build_model``, ``build_loss``,
-  ``build_optimizer``) is trained by the same driver, in the same kind of sandbox, on the same device,
-  and timed by the grader's clock, once per run (per :class:`~grader.reference.CaseBook`) and only when a
-  submission's training is judged: a run that never trains costs no calibration. Until it is measured,
-  the driver's own stop is the call's cap; the verdict always uses the measured budget.
+  ``build_optimizer``) is trained by the same driver, on the same device, and timed by the grader's clock,
+  once per run (per :class:`~grader.reference.CaseBook`) and only when a submission's training is judged:
+  a run that never trains costs no calibration. Until it is measured, the driver's own stop is the call's
+  cap; the verdict always uses the measured budget.
+
+The reference is timed in a fresh sandbox that no submission has touched (:func:`untouched_sandbox`), never
+in a warm worker: a warm worker's sandbox has run students' code, and what a student could leave there must
+not decide every student's budget. Time-to-target is measured from the driver's progress ticks, after the
+fresh Python has imported torch, so the fresh start does not count against the budgets. When the reference
+cannot be timed (it fails in the sandbox, or misses the target), that is the machine's failure in this run:
+it is cached like a timing (tried once per case and run) and raised again as :class:`TimingUnavailable`, and
+the timed checks that needed it are not graded (see ``grader/checks/training.py``); everything else is.
 
 A student release has no reference to time: its time budget is ``without_reference_seconds``.
 """
@@ -21,11 +29,11 @@ from __future__ import annotations
 import math
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from grader.driven import DriverContext, Sandbox, register_companion
-from grader.models import Case, CheckSpec, ProblemSpec, Status
+from grader.models import Case, CheckSpec, Limits, ProblemSpec, Status
 from grader.reference import CaseBook, ReferenceFailure
 from grader.training.closed_form import from_expected, gradient_descent_steps
 from grader.training.curve import ProtocolError, read_run
@@ -33,6 +41,11 @@ from grader.training.curve import ProtocolError, read_run
 DRIVER = "regularized_training"
 CHECK = "timed_training"
 SETUP_SECONDS = 20.0  #: what a call needs besides training (building, probes, moving to the device)
+REASON_CHARS = 600  #: the most of a failed timing's reason kept (it may quote what the sandbox printed)
+
+
+class TimingUnavailable(Exception):
+    """The reference could not be timed on this machine in this run; the message says why (for the staff)."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,9 @@ class ReferenceTiming:
     call_seconds: float  #: the whole call (building, probes, training)
 
 
-_cache: "weakref.WeakKeyDictionary[CaseBook, dict[tuple[str, str], Any]]" = weakref.WeakKeyDictionary()
+#: per run (CaseBook) and (problem, case): the timing, or why there is none
+_cache: "weakref.WeakKeyDictionary[CaseBook, dict[tuple[str, str], ReferenceTiming | TimingUnavailable]]" = \
+    weakref.WeakKeyDictionary()
 _guard = threading.Lock()
 _locks: dict[tuple[int, str, str], threading.Lock] = {}
 
@@ -64,21 +79,52 @@ def driver_settings(params: Any, *, budget_seconds: float, max_steps: int, seed:
             "stall_patience": int(params.stall_patience), "seed": int(seed), "device": params.device, "threads": 1}
 
 
+def untouched_sandbox(problem: ProblemSpec, sandbox: Sandbox) -> tuple[Limits, dict[str, Any]]:
+    """Where the reference is timed: the limits and ``run_calls`` arguments of a fresh sandbox (a new Python,
+    isolated as the run's mode says, hiding the run's secrets), never a warm worker of ``sandbox.pool``.
+    It sees the GPU exactly when the students' processes do: a problem with ``limits.gpu`` whose students run
+    in the ordinary warm workers (CUDA works in no sandbox here, see ``grading.workers_for``) trains on the CPU
+    there, and so does its reference; where they run in warm workers that see the GPU, or in fresh sandboxes,
+    the reference's fresh sandbox has the problem's own limits and sees the GPU too."""
+    limits = problem.limits
+    if limits.gpu and sandbox.pool is not None and not getattr(sandbox.pool, "gpu", False):
+        limits = replace(limits, gpu=False)
+    return limits, {"mode": sandbox.mode, "secrets": list(sandbox.secrets), "pool": None}
+
+
 def reference_timing(problem: ProblemSpec, case: Case, book: CaseBook, sandbox: Sandbox, params: Any) -> ReferenceTiming:
-    """The reference's time-to-target for ``case`` on this machine: measured once per run, then cached."""
+    """The reference's time-to-target for ``case`` on this machine: measured once per run, in a sandbox no
+    submission has touched, then cached. A failure is cached too, and raised as :class:`TimingUnavailable`."""
     key = (problem.id, case.id)
     with _guard:
         lock = _locks.setdefault((id(book), *key), threading.Lock())
     with lock:
         cached = _cache.get(book, {}).get(key)
         if cached is None:
-            cached = _measure(problem, case, book, sandbox, params)
+            limits, where = untouched_sandbox(problem, sandbox)
+            try:
+                cached = measure(problem, case, book, params, limits, **where)
+            except Exception as exc:  # noqa: BLE001 - the machine's failure in this run, graded as such
+                reason = str(exc) if isinstance(exc, ReferenceFailure) else \
+                    f"timing it on case {case.id} failed: {type(exc).__name__}: {exc}"
+                cached = TimingUnavailable(_one_line(reason, REASON_CHARS))
             with _guard:
                 _cache.setdefault(book, {})[key] = cached
-        return cached
+    if isinstance(cached, TimingUnavailable):
+        raise TimingUnavailable(str(cached))
+    return cached
 
 
-def _measure(problem: ProblemSpec, case: Case, book: CaseBook, sandbox: Sandbox, params: Any) -> ReferenceTiming:
+def _one_line(text: str, limit: int) -> str:
+    """``text`` on one line of printable characters, at most ``limit`` of them (it may come from the sandbox)."""
+    text = "".join(ch if ch.isprintable() else " " for ch in " ".join(text.split()))
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def measure(problem: ProblemSpec, case: Case, book: CaseBook, params: Any, limits: Limits,
+            **where: Any) -> ReferenceTiming:
+    """One timing run of the reference setup on ``case``, in the sandbox ``where`` names (``run_calls``'s
+    ``mode``, ``secrets`` and ``pool``); grading uses :func:`reference_timing` (cached, in a fresh sandbox)."""
     from grader.sandbox.runner import Call, run_calls  # the runner imports nothing of the training package
 
     entry = problem.entry(case.entry)
@@ -88,27 +134,24 @@ def _measure(problem: ProblemSpec, case: Case, book: CaseBook, sandbox: Sandbox,
     settings = driver_settings(params, budget_seconds=cap, max_steps=params.max_steps, seed=case.seed)
     source = problem.reference.read_text(encoding="utf-8")
     call = Call(case.id, entry.name, tuple(inputs[a] for a in entry.args) + (settings,), driver=entry.driver)
-    kwargs: dict[str, Any] = {"mode": sandbox.mode, "secrets": list(sandbox.secrets)}
-    if sandbox.pool is not None:
-        kwargs["pool"] = sandbox.pool
-    result = run_calls(source, "solution.py", [call], problem.limits, **kwargs)
-    where = f"{problem.id}: the reference setup ({problem.reference.name}) on case {case.id}"
+    result = run_calls(source, "solution.py", [call], limits, **where)
+    name = f"on case {case.id}, {problem.reference.name}"
     if result.load is not None:
-        raise ReferenceFailure(f"{where} could not be loaded in the sandbox: {result.load.message}")
+        raise ReferenceFailure(f"{name} could not be loaded in the sandbox: {result.load.message}")
     outcome = result.calls[case.id]
     if outcome.status is not Status.PASSED or not isinstance(outcome.value, dict):
-        raise ReferenceFailure(f"{where} failed in the sandbox ({outcome.status.value}): {outcome.message}")
+        raise ReferenceFailure(f"{name} failed in the sandbox ({outcome.status.value}): {outcome.message}")
     training = outcome.value.get("training") or {}
     if "error" in training:
-        raise ReferenceFailure(f"{where}: training failed: {training['error']}")
+        raise ReferenceFailure(f"{name}: training failed: {training['error']}")
     cf = from_expected(expected[entry.returns[0]])
     try:
         run = read_run(training, outcome.ticks, inputs["X"], cf, params.tol, (inputs["W1_init"], inputs["W2_init"]))
     except ProtocolError as exc:
-        raise ReferenceFailure(f"{where}: {exc}") from exc
+        raise ReferenceFailure(f"{name}: {exc}") from exc
     if run.reached is None:
         last = run.distances[-1].value if run.distances else float("nan")
-        raise ReferenceFailure(f"{where} did not reach the closed form within tolerance {params.tol:g} "
+        raise ReferenceFailure(f"{name} did not reach the closed form within tolerance {params.tol:g} "
                                f"(stopped: {run.stopped} after {run.steps[-1] if run.steps else 0} steps, "
                                f"distance {last:.3g}); fix the reference or the training settings")
     return ReferenceTiming(float(run.time_to_target), int(run.steps_to_target), str(outcome.value.get("device", "")),
@@ -126,9 +169,13 @@ class Timing:
         return max(self.problem.limits.call_seconds - SETUP_SECONDS, 1.0)
 
     def cached(self) -> ReferenceTiming | None:
-        return _cache.get(self.book, {}).get((self.problem.id, self.case.id))
+        """The timing when it has been measured in this run (None before, or when it failed)."""
+        found = _cache.get(self.book, {}).get((self.problem.id, self.case.id))
+        return found if isinstance(found, ReferenceTiming) else None
 
     def reference(self) -> ReferenceTiming | None:
+        """The reference's timing (None in a student release); :class:`TimingUnavailable` when it cannot be
+        timed on this machine."""
         if self.problem.reference is None:  # a student release: nothing to time here
             return None
         return reference_timing(self.problem, self.case, self.book, self.sandbox, self.params)

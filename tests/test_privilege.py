@@ -162,9 +162,9 @@ def test_the_wipe_never_crosses_into_a_bound_folder(tmp_path, bwrap_available):
     os.chmod(host / "site.py", 0o666)
     tools = Path(__file__).resolve().parent.parent / "grader" / "sandbox"
     argv, setup, fds = isolation._bwrap(isolation.python_paths(), isolation.gpu_access.DriverFolders(), False, 16, [])
-    script = ("import os, sys; sys.path.insert(0, '/job'); import zygote\n"
+    script = ("import os, sys; sys.path.insert(0, '/job'); import cleanup\n"
               "os.mkdir('/tmp/job-made'); open('/tmp/job-made/f', 'w').write('x'); open('/tmp/g', 'w').write('x')\n"
-              "zygote._wipe('/tmp', {'/env': zygote._entries('/tmp')['/env']})\n"
+              "cleanup.wipe('/tmp', {'/env': cleanup.entries('/tmp')['/env']})\n"
               "print(sorted(os.listdir('/tmp')), os.listdir('/tmp/env'))")
     argv += ["--ro-bind", str(tools), "/job", "--bind", str(host), "/tmp/env", *mounts.seal(), "--",
              *setup.prefix, isolation.interpreter(), "-I", "-c", script]

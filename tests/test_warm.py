@@ -14,12 +14,14 @@ import pytest
 from conftest import ASSIGNMENT, SUBMISSIONS
 from grader.api import grade_batch
 from grader.models import Limits, Status
+from grader.sandbox import seccomp
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, run_calls
 
 LIMITS = Limits(call_seconds=10, problem_seconds=30, memory_mb=4096, output_kb=16)
 MARKER = f"{random.randint(10**6, 10**7)}.{random.randint(100, 999)}"
 
+ADD_KEY = seccomp.NUMBERS[seccomp.machine()]["add_key"] if seccomp.machine() else 0
 POLLUTER = f"""
 import ctypes, os, sys, threading, time
 import numpy as np
@@ -28,9 +30,20 @@ np.secret = 42
 np.add = lambda *a, **k: "patched"
 sys.modules["json"] = None
 os.environ["LEAK"] = "yes"
-for path in ("/tmp/leak", "/dev/shm/leak", "leak.txt"):
-    with open(path, "w") as fh:
-        fh.write("secret")
+WRITES = {{}}
+for path in ("/tmp/leak", "/dev/shm/leak", "leak.txt", "/leak", "/etc/leak", "/dev/leak", "/job/leak"):
+    try:
+        with open(path, "w") as fh:
+            fh.write("secret")
+        WRITES[path] = "written"
+    except OSError as exc:
+        WRITES[path] = type(exc).__name__
+os.makedirs("/tmp/locked/inner")  # a folder the next job could not list, were it left
+open("/tmp/locked/inner/leak", "w").write("secret")
+os.chmod("/tmp/locked/inner", 0)
+os.chmod("/tmp/locked", 0)
+os.mkfifo("/tmp/fifo")
+os.symlink("/usr", "/tmp/usr-link")  # the wipe must not follow it
 
 def _spin():
     while True:
@@ -43,9 +56,11 @@ def f():
         if os.fork() == 0:
             os.execv("/bin/sleep", ["sleep", "{MARKER}"])
         os._exit(0)
-    libc = ctypes.CDLL(None)
+    libc = ctypes.CDLL(None, use_errno=True)
     libc.shmget(0x5eed, 4096, 0o1666)  # IPC_CREAT | 0666
-    return "polluted"
+    queue = libc.mq_open(b"/leak", os.O_CREAT | os.O_RDWR, 0o666, None)
+    keyring = libc.syscall({ADD_KEY}, b"user", b"leak", b"secret", 6, -4) if {ADD_KEY} else -1
+    return {{"written": WRITES, "queue": queue, "keyring": keyring}}
 """
 
 OBSERVER = """
@@ -59,9 +74,11 @@ def f():
         "numpy_add": bool(np.add(1, 2) != 3),
         "json_module": sys.modules.get("json", "missing") is None,
         "environ": "LEAK" in os.environ,
-        "files": [p for p in ("/tmp/leak", "/dev/shm/leak", "leak.txt") if os.path.exists(p)],
-        "tmp": os.listdir("/tmp") + os.listdir("/dev/shm"),
+        "files": [p for p in ("/tmp/leak", "/dev/shm/leak", "leak.txt", "/leak", "/etc/leak", "/dev/leak",
+                              "/job/leak") if os.path.exists(p)],
+        "tmp": os.listdir("/tmp") + os.listdir("/dev/shm") + os.listdir("/dev/mqueue"),
         "shm": libc.shmget(0x5eed, 0, 0) != -1,
+        "queue": libc.mq_open(b"/leak", os.O_RDONLY) != -1,
         "processes": sorted(int(p) for p in os.listdir("/proc") if p.isdigit()),
         "me_and_parents": sorted({1, os.getppid(), os.getpid()}),
     }
@@ -102,12 +119,18 @@ def pool(bwrap_available):
 def test_nothing_reaches_the_next_submission(pool):
     polluted = run_calls(POLLUTER, "solution.py", [Call("c0", "f", ())], LIMITS, pool=pool)
     assert polluted.isolation == "warm bubblewrap"
-    assert polluted.calls["c0"].value == "polluted"
+    left = polluted.calls["c0"].value
+    assert {p: w for p, w in left["written"].items() if w == "written"} == \
+        {"/tmp/leak": "written", "/dev/shm/leak": "written", "leak.txt": "written"}  # the rest is read-only
+    assert left["queue"] >= 0  # a POSIX message queue was made
+    assert left["keyring"] == -1  # the kernel's keyrings are closed to student code (seccomp)
+    sandbox = pool.idle.queue[0]
     seen = run_calls(OBSERVER, "solution.py", [Call("c0", "f", ())], LIMITS, pool=pool).calls["c0"].value
+    assert pool.idle.queue == [sandbox] and pool.started == 1  # wiped and reused, not replaced
     assert seen["numpy_global"] is False and seen["numpy_add"] is False and seen["json_module"] is False
     assert seen["environ"] is False
     assert seen["files"] == [] and seen["tmp"] == []
-    assert seen["shm"] is False
+    assert seen["shm"] is False and seen["queue"] is False
     assert seen["processes"] == seen["me_and_parents"]  # the init, the zygote and this process only
     assert seen["own_memory"] == 16  # the address is mapped: the read below fails for want of access only
     assert seen["zygote_memory"] == "PermissionError"

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from grader.sandbox.gpu import GpuProbe
 
 START_SECONDS = 120.0  # loading numpy and torch in a new sandbox, on a busy machine
-TOOLS = ("harness.py", "scripted.py", "zygote.py")
+TOOLS = ("harness.py", "scripted.py", "zygote.py", "cleanup.py")
 
 
 class WarmSandboxError(Exception):

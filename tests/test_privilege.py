@@ -77,8 +77,8 @@ def _assert_powerless(seen: dict) -> None:
     assert observed.kept() == [], observed.describe()
     assert observed.caps == dict.fromkeys(privilege.CAP_FIELDS, 0)
     assert observed.no_new_privs and observed.uid != 0
-    if privilege.plan().kind != "root-mapped":
-        assert observed.host_uid not in (None, 0), observed.describe()
+    if privilege.plan().kind == "unprivileged-user":  # its user namespace is a child of the host's
+        assert observed.outer_uid == privilege.SANDBOX_UID, observed.describe()
     if MACHINE:
         assert observed.seccomp == 2 and seen["add_key"] == "EPERM"
     for attempt in ("mount", "remount", "remount_root", "ptrace", *(k for k in seen if k.startswith("unshare_"))):
@@ -107,7 +107,7 @@ def test_the_probe_reports_what_the_sandbox_holds(bwrap_available):
     text = probe.describe()
     assert "capabilities: none" in text and f"uid {probe.observed.uid} in the sandbox" in text
     if os.geteuid() == 0 and shutil.which("setpriv"):
-        assert probe.plan.kind == "unprivileged-user" and probe.observed.host_uid == privilege.SANDBOX_UID
+        assert probe.plan.kind == "unprivileged-user" and probe.observed.outer_uid == privilege.SANDBOX_UID
 
 
 @pytest.fixture
@@ -200,3 +200,46 @@ def test_the_filter_jumps_land_on_its_returns():
             if op[0] in (0x15, 0x35):  # a conditional jump: both targets are inside the program
                 assert i + 1 + op[2] < len(ops) and i + 1 + op[3] < len(ops)
         assert len(returns) == 3 and max(returns) == len(ops) - 1
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _as_a_normal_user(command: list[str]) -> subprocess.CompletedProcess:
+    """Run ``command`` (in the repository) as the unprivileged user 65534, where a root test run can: in a
+    sandbox of its own that lets that user make user namespaces, with the host's /proc (bubblewrap mounts a
+    new one only where a full one is visible) and the repository and Python read-only."""
+    fd = privilege.user_namespace(privilege.SANDBOX_UID, nested=True)
+    proc = mounts.system(512)
+    at = proc.index("--proc")
+    argv = [shutil.which("bwrap"), "--userns", str(fd), "--uid", "0", "--gid", "0", "--cap-drop", "ALL",
+            *(arg for cap in privilege.SETPRIV_CAPS for arg in ("--cap-add", cap)),
+            "--unshare-ipc", "--unshare-net", "--unshare-uts", "--die-with-parent", "--clearenv",
+            *proc[:at], *proc[at + 2:], "--bind", "/proc", "/proc",
+            *mounts.read_only([*isolation.python_paths(), str(ROOT)]), "--remount-ro", "/",
+            "--setenv", "PATH", "/usr/local/bin:/usr/bin:/bin", "--setenv", "HOME", "/tmp",
+            "--setenv", "PYTHONDONTWRITEBYTECODE", "1", "--chdir", str(ROOT), "--",
+            *privilege.setpriv_prefix(privilege.SANDBOX_UID), isolation.interpreter(), *command]
+    try:
+        return subprocess.run(argv, pass_fds=(fd,), capture_output=True, text=True, timeout=600)
+    finally:
+        os.close(fd)
+
+
+@pytest.mark.slow
+def test_the_same_holds_when_a_normal_user_runs_the_grader(bwrap_available):
+    """CI runs as root: this file's tests and the warm-worker tests run again with the grader itself started by
+    an unprivileged user, whose sandboxes bubblewrap makes in a user namespace of its own (the own-user plan)."""
+    if os.geteuid() != 0:
+        pytest.skip("this run is already a normal user's")
+    if privilege.plan().kind != "unprivileged-user":
+        pytest.skip(f"no user namespace of the grader's own here: {privilege.plan().why}")
+    doctor = _as_a_normal_user(["-m", "grader", "doctor"])
+    line = next(row for row in doctor.stdout.splitlines() if "privilege" in row)
+    assert line.startswith("ok") and "as this user (uid 65534) in a user namespace" in line, doctor.stdout
+    assert "capabilities: none" in line and "seccomp filter on" in line
+    done = _as_a_normal_user(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not normal_user",
+                              "tests/test_privilege.py", "tests/test_warm.py"])
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    passed = int(done.stdout.rsplit(" passed", 1)[0].rsplit(None, 1)[-1])
+    assert passed >= 10 and "failed" not in done.stdout, done.stdout[-2000:]  # bubblewrap worked: nothing skipped it

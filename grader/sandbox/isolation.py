@@ -127,7 +127,9 @@ class Probe:
     def describe(self) -> str:
         if self.observed is None:
             return str(self.problem)
-        return f"student code runs {self.plan.describe()}; a probe in the sandbox reports {self.observed.describe()}"
+        host = f" (host uid {self.observed.outer_uid})" if self.plan.kind == "unprivileged-user" else ""
+        return (f"student code runs {self.plan.describe()}; a probe in the sandbox reports {self.observed.describe()}"
+                .replace(" in the sandbox;", f" in the sandbox{host};", 1))
 
 
 def _run_probe() -> Probe:
@@ -155,8 +157,9 @@ def _run_probe() -> Probe:
         return Probe(chosen, None, f"bwrap cannot create a sandbox here: {text}")
     observed = privilege.observe(*_split_probe(done.stdout.decode(errors="replace")))
     problem = None
+    # where the grader made the sandbox's user namespace itself, its parent is the host's: the map says the host uid
     if observed.kept() or not observed.no_new_privs or observed.uid == 0 or \
-            (observed.host_uid == 0 and chosen.kind != "root-mapped"):
+            (observed.outer_uid == 0 and chosen.kind == "unprivileged-user"):
         problem = ("bubblewrap would keep privilege in the sandbox (" + observed.describe() + "); the grader never "
                    "grades with such a sandbox")
     return Probe(chosen, observed, problem)

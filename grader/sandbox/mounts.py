@@ -47,6 +47,7 @@ def system(tmp_mb: int) -> list[str]:
             args += ["--symlink", os.readlink(path), str(path)]
         elif path.is_dir():
             args += ["--ro-bind", str(path), str(path)]
+    args += ["--perms", "0755", "--dir", "/etc"]  # bubblewrap would make it 0700: the loader could not read its cache
     for etc in LOADER_FILES:
         args += ["--ro-bind-try", etc, etc]
     return args

@@ -77,7 +77,7 @@ class Prepared:
         self.fds = []
 
 
-def _setpriv_prefix(uid: int) -> list[str]:
+def setpriv_prefix(uid: int) -> list[str]:
     exe = shutil.which("setpriv") or "/usr/bin/setpriv"
     return [exe, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--bounding-set=-all", "--inh-caps=-all",
             "--ambient-caps=-all", "--no-new-privs", "--pdeathsig=SIGKILL", "--"]
@@ -86,13 +86,16 @@ def _setpriv_prefix(uid: int) -> list[str]:
 _libc = ctypes.CDLL(None, use_errno=True)
 
 
-def _enter_new_user_namespace() -> None:
-    """In the holder process, before it execs: a new user namespace in which no further one can be made.
+def _enter_new_user_namespace(nested: bool = False) -> None:
+    """In the holder process, before it execs: a new user namespace in which no further one can be made
+    (unless ``nested``).
 
     The process has every capability in the new namespace until it execs, which is what writing its
     ``user.max_user_namespaces`` needs."""
     if _libc.unshare(CLONE_NEWUSER) != 0:
         raise OSError(ctypes.get_errno(), "unshare(CLONE_NEWUSER) failed")
+    if nested:
+        return
     fd = os.open("/proc/sys/user/max_user_namespaces", os.O_WRONLY)
     try:
         os.write(fd, b"0")
@@ -100,13 +103,14 @@ def _enter_new_user_namespace() -> None:
         os.close(fd)
 
 
-def user_namespace(uid: int) -> int:
+def user_namespace(uid: int, *, nested: bool = False) -> int:
     """A descriptor of a new user namespace mapping host root and ``uid`` to themselves (uids and gids), in
-    which no nested user namespace can be made; only root can make one. The namespace lives as long as the
-    descriptor (or a process in it)."""
+    which no nested user namespace can be made (``nested``: only for the tests that run the grader itself as a
+    normal user); only root can make one. The namespace lives as long as the descriptor (or a process in it)."""
     try:
         holder = subprocess.Popen(["/bin/cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                  stderr=subprocess.DEVNULL, preexec_fn=_enter_new_user_namespace)
+                                  stderr=subprocess.DEVNULL,
+                                  preexec_fn=lambda: _enter_new_user_namespace(nested))
     except (OSError, subprocess.SubprocessError) as exc:
         raise PrivilegeError(f"cannot make a user namespace for the sandbox ({exc})") from exc
     try:
@@ -133,7 +137,7 @@ def prepare(chosen: Plan) -> Prepared:
     args = ["--userns", str(fd), "--assert-userns-disabled", "--uid", "0", "--gid", "0", "--cap-drop", "ALL"]
     for cap in SETPRIV_CAPS:
         args += ["--cap-add", cap]
-    return Prepared(args, _setpriv_prefix(chosen.uid), [fd])
+    return Prepared(args, setpriv_prefix(chosen.uid), [fd])
 
 
 @functools.lru_cache(maxsize=1)
@@ -162,7 +166,9 @@ class Observed:
     no_new_privs: bool
     seccomp: int  #: 0 none, 2 a filter
     uid: int  #: inside the sandbox
-    host_uid: int | None  #: what ``uid`` maps to outside, when the map says
+    #: what ``uid`` maps to in the user namespace above the sandbox's (the host's, in the unprivileged-user plan;
+    #: bubblewrap's own ``--disable-userns`` puts one more namespace in between)
+    outer_uid: int | None
 
     def kept(self) -> list[str]:
         """The capability sets that are not empty."""
@@ -170,8 +176,7 @@ class Observed:
 
     def describe(self) -> str:
         caps = ", ".join(self.kept()) or "none (" + "/".join(CAP_FIELDS) + " all 0)"
-        host = "unknown" if self.host_uid is None else str(self.host_uid)
-        return (f"uid {self.uid} in the sandbox (host uid {host}); capabilities: {caps}; "
+        return (f"uid {self.uid} in the sandbox; capabilities: {caps}; "
                 f"no-new-privs {'on' if self.no_new_privs else 'off'}; "
                 f"seccomp filter {'on' if self.seccomp == 2 else 'off'}")
 
@@ -181,13 +186,13 @@ def observe(status: str, uid_map: str) -> Observed:
     fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     caps = {name: int(fields.get(name, "0").strip() or "0", 16) for name in CAP_FIELDS}
     uid = int(fields.get("Uid", "0").split()[0])
-    host_uid = None
+    outer_uid = None
     for row in uid_map.splitlines():
         parts = row.split()
         if len(parts) == 3 and int(parts[0]) <= uid < int(parts[0]) + int(parts[2]):
-            host_uid = int(parts[1]) + uid - int(parts[0])
+            outer_uid = int(parts[1]) + uid - int(parts[0])
     return Observed(caps, fields.get("NoNewPrivs", "0").strip() == "1", int(fields.get("Seccomp", "0").strip() or 0),
-                    uid, host_uid)
+                    uid, outer_uid)
 
 
 @dataclass(frozen=True)
@@ -211,7 +216,7 @@ def process_plan(interpreter: str) -> ProcessPlan:
     exe = shutil.which("setpriv")
     if exe is None:
         return ProcessPlan([], "as root with every capability (setpriv, from util-linux, is not installed)")
-    dropped = _setpriv_prefix(SANDBOX_UID)
+    dropped = setpriv_prefix(SANDBOX_UID)
     try:
         ok = subprocess.run([*dropped, interpreter, "-I", "-c", "import numpy"], capture_output=True,
                             timeout=60).returncode == 0  # the interpreter and the packages it needs

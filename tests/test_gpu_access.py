@@ -6,8 +6,10 @@ folder holding a stand-in libcuda.so.1 for a driver folder outside /usr; they ru
 
 from __future__ import annotations
 
+import os
 import resource
 import shutil
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,7 +20,7 @@ from grader import machine
 from grader.cli import main
 from grader.models import Status
 from grader.grading import warm_pool_for, workers_for
-from grader.sandbox import gpu, isolation
+from grader.sandbox import gpu, isolation, privilege
 from grader.sandbox.pool import WarmPool, WarmSandboxError
 from grader.sandbox.runner import Call, run_calls
 from grader.spec import load_assignment
@@ -180,6 +182,31 @@ def test_a_gpu_sandbox_sees_read_only_sysfs_and_driver_folder(driver_folder):
     assert with_gpu["sys_write"] != "written" and with_gpu["lib_write"] != "written"
     assert not without["sysfs"] and without["ld_library_path"] is None
     assert without["lib"] in ("FileNotFoundError", "PermissionError")
+
+
+@needs_bwrap
+def test_a_node_only_its_group_may_open_is_opened_by_the_sandboxs_user(request, monkeypatch):
+    """GPU nodes are often ``crw-rw---- root video``: a sandbox that runs as an unprivileged user joins that
+    group (and no other), or CUDA could not open them."""
+    if os.geteuid() != 0 or privilege.plan().kind != "unprivileged-user":
+        pytest.skip("only a root grader runs its sandboxes as another user")
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-dev-"))  # like /dev: every user may search it (and its parents)
+    folder.chmod(0o755)
+    request.addfinalizer(lambda: shutil.rmtree(folder, ignore_errors=True))
+    node = folder / "nvidia0"  # a file standing in for the node: bound the same way
+    node.write_text("the GPU")
+    os.chown(node, 0, 4242)
+    os.chmod(node, 0o660)
+    monkeypatch.setattr(gpu, "devices", lambda: [str(node)])
+    assert gpu.device_groups() == (4242,)
+    source = ("import os\ndef f(path):\n    return {'groups': os.getgroups(), 'read': open(path).read()}\n")
+    seen = {}
+    for wanted in (True, False):
+        outcome = run_calls(source, "solution.py", [Call("c", "f", (str(node),))], replace(DEFAULT_LIMITS, gpu=wanted),
+                            mode="bwrap").calls["c"]
+        seen[wanted] = outcome.value if outcome.status is Status.PASSED else outcome.message
+    assert seen[True] == {"groups": [4242], "read": "the GPU"}
+    assert "FileNotFoundError" in seen[False]  # no GPU asked: neither the node nor its group
 
 
 @needs_bwrap

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from grader.sandbox import mounts
+
 if TYPE_CHECKING:
     from grader.models import Limits
     from grader.sandbox.pool import WarmPool
@@ -147,13 +149,28 @@ def driver_folders() -> DriverFolders:
                          search=tuple(f for f in found if f not in known))
 
 
+def device_groups() -> tuple[int, ...]:
+    """The groups owning device nodes that not every user may open (``crw-rw----  root video``, say): a sandbox
+    that runs as an unprivileged user joins them, so CUDA can open the nodes (see privilege.py)."""
+    groups = set()
+    for dev in devices():
+        try:
+            mode, gid = os.stat(dev).st_mode, os.stat(dev).st_gid
+        except OSError:
+            continue
+        if mode & 0o006 != 0o006 and mode & 0o060 == 0o060:
+            groups.add(gid)
+    return tuple(sorted(groups))
+
+
 def bwrap_args() -> list[str]:
     """bubblewrap arguments that let CUDA work: the nodes read-write (after ``--dev``) and sysfs read-only.
     The driver folders (``DriverFolders.bind``) are bound read-only with the Python installation (see
     isolation.py), so that their parent folders are reachable by the sandbox's unprivileged user."""
     args: list[str] = []
-    for dev in devices():
-        args += ["--dev-bind", dev, dev]
+    made: set[str] = set()
+    for dev in devices():  # /dev/nvidia*; a node elsewhere gets parent folders its user may search
+        args += mounts.reachable_parents(dev, made) + ["--dev-bind", dev, dev]
     return args + ["--ro-bind", "/sys", "/sys"]
 
 

@@ -282,7 +282,7 @@ def _bwrap(paths: list[str], folders: gpu_access.DriverFolders, gpu: bool, tmp_m
     """bubblewrap and its arguments up to the job's own folder, and what the command is prefixed with."""
     check_not_exposed([*paths, *folders.bind], secrets)
     try:
-        setup = privilege.prepare(privilege.plan())
+        setup = privilege.prepare(privilege.plan(), gpu_access.device_groups() if gpu else ())
     except privilege.PrivilegeError as exc:
         raise SandboxUnavailable(str(exc)) from exc
     filter_fd = _seccomp_fd()

@@ -64,13 +64,20 @@ def read_only(paths: list[str], made: set[str] | None = None) -> list[str]:
     made = set() if made is None else made
     args: list[str] = []
     for path in paths:
-        parents = [str(p) for p in reversed(Path(path).parents)]
-        for parent in parents:
-            if parent in MOUNT_POINTS or parent in made or _inside(parent, BOUND_TREES):
-                continue
-            args += ["--perms", "0755", "--dir", parent]
-            made.add(parent)
-        args += ["--ro-bind", path, path]
+        args += reachable_parents(path, made) + ["--ro-bind", path, path]
+    return args
+
+
+def reachable_parents(path: str, made: set[str]) -> list[str]:
+    """Make the parent folders of ``path`` in the sandbox with mode 0755 (bubblewrap would copy a host
+    folder's 0700, or make a file's parents 0700), except those that exist there already (``made``, the
+    mount points, the host trees bound as they are)."""
+    args: list[str] = []
+    for parent in (str(p) for p in reversed(Path(path).parents)):
+        if parent in MOUNT_POINTS or parent in made or _inside(parent, BOUND_TREES) or _inside(parent, ("/dev",)):
+            continue
+        args += ["--perms", "0755", "--dir", parent]
+        made.add(parent)
     return args
 
 

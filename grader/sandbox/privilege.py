@@ -77,9 +77,11 @@ class Prepared:
         self.fds = []
 
 
-def setpriv_prefix(uid: int) -> list[str]:
+def setpriv_prefix(uid: int, groups: tuple[int, ...] = ()) -> list[str]:
+    """setpriv becoming ``uid`` (and gid ``uid``), in no supplementary group but ``groups``, with no privilege."""
     exe = shutil.which("setpriv") or "/usr/bin/setpriv"
-    return [exe, f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--bounding-set=-all", "--inh-caps=-all",
+    joined = f"--groups={','.join(map(str, groups))}" if groups else "--clear-groups"
+    return [exe, f"--reuid={uid}", f"--regid={uid}", joined, "--bounding-set=-all", "--inh-caps=-all",
             "--ambient-caps=-all", "--no-new-privs", "--pdeathsig=SIGKILL", "--"]
 
 
@@ -103,10 +105,11 @@ def _enter_new_user_namespace(nested: bool = False) -> None:
         os.close(fd)
 
 
-def user_namespace(uid: int, *, nested: bool = False) -> int:
-    """A descriptor of a new user namespace mapping host root and ``uid`` to themselves (uids and gids), in
-    which no nested user namespace can be made (``nested``: only for the tests that run the grader itself as a
-    normal user); only root can make one. The namespace lives as long as the descriptor (or a process in it)."""
+def user_namespace(uid: int, *, nested: bool = False, groups: tuple[int, ...] = ()) -> int:
+    """A descriptor of a new user namespace mapping host root and ``uid`` to themselves (uids and gids; and the
+    gids ``groups``), in which no nested user namespace can be made (``nested``: only for the tests that run the
+    grader itself as a normal user); only root can make one. The namespace lives as long as the descriptor (or
+    a process in it)."""
     try:
         holder = subprocess.Popen(["/bin/cat"], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                   stderr=subprocess.DEVNULL,
@@ -114,9 +117,10 @@ def user_namespace(uid: int, *, nested: bool = False) -> int:
     except (OSError, subprocess.SubprocessError) as exc:
         raise PrivilegeError(f"cannot make a user namespace for the sandbox ({exc})") from exc
     try:
-        for name in ("uid_map", "gid_map"):
+        extra = "".join(f"{g} {g} 1\n" for g in sorted(set(groups) - {0, uid}))
+        for name, lines in (("uid_map", f"0 0 1\n{uid} {uid} 1\n"), ("gid_map", f"0 0 1\n{uid} {uid} 1\n{extra}")):
             with open(f"/proc/{holder.pid}/{name}", "w") as fh:
-                fh.write(f"0 0 1\n{uid} {uid} 1\n")
+                fh.write(lines)
         return os.open(f"/proc/{holder.pid}/ns/user", os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
         raise PrivilegeError(f"cannot map the sandbox's user namespace ({exc})") from exc
@@ -126,18 +130,20 @@ def user_namespace(uid: int, *, nested: bool = False) -> int:
         holder.wait()
 
 
-def prepare(chosen: Plan) -> Prepared:
-    """bubblewrap's arguments (namespaces, uid, capabilities) and the command prefix for one sandbox."""
+def prepare(chosen: Plan, groups: tuple[int, ...] = ()) -> Prepared:
+    """bubblewrap's arguments (namespaces, uid, capabilities) and the command prefix for one sandbox; in the
+    unprivileged-user plan the sandbox's user also joins ``groups`` (those of the GPU's device nodes where
+    only their group may open them)."""
     if chosen.kind == "own-user":
         return Prepared(["--unshare-user", "--disable-userns", "--cap-drop", "ALL"])
     if chosen.kind == "root-mapped":
         return Prepared(["--unshare-user", "--disable-userns", "--uid", str(chosen.uid), "--gid", str(chosen.uid),
                          "--cap-drop", "ALL"])
-    fd = user_namespace(chosen.uid)
+    fd = user_namespace(chosen.uid, groups=groups)
     args = ["--userns", str(fd), "--assert-userns-disabled", "--uid", "0", "--gid", "0", "--cap-drop", "ALL"]
     for cap in SETPRIV_CAPS:
         args += ["--cap-add", cap]
-    return Prepared(args, setpriv_prefix(chosen.uid), [fd])
+    return Prepared(args, setpriv_prefix(chosen.uid, groups), [fd])
 
 
 @functools.lru_cache(maxsize=1)

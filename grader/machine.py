@@ -8,13 +8,14 @@ GPU and the machine has one that CUDA cannot use from inside the sandbox.
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import platform
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
 from grader.models import Limits, ProblemSpec
-from grader.sandbox import gpu, isolation
+from grader.sandbox import gpu, isolation, privilege
 from grader.sandbox.pidlimit import cgroup_root
 from grader.sandbox.pool import WarmPool
 from grader.spec.loader import DEFAULT_LIMITS
@@ -69,7 +70,6 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
         mode = isolation.resolve_mode(sandbox)
     except isolation.SandboxUnavailable as exc:
         out.append(Fact("isolation", False, str(exc)))
-        out.append(privilege_fact())
         return out
     if mode == "bwrap":
         out.append(Fact("isolation", True, "bubblewrap: each run in its own sandbox (no network, read-only "
@@ -79,7 +79,7 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
     else:
         out.append(Fact("isolation", False, isolation.reduced_isolation_warning().removeprefix("warning: ")))
         out.append(Fact("workers", True, "fresh: a new Python per submission (warm workers need bubblewrap)"))
-    out.append(privilege_fact())
+    out.append(privilege_fact(mode))
     root = cgroup_root()
     out.append(Fact("processes", root is not None,
                     f"a pids cgroup under {root} caps each run's processes and threads" if root is not None else
@@ -99,9 +99,16 @@ def facts(problems: Iterable[ProblemSpec] = (), sandbox: isolation.Mode = "auto"
     return out
 
 
-def privilege_fact() -> Fact:
-    """What a probe inside a real sandbox holds (see isolation.probe): degraded when it keeps any privilege, or
-    when its uid maps to host root."""
+def privilege_fact(mode: str = "bwrap") -> Fact:
+    """What student code holds: for bubblewrap, what a probe inside a real sandbox reports (see isolation.probe),
+    degraded when it keeps any privilege or its uid maps to host root; for a plain child process, who it runs as."""
+    if mode == "process":
+        chosen = privilege.process_plan(isolation.interpreter())
+        if chosen.refused is not None:
+            return Fact("privilege", False, chosen.refused)
+        dropped = os.geteuid() != 0 or any(arg.startswith("--reuid=") for arg in chosen.prefix)
+        return Fact("privilege", dropped,
+                    f"student code runs {chosen.describe()}, in a plain child process (no sandbox)")
     probe = isolation.probe()
     if probe.observed is None:
         return Fact("privilege", False, f"not probed: {probe.problem}")

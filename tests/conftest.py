@@ -22,6 +22,15 @@ def bwrap_available() -> None:
         pytest.skip(f"bubblewrap unavailable: {problem} (scripts/setup.sh installs it as root)")
 
 
+@pytest.fixture
+def process_mode(monkeypatch) -> None:
+    """Tests of the plain-child-process fallback itself: where the grader is root and user 65534 cannot run this
+    Python, that fallback is refused (it would run student code as root); these tests of our own code opt in."""
+    from grader.sandbox import privilege
+
+    monkeypatch.setenv(privilege.UNSAFE_ROOT_PROCESS, "1")
+
+
 @dataclass
 class SampleBatch:
     batch: object  #: grader.api.BatchResult (results as stored in the gradebook)

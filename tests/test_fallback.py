@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from conftest import ASSIGNMENT, SUBMISSIONS
 from grader import cli
 from grader.api import check_submission
 from grader.models import Status
+
+pytestmark = pytest.mark.usefixtures("process_mode")
 
 
 def test_process_sandbox_grades_correctly():

@@ -134,7 +134,7 @@ def test_a_missing_uvm_node_is_made_by_the_drivers_helper(nodes_without_uvm, tmp
     assert f"--dev-bind {nodes_without_uvm} {nodes_without_uvm}" in " ".join(launch.argv)
 
 
-def test_a_missing_uvm_node_without_the_helper_is_named_in_the_probe(nodes_without_uvm, monkeypatch):
+def test_a_missing_uvm_node_without_the_helper_is_named_in_the_probe(nodes_without_uvm, monkeypatch, process_mode):
     assert "nvidia-modprobe -u -c=0" in gpu.ensure_uvm()
     monkeypatch.setattr(gpu, "PROBE_SOURCE", _fake_probe('return {"reason": "RuntimeError: no CUDA GPUs"}'))
     found = gpu.probe(DEFAULT_LIMITS, "process")
@@ -146,7 +146,7 @@ def test_no_gpu_needs_no_uvm_node(monkeypatch):
     assert gpu.ensure_uvm() is None
 
 
-def test_bubblewrap_gets_the_nodes_sysfs_and_the_driver_folder(driver_folder, tmp_path):
+def test_bubblewrap_gets_the_nodes_sysfs_and_the_driver_folder(driver_folder, tmp_path, process_mode):
     launch = isolation.launch("bwrap", tmp_path, [], 1024, [], gpu=True)
     argv = " ".join(launch.argv)
     folder = str(driver_folder.resolve())
@@ -236,7 +236,7 @@ def _fake_probe(body: str) -> str:
      "operating system not supported"),
     ('import os; os._exit(3)', False, "the probe failed (crashed)"),
 ])
-def test_the_probe_judges_what_the_sandbox_reports(driver_folder, monkeypatch, body, usable, words):
+def test_the_probe_judges_what_the_sandbox_reports(driver_folder, monkeypatch, body, usable, words, process_mode):
     monkeypatch.setattr(gpu, "PROBE_SOURCE", _fake_probe(body))
     found = gpu.probe(DEFAULT_LIMITS, "process")
     assert found.usable is usable
@@ -254,7 +254,7 @@ def test_doctor_says_how_this_machine_grades(capsys):
 
 
 @needs_bwrap
-def test_doctor_and_grading_warn_when_the_gpu_is_unusable(driver_folder, capsys, tmp_path):
+def test_doctor_and_grading_warn_when_the_gpu_is_unusable(driver_folder, capsys, tmp_path, process_mode):
     assert main(["doctor", "--assignment", str(ASSIGNMENT)]) == 1
     out = capsys.readouterr().out
     assert "WARN gpu" in out and "does not work in the sandbox" in out and "degraded: gpu" in out

@@ -57,6 +57,12 @@ def attack(python, add_key):
             errno.errorcode.get(ctypes.get_errno())
     out["python"] = _write(os.path.join(python, "planted.pth"))
     out["root"] = _write("/planted")
+    out["descriptors"] = {}
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            out["descriptors"][fd] = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:  # the listing's own descriptor, closed by now
+            pass
     out["etc"] = _write("/etc/planted")
     out["dev"] = _write("/dev/planted")
     return out
@@ -85,6 +91,9 @@ def _assert_powerless(seen: dict) -> None:
         assert seen[attempt] in ("EPERM", "ENOSPC", "EINVAL"), (attempt, seen[attempt])
     for place in ("python", "root", "etc", "dev"):
         assert seen[place] != "written", place
+    # nothing bubblewrap or the grader holds is left open to student code (its user namespace's descriptor, say)
+    kinds = {target.split(":")[0] for target in seen["descriptors"].values()}
+    assert not kinds & {"user", "mnt", "pid", "net", "ipc", "uts", "cgroup", "anon_inode"}, seen["descriptors"]
     assert not (Path(isolation.python_paths()[0]) / "planted.pth").exists()
 
 
@@ -115,7 +124,7 @@ def keeps_capabilities(monkeypatch, bwrap_available):
     """As root, a bubblewrap set-up that keeps root's capabilities (what the grader did before)."""
     if os.geteuid() != 0:
         pytest.skip("only a root grader can start a sandbox that keeps capabilities")
-    monkeypatch.setattr(privilege, "prepare", lambda plan: privilege.Prepared(["--unshare-user", "--uid", "0"]))
+    monkeypatch.setattr(privilege, "prepare", lambda plan, groups=(): privilege.Prepared(["--unshare-user", "--uid", "0"]))
     isolation.probe.cache_clear()
     yield
     isolation.probe.cache_clear()
@@ -228,8 +237,9 @@ def _as_a_normal_user(command: list[str]) -> subprocess.CompletedProcess:
 
 @pytest.mark.slow
 def test_the_same_holds_when_a_normal_user_runs_the_grader(bwrap_available):
-    """CI runs as root: this file's tests and the warm-worker tests run again with the grader itself started by
-    an unprivileged user, whose sandboxes bubblewrap makes in a user namespace of its own (the own-user plan)."""
+    """CI runs as root: this file's tests, the warm-worker tests and the plain-process fallback run again with the
+    grader itself started by an unprivileged user, whose sandboxes bubblewrap makes in a user namespace of its
+    own (the own-user plan), and whose plain child processes run as that user."""
     if os.geteuid() != 0:
         pytest.skip("this run is already a normal user's")
     if privilege.plan().kind != "unprivileged-user":
@@ -238,8 +248,41 @@ def test_the_same_holds_when_a_normal_user_runs_the_grader(bwrap_available):
     line = next(row for row in doctor.stdout.splitlines() if "privilege" in row)
     assert line.startswith("ok") and "as this user (uid 65534) in a user namespace" in line, doctor.stdout
     assert "capabilities: none" in line and "seccomp filter on" in line
-    done = _as_a_normal_user(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "not normal_user",
-                              "tests/test_privilege.py", "tests/test_warm.py"])
+    done = _as_a_normal_user(["-m", "pytest", "-q", "-p", "no:cacheprovider", "-k",
+                              "not normal_user and not grades_correctly and not warns_about",
+                              "tests/test_privilege.py", "tests/test_warm.py", "tests/test_fallback.py"])
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
     passed = int(done.stdout.rsplit(" passed", 1)[0].rsplit(None, 1)[-1])
     assert passed >= 10 and "failed" not in done.stdout, done.stdout[-2000:]  # bubblewrap worked: nothing skipped it
+
+
+STATUS = "def status():\n    return open('/proc/self/status').read(), open('/proc/self/uid_map').read()\n"
+
+
+def test_a_plain_child_process_holds_no_capability(process_mode):
+    """Even where a root grader runs it as root (opted in: GRADER_UNSAFE_ROOT_PROCESS), it holds no capability.
+    (No write is attempted here: as root, it would succeed; that is why the fallback is refused by default.)"""
+    outcome = run_calls(STATUS, "solution.py", [Call("s", "status", ())], LIMITS, mode="process").calls["s"]
+    observed = privilege.observe(*outcome.value)
+    assert observed.kept() == [] and observed.no_new_privs, observed.describe()
+
+
+def test_a_plain_child_process_never_runs_student_code_as_root(monkeypatch, capsys):
+    """Without bubblewrap, a root grader runs student code as user 65534 where that user can run this Python;
+    where it cannot, the fallback is refused (exit 2) rather than run as root."""
+    monkeypatch.delenv(privilege.UNSAFE_ROOT_PROCESS, raising=False)
+    chosen = privilege.process_plan(isolation.interpreter())
+    if os.geteuid() != 0:
+        assert chosen.refused is None and chosen.prefix == []
+        return
+    if chosen.refused is None:  # the sandbox's user can run this Python
+        assert f"--reuid={privilege.SANDBOX_UID}" in chosen.prefix and "--bounding-set=-all" in chosen.prefix
+        return
+    assert "would run student code as root" in chosen.refused
+    with pytest.raises(isolation.SandboxUnavailable, match="as root"):
+        isolation.resolve_mode("process")
+    sample = Path(__file__).resolve().parent.parent / "submissions" / "correct-numpy"
+    assignment = Path(__file__).resolve().parent.parent / "problems" / "autoencoders"
+    assert cli.main(["check", str(sample), "--assignment", str(assignment), "--sandbox", "process",
+                     "--problems", "linear-ae-gradients"]) == 2
+    assert "would run student code as root" in capsys.readouterr().err

@@ -52,7 +52,7 @@ def test_fresh_bubblewrap_sandbox(bwrap_available):
     _assert_private(_identity("bwrap"), "/job/scratch")
 
 
-def test_plain_child_process():
+def test_plain_child_process(process_mode):
     found = _identity("process")
     _assert_private(found, found["home"])
     assert found["home"].endswith("/scratch")

@@ -178,3 +178,73 @@ def test_warm_and_fresh_grade_identically(tmp_path, bwrap_available):
     for a, b in zip(warm.results, fresh.results):
         assert [(c.name, c.status, c.score, c.diagnosis) for p in a.problems for c in p.checks] == \
                [(c.name, c.status, c.score, c.diagnosis) for p in b.problems for c in p.checks]
+
+
+SECRET_HEAD, SECRET_TAIL = f"QZX{random.randint(10**8, 10**9)}", f"{random.randint(10**8, 10**9)}XZQ"
+LEFT_BEHIND = f"""
+# this student's private work: {SECRET_HEAD}{SECRET_TAIL}
+import os, socket, array
+fds = []
+for folder in ("/tmp", "/dev/shm", "/scratch/work"):  # fill each tmpfs, keep the files open past the job
+    fd = os.open(folder + "/fill", os.O_CREAT | os.O_RDWR, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\\0" * (1 << 20))
+    except OSError:
+        pass
+    fds.append(fd)
+listener = socket.socket(socket.AF_UNIX)
+listener.bind("\\0left-behind")  # an abstract socket the next job could connect to
+listener.listen()
+a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)  # everything in flight in a socket nobody reads
+a.sendmsg([b"x"], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds + [listener.fileno(), a.fileno(),
+                                                                          b.fileno()]))])
+def f():
+    return "left"
+"""
+
+FINDER = f"""
+import ctypes, os, socket, tempfile
+HEAD = {SECRET_HEAD!r}
+TAIL = {SECRET_TAIL[::-1]!r}  # reversed: this source never holds the secret whole
+
+def f():
+    found = 0
+    with open("/proc/self/maps") as fh:
+        for line in fh:
+            fields = line.split()
+            if fields[1].startswith("rw") and (len(fields) < 6 or not fields[5].startswith("/")):
+                start, end = (int(x, 16) for x in fields[0].split("-"))
+                memory = ctypes.string_at(start, end - start)
+                at = memory.find(HEAD.encode())
+                while at >= 0:
+                    found += memory[at + len(HEAD):at + len(HEAD) + len(TAIL)] == TAIL[::-1].encode()
+                    at = memory.find(HEAD.encode(), at + 1)
+    with tempfile.NamedTemporaryFile() as fh:  # an honest student's temporary file
+        fh.write(b"x" * (1 << 20))
+    try:
+        socket.socket(socket.AF_UNIX).connect("\\0left-behind")
+        connected = True
+    except OSError:
+        connected = False
+    return {{"found": found, "connected": connected}}
+"""
+
+
+def test_the_previous_submission_leaves_nothing_in_memory_or_in_flight(bwrap_available):
+    """A job is forked from the zygote, which never holds a job's data (the source travels in a memory file only
+    the job reads), and a job that keeps files, sockets or space in flight past its end leaves a worker that
+    cannot prove itself clean, so it is replaced."""
+    with WarmPool(1, []) as warm:
+        own = run_calls(f"# {SECRET_HEAD}{SECRET_TAIL}\n" + FINDER, "solution.py", [Call("c0", "f", ())], LIMITS,
+                        pool=warm).calls["c0"]
+        assert own.value["found"] >= 1  # the search finds a source where it is: in its own job's memory
+        sandbox = warm.idle.queue[0]
+        after = run_calls(FINDER, "solution.py", [Call("c0", "f", ())], LIMITS, pool=warm).calls["c0"]
+        assert after.value == {"found": 0, "connected": False} and warm.idle.queue == [sandbox]  # the same worker
+        left = run_calls(LEFT_BEHIND, "solution.py", [Call("c0", "f", ())], LIMITS, pool=warm)
+        assert left.calls["c0"].value == "left"
+        assert warm.idle.queue == [] and warm.started == 0  # that worker could not prove itself clean: thrown away
+        seen = run_calls(FINDER, "solution.py", [Call("c0", "f", ())], LIMITS, pool=warm).calls["c0"]
+        assert seen.status is Status.PASSED, seen.message
+        assert seen.value == {"found": 0, "connected": False}

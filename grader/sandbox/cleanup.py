@@ -57,8 +57,27 @@ def kill_others(seconds=10.0):
     return False
 
 
+def close_descriptors(keep=()):
+    """Close every descriptor above 2 but ``keep`` (what bubblewrap leaves open, such as its user namespace's)."""
+    last = -1
+    for fd in sorted(set(keep)) + [None]:
+        if fd is None:
+            os.closerange(last + 1 if last >= 2 else 3, 1 << 20)
+        else:
+            os.closerange(max(last + 1, 3), fd)
+            last = fd
+
+
+def _xattrs(path):
+    try:
+        return tuple(sorted(os.listxattr(path, follow_symlinks=False)))
+    except OSError:
+        return ()
+
+
 def entries(folder):
-    """What ``folder`` holds, never crossing into another mount: relative path -> (mode, owner)."""
+    """What ``folder`` holds, never crossing into another mount: relative path -> (mode, owner, extended
+    attributes)."""
     found = {}
     try:
         device = os.lstat(folder).st_dev
@@ -70,7 +89,7 @@ def entries(folder):
             with os.scandir(path) as listing:
                 items = list(listing)
         except OSError:
-            found[rel + "/?"] = (-1, -1)  # unreadable: never equal to a clean folder's listing
+            found[rel + "/?"] = (-1, -1, ())  # unreadable: never equal to a clean folder's listing
             return
         for item in items:
             try:
@@ -78,7 +97,7 @@ def entries(folder):
             except OSError:
                 continue
             name = f"{rel}/{item.name}"
-            found[name] = (st.st_mode, st.st_uid)
+            found[name] = (st.st_mode, st.st_uid, _xattrs(item.path))
             if st.st_dev == device and stat.S_ISDIR(st.st_mode):
                 walk(item.path, name)
 
@@ -156,6 +175,29 @@ def _writable_mounts():
     return found
 
 
+def space(folder):
+    """Free blocks and inodes of the file system at ``folder``: a file a job keeps open past its end (passed in
+    flight through a socket) uses space that no wipe frees."""
+    try:
+        st = os.statvfs(folder)
+    except OSError:
+        return None
+    return st.f_bfree, st.f_ffree
+
+
+def _sockets_left():
+    """The network namespace's sockets (the grader's own socket to the zygote lives outside it): one a job
+    keeps in flight in another outlives the job."""
+    left = 0
+    for table in ("unix", "tcp", "tcp6", "udp", "udp6", "raw", "raw6", "packet"):
+        try:
+            with open(f"/proc/net/{table}") as fh:
+                left += len(fh.read().splitlines()[1:])
+        except OSError:
+            pass
+    return left
+
+
 def _sysv_ipc_left():
     left = 0
     for kind in ("shm", "sem", "msg"):
@@ -167,8 +209,14 @@ def _sysv_ipc_left():
     return left
 
 
+def snapshot():
+    """What :func:`unfit` compares with: each writable place's entries and free space, before the first job."""
+    return {folder: (entries(folder), space(folder)) for folder in WIPE}
+
+
 def unfit(baseline, seccomp):
-    """Why this sandbox is not fit for the next job, or None (see the module's docstring)."""
+    """Why this sandbox is not fit for the next job, or None (see the module's docstring); ``baseline`` is the
+    :func:`snapshot` taken before the first job."""
     status = _status()
     kept = [name for name in CAPS if int(status.get(name, "1").strip() or "1", 16) != 0]
     if kept:
@@ -183,14 +231,24 @@ def unfit(baseline, seccomp):
     if writable:
         return "writable mounts: " + ", ".join(writable[:5])
     for folder in WIPE:
-        before, now = baseline[folder], entries(folder)
+        (before, free), now = baseline[folder], entries(folder)
         if now != before:
             left = sorted(set(now) - set(before))[:3] or sorted(k for k in now if now[k] != before.get(k))[:3]
             return f"{folder} is not as before the first job ({', '.join(left) or 'entries missing'})"
+        if space(folder) != free:
+            return f"{folder} has less free space than before the first job (a file kept open past the job)"
     if _others():
         return "processes left"
     if _sysv_ipc_left():
         return "System V IPC objects left"
+    if _sockets_left():
+        return "sockets left (kept in flight past the job)"
+    try:
+        terminals = sorted(os.listdir("/dev/pts"))
+    except OSError:
+        terminals = []
+    if terminals not in ([], ["ptmx"]):
+        return "pseudo-terminals left"
     return None
 
 

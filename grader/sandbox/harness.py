@@ -141,6 +141,11 @@ def _driver(job_dir, name):
 
 def main():
     job_dir, fd, start = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+    os.closerange(3, fd)  # what bubblewrap leaves open (its user namespace's descriptor): only the event pipe stays
+    os.closerange(fd + 1, 1 << 20)
+    import ctypes
+
+    ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE: no process of the same user can reach this one
     with open(os.path.join(job_dir, "calls.json"), encoding="utf-8") as fh:
         job = json.load(fh)
     with open(os.path.join(job_dir, job["source"]), encoding="utf-8") as fh:

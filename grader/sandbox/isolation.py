@@ -31,6 +31,7 @@ Mode = Literal["auto", "bwrap", "process"]
 
 SANDBOX_ROOT = "/job"  # where the job folder appears inside bubblewrap
 FILE_SIZE_LIMIT = 64 * 1024 * 1024  # largest file the child may write (stdout capture included)
+OPEN_FILES = 1024  # descriptors a sandboxed process may hold (each can pin kernel memory past its run)
 REDUCED = ("student code runs in a plain child process with resource limits only: reduced isolation (it can "
            "read files this user can read and reach the network)")
 REDUCED_WARNING = "warning: bubblewrap (bwrap) is not available{why}; " + REDUCED + \
@@ -191,13 +192,17 @@ def bwrap_problem() -> str | None:
 
 
 def resolve_mode(mode: Mode) -> Literal["bwrap", "process"]:
-    if mode == "process":
-        return "process"
-    problem = bwrap_problem()
-    if problem is None:
-        return "bwrap"
-    if mode == "bwrap":
-        raise SandboxUnavailable(f"bubblewrap was requested but {problem}")
+    """The isolation a run gets; SandboxUnavailable where the one asked for, or any, cannot be given safely."""
+    if mode != "process":
+        problem = bwrap_problem()
+        if problem is None:
+            return "bwrap"
+        if mode == "bwrap":
+            raise SandboxUnavailable(f"bubblewrap was requested but {problem}")
+    refused = privilege.process_plan(interpreter()).refused
+    if refused is not None:
+        raise SandboxUnavailable(refused if mode == "process" else f"bubblewrap cannot be used ({bwrap_problem()}), "
+                                 f"and {refused}")
     return "process"
 
 
@@ -265,6 +270,7 @@ def _limits(memory_mb: int, pids: PidCap | None, gpu: bool = False) -> Callable[
         resource.setrlimit(resource.RLIMIT_DATA if gpu else resource.RLIMIT_AS, (limit, limit))
         resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT, FILE_SIZE_LIMIT))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        resource.setrlimit(resource.RLIMIT_NOFILE, (OPEN_FILES, OPEN_FILES))
 
     return apply
 
@@ -302,7 +308,10 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     gpu, folders = _gpu_access(gpu)
     extra_env = gpu_access.sandbox_env(folders) if gpu else {}
     if mode == "process":
-        prefix = privilege.process_plan(interpreter()).prefix
+        chosen = privilege.process_plan(interpreter())
+        if chosen.refused is not None:
+            raise SandboxUnavailable(chosen.refused)
+        prefix = chosen.prefix
         argv = [*prefix, sys.executable, "-I", "-B", "-u", str(job_dir / "harness.py"), str(job_dir), *harness_args]
         return Launch(argv, {**clean_env(str(job_dir / "scratch")), **extra_env}, str(job_dir / "scratch"),
                       _limits(memory_mb, pids, gpu))

@@ -20,7 +20,6 @@ import queue
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import tempfile
 import threading
@@ -36,6 +35,7 @@ from grader.timing import Instant
 if TYPE_CHECKING:
     from grader.sandbox.gpu import GpuProbe
 
+JOB = b"job\n"  #: what announces a job on the socket; its descriptors come with it
 START_SECONDS = 120.0  # loading numpy and torch in a new sandbox, on a busy machine
 TOOLS = ("harness.py", "scripted.py", "zygote.py", "cleanup.py")
 
@@ -121,12 +121,19 @@ class WarmSandbox:
         return line.decode("ascii", errors="replace")
 
     def submit(self, job: dict, fds: tuple[int, int, int]) -> None:
-        """Hand a job and its stdout, stderr and event descriptors to the zygote."""
-        body = json.dumps(job).encode()
-        head = struct.pack("!Q", len(body))
-        self.sock.settimeout(30)
-        self.sock.sendmsg([head], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", fds))])
-        self.sock.sendall(body)
+        """Hand a job to the zygote: its stdout, stderr and event descriptors, and a memory file holding the job
+        (the student's source among it), which only the forked job reads: the zygote never holds one job's
+        data, so nothing of it can be left in the memory the next job is forked from."""
+        body = os.memfd_create("grader-job", os.MFD_CLOEXEC)
+        try:
+            data = memoryview(json.dumps(job).encode())
+            while data:
+                data = data[os.write(body, data):]
+            os.lseek(body, 0, os.SEEK_SET)
+            self.sock.settimeout(30)
+            self.sock.sendmsg([JOB], [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", (*fds, body)))])
+        finally:
+            os.close(body)
 
     def wait_done(self, seconds: float) -> tuple[int, bool] | None:
         """The job process's exit status (negative: killed by that signal) and whether the zygote left

@@ -201,35 +201,51 @@ def observe(status: str, uid_map: str) -> Observed:
                     uid, outer_uid)
 
 
+UNSAFE_ROOT_PROCESS = "GRADER_UNSAFE_ROOT_PROCESS"  #: set to 1 to run a plain child process as root anyway (tests)
+
+
 @dataclass(frozen=True)
 class ProcessPlan:
     """How a plain child process (no bubblewrap: ``--sandbox process``) is started: ``prefix`` drops what
-    privilege it can."""
+    privilege it can; ``refused`` says why it must not run at all."""
 
     prefix: list[str]
     text: str
+    refused: str | None = None
 
     def describe(self) -> str:
         return self.text
 
 
-@functools.lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=4)
+def _runs_as_sandbox_user(interpreter: str) -> bool:
+    """Whether ``SANDBOX_UID`` can run ``interpreter`` and import what the harness needs."""
+    try:
+        return subprocess.run([*setpriv_prefix(SANDBOX_UID), interpreter, "-I", "-c", "import numpy"],
+                              capture_output=True, timeout=60).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
 def process_plan(interpreter: str) -> ProcessPlan:
-    """As root, the child becomes ``SANDBOX_UID`` where that user can run ``interpreter``, else it stays root
-    with no capability (it can still read and write what root owns: this mode is for self-checks only)."""
+    """As root, the child becomes ``SANDBOX_UID``, with no capability, where that user can run ``interpreter``.
+    Where it cannot (a Python under /root), the child would stay root, able to read and write every file root
+    owns (the reference solutions, the grader itself): that is refused, unless ``GRADER_UNSAFE_ROOT_PROCESS=1``
+    asks for it (the grader's own tests of this fallback), and then the child at least holds no capability."""
     if os.geteuid() != 0:
         return ProcessPlan([], f"as this user (uid {os.geteuid()})")
     exe = shutil.which("setpriv")
-    if exe is None:
-        return ProcessPlan([], "as root with every capability (setpriv, from util-linux, is not installed)")
-    dropped = setpriv_prefix(SANDBOX_UID)
-    try:
-        ok = subprocess.run([*dropped, interpreter, "-I", "-c", "import numpy"], capture_output=True,
-                            timeout=60).returncode == 0  # the interpreter and the packages it needs
-    except (OSError, subprocess.TimeoutExpired):
-        ok = False
-    if ok:
-        return ProcessPlan(dropped, f"as the unprivileged user {SANDBOX_UID}, with no capability")
-    keep_root = [exe, "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs", "--pdeathsig=SIGKILL", "--"]
-    return ProcessPlan(keep_root, f"as root with no capability (user {SANDBOX_UID} cannot run {interpreter}), "
-                                  "which can still read and write every file root owns")
+    if exe is not None and _runs_as_sandbox_user(interpreter):
+        return ProcessPlan(setpriv_prefix(SANDBOX_UID), f"as the unprivileged user {SANDBOX_UID}, with no capability")
+    why = ("setpriv (util-linux) is not installed" if exe is None else
+           f"user {SANDBOX_UID} cannot run {interpreter} (it lies where only root can read)")
+    if os.environ.get(UNSAFE_ROOT_PROCESS) == "1" and exe is not None:
+        keep_root = [exe, "--bounding-set=-all", "--inh-caps=-all", "--ambient-caps=-all", "--no-new-privs",
+                     "--pdeathsig=SIGKILL", "--"]
+        return ProcessPlan(keep_root, f"as root with no capability ({why}; {UNSAFE_ROOT_PROCESS}=1), which can still "
+                                      "read and write every file root owns")
+    return ProcessPlan([], "as root", refused=(
+        f"as root, a plain child process would run student code as root ({why}), able to read the reference "
+        "solutions and rewrite the grader itself; make bubblewrap work here (it runs student code as an "
+        "unprivileged user wherever the Python lies), run the grader as a normal user, or install the grader's "
+        "Python where every user can read it"))

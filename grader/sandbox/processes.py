@@ -125,6 +125,7 @@ class FreshProcess(SandboxProcess):
         if self.popen.returncode is None:
             self.finish(kill=True)
         super().close()
+        self.pids.kill_all()  # what a plain child process left running (it has no PID namespace to end it)
         self.pids.close()
 
 

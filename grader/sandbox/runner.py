@@ -109,6 +109,7 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
         if pool is not None:
             job = {"source": source, "filename": filename, "calls": [_wire(c, None) for c in calls],
                    "limits": {"memory_mb": limits.memory_mb, "file_bytes": isolation.FILE_SIZE_LIMIT,
+                              "open_files": isolation.OPEN_FILES,
                               "gpu": bool(limits.gpu and pool.gpu)}}
             launcher: Launcher = WarmLauncher(pool, job)
             kind = "warm bubblewrap" + (" with the GPU" if pool.gpu else "")

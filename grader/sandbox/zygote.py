@@ -38,10 +38,10 @@ import resource
 import select
 import signal
 import socket
-import struct
 import sys
 
 SCRATCH = "/scratch"
+JOB = b"job\n"  #: what announces a job on the socket (see pool.py)
 PR_SET_DUMPABLE = 4
 NVML_CHECK = "PYTORCH_NVML_BASED_CUDA_CHECK"
 
@@ -67,35 +67,30 @@ def _preload():
         del os.environ[NVML_CHECK]
 
 
-def _recv_exact(sock, n):
-    data = bytearray()
-    while len(data) < n:
-        chunk = sock.recv(n - len(data))
-        if not chunk:
-            return None
-        data += chunk
-    return bytes(data)
-
-
 def _receive(sock):
-    """The next job and its three descriptors, or (None, []) when the grader has gone."""
+    """The next job's four descriptors (stdout, stderr, events, the job itself), or [] when the grader has gone.
+    The job is read by the forked child only (see pool.py's ``submit``)."""
     fds = array.array("i")
-    head, ancdata, _, _ = sock.recvmsg(8, socket.CMSG_LEN(3 * fds.itemsize))
-    if not head:
-        return None, []
+    head, ancdata, _, _ = sock.recvmsg(len(JOB), socket.CMSG_LEN(4 * fds.itemsize))
     for level, kind, data in ancdata:
         if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
             fds.frombytes(data[: len(data) - (len(data) % fds.itemsize)])
-    if len(head) < 8:
-        head += _recv_exact(sock, 8 - len(head)) or b""
-    (size,) = struct.unpack("!Q", head)
-    body = _recv_exact(sock, size)
-    return (json.loads(body) if body is not None else None), list(fds)
+    if head != JOB or len(fds) != 4:
+        for fd in fds:
+            os.close(fd)
+        return []
+    return list(fds)
 
 
-def _child(harness, tools_dir, job, fds):
+def _read_job(fd):
+    with os.fdopen(fd, "rb") as fh:
+        return json.loads(fh.read())
+
+
+def _child(harness, tools_dir, fds):
     os.setsid()
-    out, err, events = fds
+    out, err, events, body = fds
+    job = _read_job(body)
     os.dup2(out, 1)
     os.dup2(err, 2)
     os.close(out)
@@ -105,6 +100,7 @@ def _child(harness, tools_dir, job, fds):
     resource.setrlimit(resource.RLIMIT_DATA if limits.get("gpu") else resource.RLIMIT_AS, (memory, memory))
     resource.setrlimit(resource.RLIMIT_FSIZE, (limits["file_bytes"], limits["file_bytes"]))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (limits["open_files"], limits["open_files"]))
     os.makedirs(os.path.join(SCRATCH, "work"), exist_ok=True)
     os.chdir(os.path.join(SCRATCH, "work"))
     os.environ["HOME"] = os.path.join(SCRATCH, "work")
@@ -143,18 +139,21 @@ def main():
     seccomp = sys.argv[3:4] == ["seccomp"]
     sock = socket.socket(fileno=sock_fd)
     harness, cleanup = _load(tools_dir, "harness"), _load(tools_dir, "cleanup")
+    cleanup.close_descriptors(keep=(sock_fd,))  # e.g. bubblewrap's user namespace descriptor
     _preload()
     ctypes.CDLL(None).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    baseline = {folder: cleanup.entries(folder) for folder in cleanup.WIPE}
+    for folder in cleanup.WIPE:  # what importing left (torch's caches): nothing of the baseline is the jobs' user's
+        cleanup.wipe(folder, {})
+    baseline = cleanup.snapshot()
     unfit = cleanup.unfit(baseline, seccomp)
     if unfit is not None:
         sock.sendall(f"unfit {unfit}\n".encode(errors="replace"))
         return
     sock.sendall(b"ready\n")
     while True:
-        job, fds = _receive(sock)
-        if job is None or len(fds) != 3:
+        fds = _receive(sock)
+        if not fds:
             return
         try:
             pid = os.fork()
@@ -163,14 +162,14 @@ def main():
             return
         if pid == 0:
             sock.close()
-            _child(harness, tools_dir, job, fds)
+            _child(harness, tools_dir, fds)
         for fd in fds:
             os.close(fd)
         status = _wait(pid, sock)
         code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
         unfit = None if cleanup.kill_others() else "processes would not die"
         for folder in cleanup.WIPE:
-            cleanup.wipe(folder, baseline[folder])
+            cleanup.wipe(folder, baseline[folder][0])
         cleanup.remove_ipc()
         unfit = unfit or cleanup.unfit(baseline, seccomp)
         # an unclean sandbox is thrown away by the grader

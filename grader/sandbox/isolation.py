@@ -139,13 +139,10 @@ def _run_probe() -> Probe:
     if exe is None:
         return Probe(chosen, None, "bwrap is not installed")
     try:
-        setup = privilege.prepare(chosen)
-    except privilege.PrivilegeError as exc:
+        argv, setup, fds = _bwrap(python_paths(), gpu_access.DriverFolders(), False, 64, [])
+    except SandboxUnavailable as exc:
         return Probe(chosen, None, f"bwrap cannot drop privilege here: {exc}")
-    filter_fd = _seccomp_fd()
-    fds = [*setup.fds, *([filter_fd] if filter_fd is not None else [])]
-    argv = [exe, *_sandbox_args(setup, filter_fd, 64, python_paths(), gpu=False), *setup.prefix,
-            "/bin/cat", "/proc/self/status", "/proc/self/uid_map"]
+    argv += [*mounts.seal(), "--", *setup.prefix, "/bin/cat", "/proc/self/status", "/proc/self/uid_map"]
     try:
         done = subprocess.run(argv, capture_output=True, timeout=20, pass_fds=fds)
     except (OSError, subprocess.TimeoutExpired) as exc:

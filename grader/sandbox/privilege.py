@@ -62,19 +62,11 @@ class Plan:
 @dataclass
 class Prepared:
     """One sandbox's share of a plan: bubblewrap's arguments, the command's prefix and the descriptors
-    bubblewrap must inherit (closed here once it has started)."""
+    bubblewrap must inherit (the caller closes them once it has started)."""
 
     args: list[str]
     prefix: list[str] = field(default_factory=list)
     fds: list[int] = field(default_factory=list)
-
-    def close(self) -> None:
-        for fd in self.fds:
-            try:
-                os.close(fd)
-            except OSError:
-                pass
-        self.fds = []
 
 
 def setpriv_prefix(uid: int, groups: tuple[int, ...] = ()) -> list[str]:

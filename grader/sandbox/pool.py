@@ -97,10 +97,9 @@ class WarmSandbox:
         except OSError as exc:
             return f"its process could not be inspected ({exc})"
         seen = privilege.observe(status, "")
-        host_uid = int(dict(line.split(":", 1) for line in status.splitlines() if ":" in line)["Uid"].split()[0])
         if seen.kept() or not seen.no_new_privs:
             return seen.describe()
-        if host_uid == 0 and privilege.plan().kind != "root-mapped":
+        if seen.uid == 0 and privilege.plan().kind != "root-mapped":  # read from the host's /proc: the host uid
             return "it runs as host root"
         return None
 

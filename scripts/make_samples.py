@@ -1,71 +1,46 @@
 """Regenerate the sample submissions that are a full, correct homework with exactly one mistake.
 
-Each slip sample is the correct solution with one function replaced, so the tests can assert that the
-mistake is diagnosed on its problem and that every other problem still earns full marks. Run from the
-repository root: python scripts/make_samples.py (the other samples in submissions/ are written by hand).
+Each slip sample is the correct solution with one function replaced, so that problems/autoencoders/samples.yaml
+can say that the mistake is diagnosed on its problem and that every other problem still earns full marks. The
+correct functions are read from the sample `correct-numpy/solution.py` (a correct homework written apart from
+the reference solutions, so that it tests them too), not kept here. Run from the repository root: python scripts/make_samples.py [--out FOLDER] (default: the
+assignment's samples/ folder; the other samples there are written by hand).
 """
 
 from __future__ import annotations
 
+import argparse
+import ast
 import json
 import textwrap
 from pathlib import Path
 
-SUBMISSIONS = Path(__file__).resolve().parent.parent / "submissions"
+ASSIGNMENT = Path(__file__).resolve().parent.parent / "problems" / "autoencoders"
+SAMPLES = ASSIGNMENT / "samples"
 
 HEADER = "import numpy as np\n"
-CORRECT = {
-    "linear_ae_gradients": """
-        def linear_ae_gradients(X, W1, W2):
-            E = X - W2 @ W1 @ X
-            dW1 = -2 * W2.T @ E @ X.T
-            dW2 = -2 * E @ X.T @ W1.T
-            return dW1, dW2
-    """,
-    "pca_autoencoder": """
-        def pca_autoencoder(X, k):
-            values, vectors = np.linalg.eigh(X @ X.T)  # ascending order
-            Uk = vectors[:, np.argsort(values)[::-1][:k]]
-            return Uk.T, Uk
-    """,
-    "is_stationary": """
-        def is_stationary(X, W1, W2):
-            S = X @ X.T
-            R = np.eye(X.shape[0]) - W2 @ W1
-            g1, g2 = W2.T @ R @ S, R @ S @ W1.T
-            scale = np.linalg.norm(S) * (1 + np.linalg.norm(W1) * np.linalg.norm(W2))
-            return bool(np.linalg.norm(g1) < 1e-9 * scale and np.linalg.norm(g2) < 1e-9 * scale)
-    """,
-    "teacher_forcing_inputs": """
-        def teacher_forcing_inputs(target):
-            return ["<sos>"] + list(target)
-    """,
-    "greedy_decoder_inputs": """
-        def greedy_decoder_inputs(step, h0, max_len):
-            fed, token, h = [], "<sos>", h0
-            for _ in range(max_len):
-                fed.append(token)
-                token, h = step(token, h)
-                if token == "<eos>":
-                    break
-            return fed
-    """,
-    "build_model": """
-        def build_model(m, k):
-            from torch import nn
-            return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
-    """,
-    "build_loss": """
-        def build_loss():
-            from torch import nn
-            return nn.MSELoss(reduction="sum")
-    """,
-    "build_optimizer": """
-        def build_optimizer(model, lam, lr):
-            import torch
-            return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)
-    """,
-}
+#: the functions a full homework defines, in the order a solution file holds them
+FUNCTIONS = ("linear_ae_gradients", "pca_autoencoder", "is_stationary", "teacher_forcing_inputs",
+             "greedy_decoder_inputs", "build_model", "build_loss", "build_optimizer")
+
+
+def correct_functions(files: list[Path]) -> dict[str, str]:
+    """Each of FUNCTIONS as ``files`` write it (the lines of its definition, comments kept)."""
+    found: dict[str, str] = {}
+    for ref in files:
+        text = ref.read_text(encoding="utf-8")
+        lines = text.splitlines(keepends=True)
+        for node in ast.parse(text, filename=str(ref)).body:
+            if isinstance(node, ast.FunctionDef) and node.name in FUNCTIONS:
+                first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+                found[node.name] = "".join(lines[first - 1:node.end_lineno])
+    missing = [f for f in FUNCTIONS if f not in found]
+    if missing:
+        raise SystemExit(f"{', '.join(map(str, files))}: no definition of {', '.join(missing)}")
+    return {name: found[name] for name in FUNCTIONS}
+
+
+CORRECT = correct_functions([SAMPLES / "correct-numpy" / "solution.py"])
 
 # student id -> the one function they got wrong (or wrote differently but correctly)
 VARIANTS = {
@@ -265,16 +240,19 @@ def notebook() -> str:
     return json.dumps(nb, indent=1) + "\n"
 
 
-def main() -> None:
-    (SUBMISSIONS / "correct-numpy").mkdir(parents=True, exist_ok=True)
-    (SUBMISSIONS / "correct-numpy" / "solution.py").write_text(source({}))
-    (SUBMISSIONS / "correct-numpy" / "answers.yaml").write_text(ANSWERS)
-    (SUBMISSIONS / "correct-notebook").mkdir(exist_ok=True)
-    (SUBMISSIONS / "correct-notebook" / "solution.ipynb").write_text(notebook())
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=SAMPLES, help="where to write them (default: %(default)s)")
+    out = parser.parse_args(argv).out
+    (out / "correct-numpy").mkdir(parents=True, exist_ok=True)
+    (out / "correct-numpy" / "solution.py").write_text(source({}))
+    (out / "correct-numpy" / "answers.yaml").write_text(ANSWERS)
+    (out / "correct-notebook").mkdir(exist_ok=True)
+    (out / "correct-notebook" / "solution.ipynb").write_text(notebook())
     for student, overrides in VARIANTS.items():
-        (SUBMISSIONS / student).mkdir(exist_ok=True)
-        (SUBMISSIONS / student / "solution.py").write_text(source(overrides))
-        (SUBMISSIONS / student / "answers.yaml").write_text(ANSWERS)
+        (out / student).mkdir(exist_ok=True)
+        (out / student / "solution.py").write_text(source(overrides))
+        (out / student / "answers.yaml").write_text(ANSWERS)
 
 
 if __name__ == "__main__":

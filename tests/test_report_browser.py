@@ -104,14 +104,15 @@ def test_reports_print(graded, browser):
 
 
 def test_timed_training_in_chromium(sample_batch, browser, tmp_path):
-    """The full demo batch (every problem, conftest.sample_batch): training curves and time-to-target render."""
+    """The full demo batch (every problem, conftest.sample_batch): the autoencoders kit's report parts (training
+    curves, time-to-target) render through the engine's generic templates."""
     out = sample_batch.batch.out
     page = browser.open((out / "students" / "regularized-sum-sgd" / "report.html").as_uri())
     assert page.console_errors() == []
     text = page.text
     assert "Timed training" in text and "Time to target" in text and "Reference here" in text
     assert "Distance to the closed form" in text and "Eq. 6's loss above its minimum" in text
-    drawn = page.evaluate("Array.from(document.querySelectorAll('.timed svg.chart polyline'))"
+    drawn = page.evaluate("Array.from(document.querySelectorAll('#p-regularized-ae section.part svg.chart polyline'))"
                           ".map(p => p.getBoundingClientRect().width)")
     assert len(drawn) == 4 and all(width > 100 for width in drawn), drawn  # two charts, a line per case
     page.screenshot(tmp_path / "timed-student.png")
@@ -122,5 +123,7 @@ def test_timed_training_in_chromium(sample_batch, browser, tmp_path):
     assert index.console_errors() == []
     timed = index.evaluate("document.querySelector('#timed').innerText")
     assert "within budget" in timed and "homework" in timed and "diverged" in timed
+    assert index.evaluate("Array.from(document.querySelectorAll('nav a')).filter(a => a.hash === '#timed')"
+                          ".map(a => a.textContent)") == ["Timed training"]
     assert index.evaluate("document.querySelectorAll('#timed svg.chart rect.bar').length") > 0
     index.screenshot(tmp_path / "timed-index.png")

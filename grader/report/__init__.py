@@ -6,6 +6,13 @@
   diagnosed mistakes, the submissions that errored, timed out, hit a limit or crashed, and links to
   every student's report.
 
+The engine knows no problem: what is specific to one comes from the assignment's kit as **report parts**
+(:mod:`grader.report.parts`): titled sections of generic tables, line charts, histograms and cards, plain data
+that the engine's templates render. ``kit.report_parts`` builders make a problem's parts in a student's
+report from its :class:`~grader.models.ProblemResult` (e.g. from the ``data`` its checks attached);
+``kit.summary_parts`` builders make the class summary's from ``(problem_id, results)``, each part a section
+with a link in the page's navigation. A builder that fails leaves a note in its place, not a broken report.
+
 The pages are self-contained (inline CSS and SVG, no script, no network asset), responsive and printable.
 """
 
@@ -26,25 +33,33 @@ def student_report_path(out_dir: Path, student: str) -> Path:
     return Path(out_dir) / "students" / student / REPORT
 
 
+def _title_and_kit(assignment: Assignment | str):
+    """The assignment's title and kit (None for a bare title: no report parts)."""
+    if isinstance(assignment, str):
+        return assignment, None
+    return assignment.title, getattr(assignment, "kit", None)
+
+
 def write_student_report(result: SubmissionResult, out_dir: Path, assignment: Assignment | str, *,
                          public_only: bool = False, index_link: bool = False) -> Path:
     """Write ``OUT/students/<id>/report.html`` for one student and return its path.
 
     ``public_only`` marks a self-check (``grader check``); ``index_link`` adds a link back to the class
-    summary (a batch run).
+    summary (a batch run). Given an :class:`Assignment`, its kit's report parts are drawn; given only a
+    title, none are.
     """
-    title = assignment if isinstance(assignment, str) else assignment.title
-    view = student_view(result, title, public_only=public_only)
+    title, kit = _title_and_kit(assignment)
+    view = student_view(result, title, public_only=public_only, kit=kit)
     return write_page(student_report_path(out_dir, result.student),
                       render("student.html", view=view, index_link=index_link))
 
 
 def write_reports(results: list[SubmissionResult], out_dir: Path, assignment: Assignment | str) -> Path:
     """Write every student's report and the class summary ``OUT/index.html``; return the index's path."""
-    title = assignment if isinstance(assignment, str) else assignment.title
+    title, kit = _title_and_kit(assignment)
     for result in results:
-        write_student_report(result, out_dir, title, index_link=True)
-    return write_page(Path(out_dir) / INDEX, render("index.html", view=class_view(results, title)))
+        write_student_report(result, out_dir, assignment, index_link=True)
+    return write_page(Path(out_dir) / INDEX, render("index.html", view=class_view(results, title, kit)))
 
 
 __all__ = ["INDEX", "REPORT", "student_report_path", "write_reports", "write_student_report"]

@@ -1,8 +1,9 @@
 """Chart geometry for the HTML reports, computed in Python so the templates only place shapes.
 
-Two charts: a histogram of scores (bars) and a line chart of training curves (polylines). Both use an
-SVG ``viewBox`` of fixed size, scaled by CSS to the page width, so they need neither JavaScript nor
-any external asset.
+Two charts: a histogram (bars: counts of values in equal bins) and a line chart (polylines: named series
+of ``(x, y)`` points, with optional horizontal guides). Both use an SVG ``viewBox`` of fixed size, scaled
+by CSS to the page width, so they need neither JavaScript nor any external asset. Kits use them in their
+report parts (:mod:`grader.report.parts`).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class Histogram:
     height: float = HEIGHT
     baseline: float = HEIGHT - _BOTTOM
     left: float = _LEFT
+    title: str = ""  #: what it counts, for its label (a report part's histograms are labelled by it)
 
 
 def bin_count(maximum: float, most: int) -> int:
@@ -72,11 +74,12 @@ def bin_count(maximum: float, most: int) -> int:
 
 
 def histogram(values: Sequence[float], maximum: float, most_bins: int = 10, width: float = WIDTH,
-              bins: int | None = None) -> Histogram:
+              bins: int | None = None, title: str = "") -> Histogram:
     """Count ``values`` in equal bins over ``[0, maximum]`` (the last bin includes ``maximum``).
 
     ``width`` is the chart's viewBox width: a narrower chart keeps its labels legible in a small card.
-    ``bins`` fixes the number of bins (e.g. for seconds); by default it is :func:`bin_count`'s.
+    ``bins`` fixes the number of bins (e.g. for seconds); by default it is :func:`bin_count`'s. ``title``
+    says what is counted (the chart's label).
     """
     maximum = maximum if maximum > 0 else 1.0
     bins = bins if bins else bin_count(maximum, max(1, most_bins))
@@ -97,22 +100,21 @@ def histogram(values: Sequence[float], maximum: float, most_bins: int = 10, widt
     x_ticks = [Tick(_LEFT + i * step, _number(maximum * i / bins)) for i in range(0, bins + 1, every)]
     if bins % every:
         x_ticks.append(Tick(_LEFT + plot_w, _number(maximum)))
-    return Histogram(bars, x_ticks, len(values), width=width)
+    return Histogram(bars, x_ticks, len(values), width=width, title=title)
 
 
-# --------------------------------------------------------------------------- training curves
+# --------------------------------------------------------------------------- line charts
 
 
 @dataclass(frozen=True)
-class TrainingCurve:
-    """Curves to draw in one line chart: ``series`` maps a name (a case) to ``(x, y)`` points, e.g.
-    (seconds, log10 distance); ``guides`` are horizontal lines by name, e.g. a tolerance. Built by
-    :mod:`grader.report.timed` from a timed check's data."""
+class Curves:
+    """Series to draw in one line chart: ``series`` maps a name (shown in the legend) to ``(x, y)`` points;
+    ``guides`` are horizontal lines by name (e.g. a threshold). :func:`line_chart` scales them."""
 
     series: Mapping[str, Sequence[tuple[float, float]]]
-    x_label: str = "epoch"
-    y_label: str = "value"
-    title: str = "Training curve"
+    x_label: str = "x"
+    y_label: str = "y"
+    title: str = ""
     guides: Mapping[str, float] = field(default_factory=dict)
     x_min: float | None = None  #: where the x axis starts (e.g. 0 seconds), when not at the first point
 
@@ -154,7 +156,7 @@ def _span(values: Iterable[float]) -> tuple[float, float]:
     return (lo, hi) if hi > lo else (lo - 1.0, hi + 1.0)
 
 
-def line_chart(curve: TrainingCurve) -> LineChart | None:
+def line_chart(curve: Curves) -> LineChart | None:
     """The polylines of ``curve`` scaled into the chart's plot area; None when it has no finite point."""
     series = {name: [(float(x), float(y)) for x, y in pts if math.isfinite(x) and math.isfinite(y)]
               for name, pts in curve.series.items()}

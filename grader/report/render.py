@@ -23,7 +23,6 @@ def environment() -> Environment:
     env.filters["points"] = points
     env.filters["coord"] = lambda x: f"{x:.1f}"  # SVG coordinates
     env.filters["percent"] = lambda x: f"{100 * x:.0f}%"
-    env.filters["seconds"] = lambda x: "-" if x is None else f"{x:.3g} s"
     return env
 
 

@@ -1,15 +1,20 @@
 """What one student's report shows, derived from a :class:`SubmissionResult`.
 
 Per-case results are grouped by check, and within a check by outcome (status, feedback, diagnosis), so
-that seven passing cases make one line and a failing case stands out with its feedback.
+that seven passing cases make one line and a failing case stands out with its feedback. The assignment's kit
+adds its report parts to each problem (:mod:`grader.report.parts`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
-from grader.report.timed import TimedView, timed_views
+from grader.report.parts import Part, collect, with_anchors
+
+if TYPE_CHECKING:
+    from grader.kit import Kit
 
 EXCERPT_CHARS = 2000  #: how much of the student's printed output a report shows (the end of it)
 EXCERPT_LINES = 40
@@ -80,7 +85,7 @@ class ProblemView:
     answer_issues: list[str]
     stdout: Excerpt | None
     stderr: Excerpt | None
-    timed: list[TimedView]  #: timed training checks: their cases' times and budgets, and curves
+    parts: list[Part]  #: the kit's report parts for this problem
     seconds: float | None
 
 
@@ -119,14 +124,27 @@ def group_checks(results: list[CheckResult]) -> list[CheckGroup]:
     return groups
 
 
-def problem_view(p: ProblemResult) -> ProblemView:
+def report_parts(p: ProblemResult, kit: "Kit | None", student: str = "") -> list[Part]:
+    """The kit's report parts for one problem (a part saying so in place of a failing builder's: :func:`collect`)."""
+    builders = getattr(kit, "report_parts", None) or []
+    return collect(builders, p, where=f"{student} / {p.problem}" if student else p.problem)
+
+
+def problem_view(p: ProblemResult, kit: "Kit | None" = None, student: str = "") -> ProblemView:
     return ProblemView(p.problem, p.title, p.score, p.max_score, p.passed, group_checks(p.checks), list(p.notes),
-                       list(p.answer_issues), excerpt(p.stdout), excerpt(p.stderr), timed_views(p.checks),
+                       list(p.answer_issues), excerpt(p.stdout), excerpt(p.stderr), report_parts(p, kit, student),
                        getattr(p, "seconds", None))
 
 
-def student_view(result: SubmissionResult, assignment_title: str, *, public_only: bool = False) -> StudentView:
+def student_view(result: SubmissionResult, assignment_title: str, *, public_only: bool = False,
+                 kit: "Kit | None" = None) -> StudentView:
+    """What ``result``'s report shows; ``kit`` (the assignment's) adds its report parts to each problem."""
     pending = [PendingAnswer(p.problem, c.check, c.max_score, c.feedback)
                for p in result.problems for c in p.checks if c.status is Status.PENDING]
+    problems = [problem_view(p, kit, result.student) for p in result.problems]
+    taken = {"scores", "pending"} | {f"p-{p.id}" for p in problems}  # the page's own ids
+    parts = with_anchors([part for p in problems for part in p.parts], taken)
+    placed = iter(parts)
+    problems = [replace(p, parts=[next(placed) for _ in p.parts]) for p in problems]
     return StudentView(result.student, assignment_title, result.score, result.max_score, list(result.notes),
-                       [problem_view(p) for p in result.problems], pending, public_only)
+                       problems, pending, public_only)

@@ -1,5 +1,5 @@
-"""The class summary behind ``OUT/index.html``: score distributions, pass rates, frequent mistakes and,
-for timed training, the distribution of time-to-target (:mod:`grader.report.timed`).
+"""The class summary behind ``OUT/index.html``: score distributions, pass rates, frequent mistakes and the
+summary parts of the assignment's kit, per problem (:mod:`grader.report.parts`).
 
 Everything is computed in one pass over the results, so a class of hundreds renders in well under a
 second; the page itself is plain tables and inline SVG.
@@ -9,14 +9,19 @@ from __future__ import annotations
 
 import statistics
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from grader.models import NOT_GRADED, Status, SubmissionResult
 from grader.report.charts import Histogram, histogram
-from grader.report.timed import TimedSummary, timed_summaries
+from grader.report.parts import Part, collect, with_anchors
+
+if TYPE_CHECKING:
+    from grader.kit import Kit
 
 TROUBLE = (Status.ERROR, Status.TIMEOUT, Status.MEMORY, Status.CRASHED)  #: statuses listed as problems
 TOP_MISTAKES = 20
+SECTIONS = ("distribution", "checks", "mistakes", "trouble", "students")  #: the index page's own ids
 #: diagnoses that name no mistake: a free-text answer awaiting a grade, a result the machine kept from being graded
 NOT_MISTAKES = {"manual", NOT_GRADED}
 
@@ -90,7 +95,7 @@ class ClassView:
     trouble: list[Trouble]
     students: list[StudentRow]
     pending: int  #: free-text answers awaiting a manual grade
-    timed: list[TimedSummary] = field(default_factory=list)  #: time-to-target per timed check and case
+    parts: list[Part] = field(default_factory=list)  #: the kit's summary parts, problem by problem
 
 
 def report_link(student: str) -> str:
@@ -113,8 +118,16 @@ def _first_message(result: SubmissionResult, problem) -> str:
     return (problem.notes or result.notes or [""])[0]
 
 
-def class_view(results: list[SubmissionResult], assignment_title: str) -> ClassView:
-    """Summarise ``results`` (one per student) for the index page."""
+def summary_parts(results: list[SubmissionResult], problems: list[str], kit: "Kit | None") -> list[Part]:
+    """The kit's summary parts for each problem in turn, each with a unique anchor (for the page's navigation)."""
+    builders = getattr(kit, "summary_parts", None) or []
+    parts = [part for pid in problems for part in collect(builders, pid, results, where=f"class summary / {pid}")]
+    return with_anchors(parts, SECTIONS, every=True)
+
+
+def class_view(results: list[SubmissionResult], assignment_title: str, kit: "Kit | None" = None) -> ClassView:
+    """Summarise ``results`` (one per student) for the index page; ``kit`` (the assignment's) adds its
+    summary parts."""
     results = sorted(results, key=lambda r: r.student)
     order: dict[str, str] = {}  # problem id -> title, in first-seen order
     scores: dict[str, list[float]] = {}
@@ -168,4 +181,4 @@ def class_view(results: list[SubmissionResult], assignment_title: str) -> ClassV
         [CheckRate(k[0], k[1], k[2], *v) for k, v in case_counts.items()],
         sorted((Mistake(k[0], k[1], k[2], len(v[0]), v[1], v[2]) for k, v in mistakes.items()),
                key=lambda m: (-m.students, -m.cases, m.problem, m.check, m.diagnosis))[:TOP_MISTAKES],
-        trouble, rows, pending, timed_summaries(results))
+        trouble, rows, pending, summary_parts(results, list(order), kit))

@@ -96,13 +96,13 @@ fi
 wants cuda && timeout 60 "$PYTHON" - > "$OUT/cuda.txt" 2>&1 <<'PY'
 from dataclasses import replace
 
-from grader.sandbox import gpu, isolation
+from grader.sandbox import gpu, gpu_devices, isolation
 from grader.spec import load_assignment
 
 limits = next(p for p in load_assignment("problems/autoencoders").problems if p.id == "regularized-ae").limits
-folders = gpu.driver_folders()
-print("device nodes:", gpu.devices(), "| driver library folders:", folders)
-print("bubblewrap adds:", " ".join(gpu.bwrap_args(folders)), "| environment:", gpu.sandbox_env(folders))
+folders = gpu_devices.driver_folders()
+print("device nodes:", gpu_devices.devices(), "| driver library folders:", folders)
+print("bubblewrap adds:", " ".join(gpu_devices.bwrap_args()), "| environment:", gpu_devices.sandbox_env(folders))
 for label, wanted, mode in (("plain child process, regularized-ae's limits", limits, "process"),
                             ("bubblewrap, 1 TB memory limit", replace(limits, memory_mb=1 << 20), "bwrap"),
                             ("bubblewrap, regularized-ae's limits", limits, "bwrap")):

@@ -20,7 +20,7 @@ from grader import machine
 from grader.cli import main
 from grader.models import Status
 from grader.grading import warm_pool_for, workers_for
-from grader.sandbox import gpu, isolation, privilege
+from grader.sandbox import gpu, gpu_devices, isolation, privilege
 from grader.sandbox.pool import WarmPool, WarmSandboxError
 from grader.sandbox.runner import Call, run_calls
 from grader.spec import load_assignment
@@ -62,10 +62,10 @@ def inspect(lib):
 
 @pytest.fixture(autouse=True)
 def fresh_caches():
-    for cached in (gpu.driver_folders, gpu._probe, gpu.ensure_uvm):
+    for cached in (gpu_devices.driver_folders, gpu._probe, gpu_devices.ensure_uvm):
         cached.cache_clear()
     yield
-    for cached in (gpu.driver_folders, gpu._probe, gpu.ensure_uvm):
+    for cached in (gpu_devices.driver_folders, gpu._probe, gpu_devices.ensure_uvm):
         cached.cache_clear()
 
 
@@ -76,37 +76,39 @@ def driver_folder(tmp_path, monkeypatch) -> Path:
     real = tmp_path / "nvidia" / "lib64"
     real.mkdir(parents=True)
     (real / "libcuda.so.550.54").write_text("stand-in driver library")
-    (real / gpu.DRIVER_LIBRARY).symlink_to("libcuda.so.550.54")
+    (real / gpu_devices.DRIVER_LIBRARY).symlink_to("libcuda.so.550.54")
     monkeypatch.setenv("LD_LIBRARY_PATH", f"/nonexistent:{real}")
-    monkeypatch.setattr(gpu, "_ldconfig_paths", lambda: [])
-    monkeypatch.setattr(gpu, "KNOWN_DRIVER_DIRS", ())  # a GPU machine's own driver folder is not the stand-in's
-    monkeypatch.setattr(gpu, "devices", lambda: [STAND_IN])
+    monkeypatch.setattr(gpu_devices, "_ldconfig_paths", lambda: [])
+    monkeypatch.setattr(gpu_devices, "KNOWN_DRIVER_DIRS", ())  # a GPU machine's own driver folder is not the stand-in's
+    monkeypatch.setattr(gpu_devices, "devices", lambda: [STAND_IN])
     return real
 
 
 def test_ldconfig_lists_only_the_driver_library():
-    assert gpu.parse_ldconfig(LDCONFIG) == ["/usr/local/nvidia/lib64/libcuda.so.1",
+    assert gpu_devices.parse_ldconfig(LDCONFIG) == ["/usr/local/nvidia/lib64/libcuda.so.1",
                                             "/usr/lib/i386-linux-gnu/libcuda.so.1"]
-    assert gpu.parse_ldconfig("") == []
+    assert gpu_devices.parse_ldconfig("") == []
 
 
 def test_driver_folders_come_from_ld_library_path_and_skip_system_folders(driver_folder, monkeypatch):
     folder = str(driver_folder.resolve())
-    assert gpu.driver_folders() == gpu.DriverFolders(bind=(folder,), search=(folder,))
-    gpu.driver_folders.cache_clear()
+    assert gpu_devices.driver_folders() == gpu_devices.DriverFolders(bind=(folder,), search=(folder,))
+    gpu_devices.driver_folders.cache_clear()
     monkeypatch.setenv("LD_LIBRARY_PATH", "")
-    monkeypatch.setattr(gpu, "_ldconfig_paths", lambda: ["/usr/bin/env", str(driver_folder / gpu.DRIVER_LIBRARY)])
+    cached = ["/usr/bin/env", str(driver_folder / gpu_devices.DRIVER_LIBRARY)]
+    monkeypatch.setattr(gpu_devices, "_ldconfig_paths", lambda: cached)
     # /usr/bin is seen by every sandbox; both are in ldconfig's cache, which the sandbox's loader reads
-    assert gpu.driver_folders() == gpu.DriverFolders(bind=(folder,), search=())
+    assert gpu_devices.driver_folders() == gpu_devices.DriverFolders(bind=(folder,), search=())
 
 
 def test_a_driver_folder_under_usr_found_through_ld_library_path_is_searched_not_bound(driver_folder, monkeypatch,
                                                                                        tmp_path):
     """Like /usr/local/nvidia/lib64 in a container: every sandbox sees it, but only LD_LIBRARY_PATH finds it."""
     folder = str(driver_folder.resolve())
-    monkeypatch.setattr(gpu, "SYSTEM_ROOTS", (*gpu.SYSTEM_ROOTS, str(tmp_path)))  # tmp_path stands in for /usr
-    found = gpu.driver_folders()
-    assert found == gpu.DriverFolders(bind=(), search=(folder,))
+    # tmp_path stands in for /usr
+    monkeypatch.setattr(gpu_devices, "SYSTEM_ROOTS", (*gpu_devices.SYSTEM_ROOTS, str(tmp_path)))
+    found = gpu_devices.driver_folders()
+    assert found == gpu_devices.DriverFolders(bind=(), search=(folder,))
     launch = isolation.launch("bwrap", tmp_path, [], 1024, [], gpu=True)
     argv = " ".join(launch.argv)
     assert f"--setenv LD_LIBRARY_PATH {folder}" in argv and f"--ro-bind {folder} {folder}" not in argv
@@ -117,8 +119,8 @@ def nodes_without_uvm(tmp_path, monkeypatch) -> Path:
     """A GPU whose /dev/nvidia-uvm does not exist yet (the driver makes it at the first CUDA use); the
     stand-in node is a file in tmp_path, listed among the devices once it exists."""
     uvm = tmp_path / "nvidia-uvm"
-    monkeypatch.setattr(gpu, "UVM_NODE", str(uvm))
-    monkeypatch.setattr(gpu, "devices", lambda: [STAND_IN, *([str(uvm)] if uvm.exists() else [])])
+    monkeypatch.setattr(gpu_devices, "UVM_NODE", str(uvm))
+    monkeypatch.setattr(gpu_devices, "devices", lambda: [STAND_IN, *([str(uvm)] if uvm.exists() else [])])
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}:/usr/bin:/bin")
     return uvm
 
@@ -128,22 +130,22 @@ def test_a_missing_uvm_node_is_made_by_the_drivers_helper(nodes_without_uvm, tmp
     helper.parent.mkdir()
     helper.write_text(f'#!/bin/sh\necho "$@" > {tmp_path / "asked"}\ntouch {nodes_without_uvm}\n')
     helper.chmod(0o755)
-    assert gpu.ensure_uvm() is None
+    assert gpu_devices.ensure_uvm() is None
     assert (tmp_path / "asked").read_text().split() == ["-u", "-c=0"]
     launch = isolation.launch("bwrap", tmp_path, [], 1024, [], gpu=True)
     assert f"--dev-bind {nodes_without_uvm} {nodes_without_uvm}" in " ".join(launch.argv)
 
 
 def test_a_missing_uvm_node_without_the_helper_is_named_in_the_probe(nodes_without_uvm, monkeypatch, process_mode):
-    assert "nvidia-modprobe -u -c=0" in gpu.ensure_uvm()
+    assert "nvidia-modprobe -u -c=0" in gpu_devices.ensure_uvm()
     monkeypatch.setattr(gpu, "PROBE_SOURCE", _fake_probe('return {"reason": "RuntimeError: no CUDA GPUs"}'))
     found = gpu.probe(DEFAULT_LIMITS, "process")
     assert not found.usable and "no CUDA GPUs" in found.reason and "nvidia-uvm is missing" in found.reason
 
 
 def test_no_gpu_needs_no_uvm_node(monkeypatch):
-    monkeypatch.setattr(gpu, "devices", lambda: [])
-    assert gpu.ensure_uvm() is None
+    monkeypatch.setattr(gpu_devices, "devices", lambda: [])
+    assert gpu_devices.ensure_uvm() is None
 
 
 def test_bubblewrap_gets_the_nodes_sysfs_and_the_driver_folder(driver_folder, tmp_path, process_mode):
@@ -167,7 +169,7 @@ def test_a_driver_folder_holding_the_assignment_is_refused(driver_folder, tmp_pa
 
 @needs_bwrap
 def test_a_gpu_sandbox_sees_read_only_sysfs_and_driver_folder(driver_folder):
-    lib = str(driver_folder / gpu.DRIVER_LIBRARY)
+    lib = str(driver_folder / gpu_devices.DRIVER_LIBRARY)
     seen = {}
     for wanted in (True, False):
         result = run_calls(INSPECT, "inspect.py", [Call("inspect", "inspect", (lib,))],
@@ -197,8 +199,8 @@ def test_a_node_only_its_group_may_open_is_opened_by_the_sandboxs_user(request, 
     node.write_text("the GPU")
     os.chown(node, 0, 4242)
     os.chmod(node, 0o660)
-    monkeypatch.setattr(gpu, "devices", lambda: [str(node)])
-    assert gpu.device_groups() == (4242,)
+    monkeypatch.setattr(gpu_devices, "devices", lambda: [str(node)])
+    assert gpu_devices.device_groups() == (4242,)
     source = ("import os\ndef f(path):\n    return {'groups': os.getgroups(), 'read': open(path).read()}\n")
     seen = {}
     for wanted in (True, False):
@@ -249,7 +251,7 @@ def test_doctor_says_how_this_machine_grades(capsys):
     for name in ("python", "isolation", "workers", "processes", "ray", "gpu"):
         assert f" {name} " in out
     assert code == (1 if "WARN" in out else 0)
-    if not gpu.devices():
+    if not gpu_devices.devices():
         assert "no NVIDIA GPU on this machine" in out
 
 
@@ -283,7 +285,7 @@ def limits():
 
 @needs_bwrap
 def test_warm_workers_see_the_gpu_only_in_the_gpu_pool(driver_folder):
-    lib = str(driver_folder / gpu.DRIVER_LIBRARY)
+    lib = str(driver_folder / gpu_devices.DRIVER_LIBRARY)
     memory = DEFAULT_LIMITS.memory_mb * 1024 * 1024
     limits = replace(DEFAULT_LIMITS, gpu=True)
     with WarmPool(1, []) as plain:
@@ -342,7 +344,7 @@ def test_a_warm_worker_that_does_not_start_makes_the_probe_unusable(driver_folde
 ])
 def test_a_problem_that_trains_on_the_gpu_gets_warm_workers_that_see_it(monkeypatch, devices, warm_ok, fresh_ok,
                                                                         chosen):
-    monkeypatch.setattr(gpu, "devices", lambda: devices)
+    monkeypatch.setattr(gpu_devices, "devices", lambda: devices)
     asked = []
 
     def probe_warm(limits, pool):
@@ -395,7 +397,7 @@ def test_doctor_says_whether_gpu_problems_get_warm_workers(driver_folder, monkey
 
 @pytest.mark.gpu
 def test_cuda_works_in_the_sandbox_on_a_gpu_machine():
-    if not gpu.devices():
+    if not gpu_devices.devices():
         pytest.skip("no NVIDIA GPU on this machine")
     problems = load_assignment(ASSIGNMENT).problems
     found = machine.gpu_probe(problems, "auto", [ASSIGNMENT])

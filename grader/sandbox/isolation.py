@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Literal
 
-from grader.sandbox import gpu as gpu_access
+from grader.sandbox import gpu_devices as gpu_access
 from grader.sandbox import mounts, privilege, seccomp
 from grader.sandbox.pidlimit import PidCap
 
@@ -299,7 +299,7 @@ def launch(mode: Literal["bwrap", "process"], job_dir: Path, harness_args: list[
     """Build the command that runs ``harness.py`` on ``job_dir`` with the given isolation.
 
     With ``gpu`` (a problem's ``limits.gpu``) and an NVIDIA GPU on the machine, the sandbox also sees what
-    CUDA needs (see gpu.py: the device nodes, sysfs read-only, the driver's library folder), and the memory
+    CUDA needs (see gpu_devices.py: the device nodes, sysfs read-only, the driver's library folder), and the memory
     limit applies to data rather than address space.
     """
     gpu, folders = _gpu_access(gpu)

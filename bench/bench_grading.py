@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.api import grade_batch  # noqa: E402
-from grader.cases import build_inputs  # noqa: E402
+from grader.reference import build_inputs  # noqa: E402
 from grader.spec import load_assignment  # noqa: E402
 
 ASSIGNMENT = ROOT / "problems" / "autoencoders"
@@ -50,7 +50,7 @@ def make_submissions(folder: Path, n: int) -> None:
 def student_compute(n: int) -> float:
     """Seconds the students' own functions take on all cases, run in-process."""
     problem = load_assignment(ASSIGNMENT).problem(PROBLEM)
-    inputs = [build_inputs(c) for c in problem.cases]
+    inputs = [build_inputs(problem, c) for c in problem.cases]
     total = 0.0
     for i in range(n):
         namespace: dict = {}

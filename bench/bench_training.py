@@ -5,11 +5,12 @@ Prints, for this machine and for its CUDA GPU when it has one:
 1. **in-process**: the driver's training loop on the reference setup, run directly in this process on
    each device (``cpu`` and, when torch sees one, ``cuda``): time-to-target, steps to target, steps/s.
    This is the raw speed, without sandbox overhead.
-2. **sandboxed**: the reference timing exactly as a grade run measures it (the same driver in a fresh
-   sandbox that no submission has touched, on the device the students' sandboxes see, timed by the
-   grader's clock), repeated ``--repeat`` times with a fresh run each time: time-to-target (median, min,
-   max), steps, steps/s and the budget it sets; and, interleaved with it for comparison, the same timing in
-   a warm worker (where grade runs measured it before: a warm worker has run students' code).
+2. **sandboxed**: the kit's calibration of the reference exactly as a grading session measures it (the same
+   driver in a fresh sandbox that no submission has touched, on the device the students' sandboxes see,
+   timed by the grader's clock), repeated ``--repeat`` times with a new session each time: time-to-target
+   (median, min, max), steps, steps/s and the budgets the kit's companion sets from it; and, interleaved
+   with it for comparison, the same calibration in a warm worker (where grade runs measured it before: a
+   warm worker has run students' code).
 3. **grading**: the whole problem (every case, all three checks) per submission, for a correct and a
    wrong setup, with warm workers (bubblewrap; with a GPU, warm workers that see it) and with a fresh
    sandbox per submission, and the ratio of the two.
@@ -29,21 +30,26 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from grader.api import grade_submission  # noqa: E402
-from grader.driven import Sandbox  # noqa: E402
+from grader.calibration import Calibrations, Where, checks_for  # noqa: E402
 from grader.grading import ALL, RunOptions, warm_pool_for  # noqa: E402
+from grader.kit import CalibrationContext, CalibrationFailed, CompanionContext, ReferenceRun, kit_module  # noqa: E402
+from grader.models import Status  # noqa: E402
 from grader.reference import CaseBook, load_module  # noqa: E402
 from grader import machine  # noqa: E402
-from grader.sandbox import gpu, isolation  # noqa: E402
-from grader.sandbox.drivers import regularized_training as driver  # noqa: E402
+from grader.sandbox import gpu, gpu_devices, isolation  # noqa: E402
+from grader.sandbox.runner import Call, run_calls  # noqa: E402
 from grader.spec import load_assignment  # noqa: E402
-from grader.training.calibration import Timing, measure, reference_timing, step_budget, training_check  # noqa: E402
-from grader.training.closed_form import from_expected  # noqa: E402
-from grader.training.curve import read_run  # noqa: E402
 
 ASSIGNMENT = ROOT / "problems" / "autoencoders"
-SUBMISSIONS = ROOT / "submissions"
+SUBMISSIONS = ASSIGNMENT / "samples"
 PROBLEM = "regularized-ae"
+DRIVER = "regularized_training"
 SAMPLES = {"correct": "regularized-sum-sgd", "wrong (weight_decay=lam)": "regularized-wd-lam"}
+KIT = load_assignment(ASSIGNMENT).kit  # the assignment's kit: its driver, calibration and companion
+driver = kit_module(KIT, "sandbox.regularized_training")
+calibration = kit_module(KIT, "training.calibration")
+from_expected = kit_module(KIT, "training.closed_form").from_expected
+read_run = kit_module(KIT, "training.curve").read_run
 
 
 def in_process(problem, book: CaseBook, device: str) -> list[tuple[str, float, int, float]]:
@@ -51,7 +57,7 @@ def in_process(problem, book: CaseBook, device: str) -> list[tuple[str, float, i
     reference = vars(load_module(problem.reference))
     rows = []
     for case in problem.cases:
-        params = training_check(problem, case).params
+        params = calibration.timed_params(checks_for(problem, case))
         inputs = book.inputs(problem, case)
         cf = from_expected(book.expected(problem, case)["closed_form"])
         settings = {"budget_seconds": 120, "max_steps": params.max_steps, "target_tol": params.tol,
@@ -66,28 +72,56 @@ def in_process(problem, book: CaseBook, device: str) -> list[tuple[str, float, i
     return rows
 
 
+def in_warm_worker(problem, case, book: CaseBook, pool, settings: dict) -> ReferenceRun:
+    """The reference run through the driver in one of ``pool``'s warm workers (what grading never does: see
+    ``grader.calibration.untouched_sandbox``), for comparison only."""
+    entry = problem.entry(case.entry)
+    inputs = book.inputs(problem, case)
+    call = Call(case.id, entry.name, tuple(inputs[a] for a in entry.args) + (settings,), driver=entry.driver)
+    result = run_calls(problem.reference.read_text(encoding="utf-8"), "solution.py", [call], problem.limits,
+                       mode="auto", secrets=[ASSIGNMENT], pool=pool, modules=problem.kit.sandbox_modules)
+    outcome = result.calls[case.id]
+    if result.load is not None or outcome.status is not Status.PASSED:
+        raise CalibrationFailed(f"the reference failed in the warm worker: {outcome.message}")
+    return ReferenceRun(outcome.value, outcome.ticks, outcome.seconds)
+
+
+def budgets(problem, case, book: CaseBook, measured: dict) -> tuple[float, int]:
+    """The time and step budgets the kit's companion sets from a calibration's data."""
+    ctx = CompanionContext(problem, case, book.inputs(problem, case), book.expected(problem, case),
+                           checks_for(problem, case), measured)
+    info = problem.kit.companions[DRIVER](ctx).info
+    return info["budget_seconds"], info["step_budget"]
+
+
 def sandboxed(problem, repeat: int, pool) -> list[tuple]:
-    """The reference timing as a grade run measures it (a fresh sandbox), ``repeat`` fresh runs per case, and
-    interleaved with them, where ``pool`` is a warm pool, the same timing in one of its warm workers."""
+    """The kit's calibration as a grading session measures it (a fresh sandbox), ``repeat`` new sessions per
+    case, and interleaved with them, where ``pool`` is a warm pool, the same calibration in one of its warm
+    workers."""
     rows = []
-    sandbox = Sandbox("auto", (ASSIGNMENT,), pool)
+    where = Where("auto", (ASSIGNMENT,), pool)
+    calibrate = problem.kit.calibrations[DRIVER]
     for case in problem.cases:
-        params = training_check(problem, case).params
         refs, warm = [], []
+        book = CaseBook()
         for _ in range(repeat):
-            book = CaseBook()  # a fresh run: measured again
-            refs.append(reference_timing(problem, case, book, sandbox, params))
+            data, error = Calibrations().get(problem, case, book, where)  # a new session: measured again
+            if error is not None:
+                raise SystemExit(f"the reference could not be calibrated: {error}")
+            refs.append(data)
             if pool is not None:
-                warm.append(measure(problem, case, book, params, problem.limits, mode="auto",
-                                    secrets=[ASSIGNMENT], pool=pool))
-        for where, timings in (("fresh sandbox", refs), ("warm worker", warm)):
+                ctx = CalibrationContext(problem, case, book.inputs(problem, case), book.expected(problem, case),
+                                         checks_for(problem, case),
+                                         lambda settings: in_warm_worker(problem, case, book, pool, settings))
+                warm.append(calibrate(ctx))
+        for place, timings in (("fresh sandbox", refs), ("warm worker", warm)):
             if not timings:
                 continue
-            median = sorted(timings, key=lambda r: r.seconds)[len(timings) // 2]
-            budget = Timing(problem, case, book, Sandbox(), params).budget(median)[0]
-            rows.append((where, case.id, [r.seconds for r in timings], median.steps,
-                         statistics.median(r.steps_per_second or 0.0 for r in timings), median.device, budget,
-                         step_budget(problem, case, book, params)[0]))
+            median = sorted(timings, key=lambda r: r["seconds"])[len(timings) // 2]
+            budget, steps_budget = budgets(problem, case, book, median)
+            rows.append((place, case.id, [r["seconds"] for r in timings], median["steps"],
+                         statistics.median(r["steps_per_second"] or 0.0 for r in timings), median["device"], budget,
+                         steps_budget))
     return rows
 
 
@@ -96,7 +130,7 @@ def grading(assignment, problem, pool, repeat: int) -> dict[str, list[float]]:
     book = CaseBook()
     options = RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), pool)
     grade_submission(SUBMISSIONS / SAMPLES["correct"], assignment, problems=[problem], options=options, book=book)
-    for label, student in SAMPLES.items():  # the reference timing is measured above, once per run
+    for label, student in SAMPLES.items():  # the calibration is measured above, once per session (options)
         seconds = []
         for _ in range(repeat):
             start = time.perf_counter()
@@ -121,7 +155,7 @@ def main() -> None:
 
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     print(f"torch {torch.__version__}; devices seen in this process: {', '.join(devices)}; "
-          f"NVIDIA device nodes: {len(gpu.devices())}; sandbox: {isolation.resolve_mode('auto')}")
+          f"NVIDIA device nodes: {len(gpu_devices.devices())}; sandbox: {isolation.resolve_mode('auto')}")
     probe = machine.gpu_probe([problem], "auto", [ASSIGNMENT, SUBMISSIONS])
     fresh_gpu = bool(probe and probe.devices)  # a fresh sandbox for this problem then sees the GPU
     print(f"GPU: {probe.describe() if probe else 'the problem does not ask for one'}\n")
@@ -136,7 +170,7 @@ def main() -> None:
     if isolation.resolve_mode("auto") == "bwrap":
         from grader.sandbox.pool import WarmPool
 
-        pool = WarmPool(1, [ASSIGNMENT, SUBMISSIONS])
+        pool = WarmPool(1, [ASSIGNMENT, SUBMISSIONS], modules=KIT.sandbox_modules)
     try:
         warm = warm_pool_for(problem, pool)  # with a GPU: warm workers that see it, where CUDA works in them
         if pool is not None and warm is not pool:
@@ -144,7 +178,7 @@ def main() -> None:
         where = ("warm worker" + (" that sees the GPU" if warm.gpu else "")) if warm else \
             ("fresh sandbox with the GPU" if fresh_gpu else "fresh Python")
         fresh_where = "fresh sandbox with the GPU" if fresh_gpu and (warm is None or warm.gpu) else "fresh sandbox"
-        print(f"\n2. reference timing as a grade run measures it ({fresh_where}, {args.repeat} runs"
+        print(f"\n2. the reference's calibration as a grading session measures it ({fresh_where}, {args.repeat} runs"
               + (f"; interleaved: in a {where}, as before)" if warm else ")"))
         print(f"   {'where':<14} {'device':<20} {'case':<16} {'median s':>9} {'min s':>7} {'max s':>7} {'steps':>6} "
               f"{'steps/s':>8} {'budget s':>9} {'budget steps':>13}")

@@ -2,117 +2,34 @@
 
 from __future__ import annotations
 
-import sys
-import traceback
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable
 
-from grader.answers.manual import ManualGrades, apply_manual, read_manual, write_free_text
-from grader.answers.reader import Answers, read_answers
-from grader.answers.scoring import format_problems, grade_questions, unknown_answers
+from grader.answers.manual import ManualGrades, read_manual, write_free_text
 from grader.fingerprint import assignment_hash
 from grader.gradebook import FILENAME as GRADEBOOK, Gradebook, GradebookError
-from grader.grading import ALL, PUBLIC, RunOptions, grade_problem, selected_cases, workers_for
-from grader.models import Assignment, CheckResult, ProblemResult, Status, SubmissionResult, Visibility
+from grader.grading import PUBLIC, grade_problem, workers_for
+from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 from grader.output.gradescope import write_results_json
 from grader.output.scores_csv import write_scores_csv
-from grader.reference import CaseBook, ReferenceFailure
+from grader.reference import ReferenceFailure
 from grader.report import write_reports
 from grader.resume import JobExecutor, LocalExecutor, plan_batch, run_jobs, with_manual
 from grader.sandbox import gpu, isolation
 from grader.sandbox.pool import WarmPool
+from grader.session import UsageError, choose_problems, full_assignment, grade_submission, open_session
 from grader.spec import load_assignment
-from grader.submission_files import walk
-from grader.submissions import SourceFile, Submission, SubmissionError, collect, read_source
-from grader.timing import Instant
+from grader.submissions import SourceFile, collect
 
 
 MANUAL_GRADES = "manual-grades.csv"
 FREE_TEXT = "free-text.csv"
 
 
-class UsageError(Exception):
-    """The command was given something it cannot work with; the message says what and where."""
-
-
-def _problems(assignment: Assignment, only: Iterable[str] | None):
-    if not only:
-        return list(assignment.problems)
-    known = {p.id for p in assignment.problems}
-    unknown = [p for p in only if p not in known]
-    if unknown:
-        raise UsageError(f"unknown problem(s) {', '.join(unknown)}; {assignment.root} has: {', '.join(sorted(known))}")
-    return [p for p in assignment.problems if p.id in set(only)]
-
-
-def _prepare(assignment: Assignment, problems, book: CaseBook, visibilities) -> None:
-    """Compute every case's inputs and expected values up front, so a broken reference stops the run early."""
-    for problem in problems:
-        for case in selected_cases(problem, visibilities):
-            book.expected(problem, case)
-
-
-def full_assignment(assignment: Assignment) -> Assignment:
-    """``assignment``, unless it is a student release (no hidden cases, no references, no answers)."""
-    if assignment.released:
-        raise UsageError(f"{assignment.root} is a student release (written by grader release): it has no hidden "
-                         "cases, reference solutions or answers; use the full assignment")
-    return assignment
-
-
 def isolation_warning(sandbox: isolation.Mode) -> str | None:
     """The warning to print when student code will run with reduced isolation."""
     return isolation.reduced_isolation_warning() if isolation.resolve_mode(sandbox) == "process" else None
-
-
-def grade_submission(submission: Submission | Path, assignment: Assignment, *, problems=None,
-                     options: RunOptions = RunOptions(), book: CaseBook | None = None,
-                     manual: ManualGrades | None = None) -> SubmissionResult:
-    """Grade one submission folder on the selected problems. Failures of the student's code become results."""
-    if isinstance(submission, Path):
-        submission = Submission(submission.resolve().name, submission)
-    book = book or CaseBook()
-    problems = problems or list(assignment.problems)
-    result = SubmissionResult(submission.student)
-    source = _read_source(submission, result) if any(p.checks for p in problems) else ""
-    answers = Answers()
-    if any(p.questions for p in problems):
-        answers = read_answers(submission.answers_path)
-        result.notes.extend(answers.notes + unknown_answers(list(assignment.problems), answers))
-        if answers.error:
-            result.notes.append(answers.error)
-    result.notes.extend(n for n in walk(submission.folder).notes() if n not in result.notes)
-    for problem in problems:
-        started = Instant.now()
-        try:
-            graded = grade_problem(problem, source, book, options)
-            graded.checks.extend(grade_questions(problem, answers, options.visibilities))
-            if options.visibilities != ALL:  # a self-check: say what is malformed, not what is right
-                graded.answer_issues.extend(format_problems(problem, answers, options.visibilities))
-            result.problems.append(graded)
-        except ReferenceFailure:  # the spec's fault, the same on every machine (e.g. the step budget): exit 2
-            raise
-        except Exception as exc:  # noqa: BLE001 - one submission never stops a batch
-            result.problems.append(_internal_error(problem, exc, options.visibilities))
-        result.problems[-1].seconds = round(started.elapsed(), 3)
-    if manual is not None:
-        apply_manual(result, manual)
-    return result
-
-
-def _read_source(submission: Submission, result: SubmissionResult) -> SourceFile | str:
-    """The submission's code, or why there is none (also noted on ``result``): whatever goes wrong reading
-    or converting one student's files is that student's error, never the batch's."""
-    try:
-        return read_source(submission.folder)
-    except SubmissionError as exc:
-        why = str(exc)
-    except Exception as exc:  # noqa: BLE001 - e.g. an OSError or a MemoryError on a hostile file
-        why = f"the solution file could not be read ({type(exc).__name__}: {exc})"
-    result.notes.append(why)
-    return why
 
 
 def not_graded_warnings(result: SubmissionResult, seen: set[str], problems: set[str] | None = None, *,
@@ -134,28 +51,10 @@ def not_graded_warnings(result: SubmissionResult, seen: set[str], problems: set[
     return lines
 
 
-def _internal_error(problem, exc: BaseException, visibilities) -> ProblemResult:
-    detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    print(f"grader: internal error on {problem.id}: {detail}", file=sys.stderr)
-    result = ProblemResult(problem.id, problem.title)
-    result.notes.append(f"the grader failed on this problem ({detail}); ask the course staff to regrade")
-    for check in problem.checks:
-        cases = problem.cases_for(check, visibilities)
-        for case in cases:
-            result.checks.append(CheckResult(problem.id, check.name, case.id, case.visibility, Status.ERROR, 0.0,
-                                             check.points / len(cases), "internal grader error"))
-    for q in problem.questions:
-        if q.visibility in visibilities:
-            result.checks.append(CheckResult(problem.id, q.id, None, q.visibility, Status.ERROR, 0.0, q.points,
-                                             "internal grader error", kind="question"))
-    return result
-
-
 def check_submission(path: Path, assignment_dir: Path, *, problems: list[str] | None = None,
                      sandbox: isolation.Mode = "auto") -> SubmissionResult:
     """A student's self-check: public cases only."""
     assignment = load_assignment(assignment_dir)
-    chosen = _problems(assignment, problems)
     path = Path(path)
     if path.is_file():
         if path.name not in ("solution.py", "solution.ipynb"):
@@ -163,10 +62,9 @@ def check_submission(path: Path, assignment_dir: Path, *, problems: list[str] | 
         path = path.parent
     if not path.is_dir():
         raise UsageError(f"{path}: no such folder")
-    book = CaseBook()
-    _prepare(assignment, chosen, book, PUBLIC)
-    options = RunOptions(PUBLIC, sandbox, (assignment.root,))
-    return grade_submission(path, assignment, problems=chosen, options=options, book=book)
+    with open_session(assignment, problems, visibilities=PUBLIC, sandbox=sandbox) as session:
+        session.prepare()
+        return session.grade(path)
 
 
 @dataclass
@@ -206,7 +104,7 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     if executor not in ("local", "ray"):
         raise UsageError(f"unknown executor {executor!r}: expected local or ray")
     assignment = full_assignment(load_assignment(assignment_dir))
-    chosen = _problems(assignment, problems)
+    chosen = choose_problems(assignment, problems)
     submissions_dir, out_dir = Path(submissions_dir), Path(out_dir)
     if not submissions_dir.is_dir():
         raise UsageError(f"{submissions_dir}: no such folder (expected a folder of student folders)")
@@ -222,20 +120,18 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     found.warnings += grades.warnings
     secrets = (assignment.root, submissions_dir, out_dir)
     local_warm = warm and executor == "local"
-    with Gradebook.open(out_dir / GRADEBOOK) as gradebook, _warm_pool(local_warm, sandbox, jobs, chosen,
-                                                                      secrets) as pool:
-        options = RunOptions(ALL, sandbox, secrets, pool)
+    with Gradebook.open(out_dir / GRADEBOOK) as gradebook, \
+            open_session(assignment, problems, sandbox=sandbox, secrets=secrets, warm=local_warm, jobs=jobs) as session:
         plan = plan_batch(gradebook.stored(), found.submissions, chosen, assignment_hash(assignment), force=force)
         if plan.notice and on_notice:
             on_notice(plan.notice)
         if plan.jobs and on_notice:
-            for line in _fresh_gpu_notices(chosen, pool):
+            for line in _fresh_gpu_notices(chosen, session.pool):
                 on_notice(line)
         if on_start:
             on_start(len(plan.jobs))
-        book = CaseBook()
         if plan.jobs:
-            _prepare(assignment, chosen, book, ALL)
+            session.prepare()
         run = gradebook.start_run(assignment=assignment.root, spec_hash=plan.spec_hash,
                                   submissions_dir=submissions_dir.resolve(), problems=[p.id for p in chosen],
                                   options={"jobs": jobs, "sandbox": sandbox, "force": force})
@@ -245,8 +141,7 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
             runner: JobExecutor = RayExecutor(assignment.root, sandbox=sandbox, secrets=secrets, warm=warm,
                                               address=address, gpu=any(needs_gpu(p) for p in chosen))
         else:
-            runner = LocalExecutor(lambda job: grade_submission(job.submission, assignment, problems=list(job.problems),
-                                                                options=options, book=book), jobs)
+            runner = LocalExecutor(lambda job: session.grade(job.submission, list(job.problems)), jobs)
         warned: set[str] = set()
 
         def saved(result: SubmissionResult) -> None:
@@ -275,20 +170,6 @@ def _fresh_gpu_notices(problems, pool: WarmPool | None) -> list[str]:
             for p in problems if (why := workers_for(p, pool).fresh_because)]
 
 
-@contextmanager
-def _warm_pool(warm: bool, sandbox: isolation.Mode, jobs: int, problems, secrets) -> Iterator[WarmPool | None]:
-    """One warm sandbox per worker, when asked for and bubblewrap is available; closed at the end."""
-    if not warm or isolation.resolve_mode(sandbox) != "bwrap":
-        yield None
-        return
-    pool = WarmPool(jobs, list(secrets), scratch_mb=max(p.limits.scratch_mb for p in problems),
-                    processes=max(p.limits.processes for p in problems))
-    try:
-        yield pool
-    finally:
-        pool.close()
-
-
 @dataclass
 class ProblemValidation:
     problem: str
@@ -305,20 +186,24 @@ def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto
     Each reference runs in fresh sandboxes (no warm workers), and so does its timing. A reference that cannot
     be timed leaves validation undecided: :class:`ReferenceFailure`, with the reason."""
     assignment = full_assignment(load_assignment(assignment_dir))
-    book = CaseBook()
-    _prepare(assignment, assignment.problems, book, ALL)
-    options = RunOptions(ALL, sandbox, (assignment.root,))
     out = []
-    for problem in assignment.problems:
-        text = problem.reference.read_text(encoding="utf-8") if problem.reference else ""
-        result = grade_problem(problem, SourceFile(text, "solution.py"), book, options)
-        if not result.graded:
-            reasons = dict.fromkeys(str((c.data or {}).get("not_graded") or c.feedback)
-                                    for c in result.checks if not c.graded)
-            raise ReferenceFailure(f"{problem.id}: {'; '.join(reasons)}")
-        result.checks.extend(validate_questions(problem))
-        out.append(ProblemValidation(problem.id, result))
+    with open_session(assignment, sandbox=sandbox) as session:
+        session.prepare()
+        for problem in assignment.problems:
+            out.append(_validate_problem(problem, session))
     return out
+
+
+def _validate_problem(problem, session) -> ProblemValidation:
+    """The reference of ``problem`` graded on all its cases in ``session`` (fresh sandboxes), and its questions."""
+    text = problem.reference.read_text(encoding="utf-8") if problem.reference else ""
+    result = grade_problem(problem, SourceFile(text, "solution.py"), session.book, session.options)
+    if not result.graded:
+        reasons = dict.fromkeys(str((c.data or {}).get("not_graded") or c.feedback)
+                                for c in result.checks if not c.graded)
+        raise ReferenceFailure(f"{problem.id}: {'; '.join(reasons)}")
+    result.checks.extend(validate_questions(problem))
+    return ProblemValidation(problem.id, result)
 
 
 def validate_questions(problem) -> list[CheckResult]:

@@ -16,6 +16,7 @@ from grader import api, machine
 from grader.export import DEFAULT_FILES, FORMATS, ExportError, export
 from grader.lms import canvas_import, gradescope
 from grader.release import ReleaseError, release_assignment
+from grader.scaffold import ScaffoldError, new_problem
 from grader.output.console import problem_summary, submission_summary
 from grader.output.progress import Progress
 from grader.ray_executor import RayUnavailable
@@ -23,7 +24,20 @@ from grader.sandbox.isolation import SandboxUnavailable
 from grader.report import write_student_report
 from grader.spec import SpecError, load_assignment
 
-DEFAULT_ASSIGNMENT = Path("problems/autoencoders")
+DEFAULT_ASSIGNMENT = None  #: resolved by default_assignment() when --assignment is not given
+
+
+def default_assignment(cwd: Path | None = None) -> Path:
+    """The assignment a command works on when none is named: the current folder when it has assignment.yaml,
+    else the only assignment under ``problems/``."""
+    cwd = cwd or Path(".")
+    if (cwd / "assignment.yaml").is_file():
+        return cwd
+    found = sorted(p.parent for p in (cwd / "problems").glob("*/assignment.yaml"))
+    if len(found) == 1:
+        return found[0]
+    where = f"several assignments ({', '.join(p.name for p in found)})" if found else "no assignment"
+    raise api.UsageError(f"{where} under {cwd / 'problems'} and no assignment.yaml here: pass --assignment DIR")
 
 
 def _problem_list(text: str | None) -> list[str] | None:
@@ -77,13 +91,24 @@ def _parser() -> argparse.ArgumentParser:
     rel.add_argument("--out", type=Path, required=True, help="a new or empty folder for the release")
     rel.add_argument("--force", action="store_true", help="replace a previous release in OUT")
 
-    validate = sub.add_parser("validate", help="check the specs and that each reference earns full marks")
+    validate = sub.add_parser("validate", help="check the specs, that each reference earns full marks, and that "
+                              "the sample submissions come out as samples.yaml expects")
     validate.add_argument("assignment", type=Path, nargs="?", default=DEFAULT_ASSIGNMENT)
     validate.add_argument("--sandbox", **sandbox)
+    validate.add_argument("--samples", action=argparse.BooleanOptionalAction, default=True,
+                          help="grade ASSIGNMENT/samples/ and compare with ASSIGNMENT/samples.yaml (default: on, "
+                          "where the assignment has them)")
+    validate.add_argument("--jobs", type=int, default=1, help="workers grading the samples")
+
+    new = sub.add_parser("new", help="start a problem: a spec, reference and kit module that validate, to rewrite")
+    new.add_argument("problem", help="the problem's id (lowercase, dashes), e.g. layer-gradients")
+    new.add_argument("--assignment", type=Path, required=True, help="the assignment folder (created when missing)")
+    new.add_argument("--title", help="the problem's title (default: from its id)")
 
     doctor = sub.add_parser("doctor", help="say how this machine will grade: isolation, process cap, workers, GPU")
     doctor.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT,
-                        help="whose problems' limits the GPU probe uses (default: %(default)s, when present)")
+                        help="whose problems' limits the GPU probe uses (default: the assignment here, when there is "
+                        "one)")
     doctor.add_argument("--sandbox", **sandbox)
 
     exp = sub.add_parser("export", help="write an LMS grade import file from a grade run's output folder")
@@ -194,7 +219,10 @@ def _grade(args) -> int:
 
 
 def _validate(args) -> int:
+    from grader import samples
+
     _warn_machine(args)
+    expected = samples.load_samples(args.assignment) if args.samples and args.assignment.is_dir() else None
     checks = api.validate_assignment(args.assignment, sandbox=args.sandbox)
     print("(free-text questions are graded by hand and left out of these scores)")
     bad = [c for c in checks if not c.ok]
@@ -204,7 +232,31 @@ def _validate(args) -> int:
             print(problem_summary(c.result))
     print(f"\n{args.assignment}: specs valid; " + ("every reference solution earns full marks." if not bad
           else f"{len(bad)} reference solution(s) do not earn full marks."))
-    return 1 if bad else 0
+    if not args.samples:
+        return 1 if bad else 0
+    if expected is None:
+        print(f"note: {args.assignment} has no {samples.SAMPLES_DIR}/ and {samples.SAMPLES_FILE}: "
+              "no samples to grade")
+        return 1 if bad else 0
+    if bad:
+        print(f"note: the samples in {expected.folder} are not graded until every reference earns full marks")
+        return 1
+    print(f"\nGrading the {len(expected.samples)} sample(s) in {expected.folder} (expected: {expected.file}) ...",
+          flush=True)
+    report = samples.run_samples(args.assignment, sandbox=args.sandbox, jobs=args.jobs)
+    for warning in report.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    wrong: dict[str, list] = {}
+    for m in report.mismatches:
+        wrong.setdefault(m.sample, []).append(m)
+    for name in sorted(set(report.expected.samples) | set(wrong)):
+        print(f"{'FAIL' if name in wrong else 'ok  '} {name}")
+        for m in wrong.get(name, []):
+            print(f"       {m.problem + ': ' if m.problem else ''}{m.message}")
+    print(f"\n{len(report.expected.samples)} sample(s): " + (
+        "every one comes out as samples.yaml expects." if report.ok else
+        f"{len(report.matched)} as expected, {len(wrong)} not ({len(report.mismatches)} difference(s) above)."))
+    return 1 if not report.ok else 0
 
 
 def _gradescope(args) -> int:
@@ -249,11 +301,29 @@ def _export(args) -> int:
     return 0
 
 
+def _new(args) -> int:
+    made = new_problem(args.problem, args.assignment, title=args.title)
+    for path in made.written:
+        print(f"wrote   {path}")
+    for path in made.changed:
+        print(f"changed {path}")
+    print(f"\nCheck it with: grader validate {args.assignment}\nThen rewrite the statement, the reference, the cases "
+          "and the kit's generator and slips (docs/authoring.md).")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"check": _check, "grade": _grade, "validate": _validate, "export": _export,
-               "gradescope": _gradescope, "release": _release, "doctor": _doctor}[args.command]
+               "gradescope": _gradescope, "release": _release, "doctor": _doctor, "new": _new}[args.command]
     try:
+        if getattr(args, "assignment", "") is None:
+            try:
+                args.assignment = default_assignment()
+            except api.UsageError:
+                if args.command not in ("doctor", "export"):  # they work without one
+                    raise
+                args.assignment = Path("problems")  # not an assignment folder: they say so where it matters
         return handler(args)
     except SpecError as exc:
         print(f"grader: the assignment's specs have {len(exc.issues)} problem(s):", file=sys.stderr)
@@ -261,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {issue}", file=sys.stderr)
         return 2
     except (api.UsageError, api.ReferenceFailure, api.GradebookError, SandboxUnavailable, ExportError,
-            canvas_import.CanvasImportError, ReleaseError, RayUnavailable) as exc:
+            canvas_import.CanvasImportError, ReleaseError, RayUnavailable, ScaffoldError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

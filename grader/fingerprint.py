@@ -125,9 +125,14 @@ def _walk(folder: Path) -> list[Path]:
 
 
 def assignment_hash(assignment: Assignment) -> str:
-    """The hash of an assignment's specs: its YAML files and its problems' reference solutions."""
+    """The hash of an assignment's specs: its YAML files, its problems' reference solutions and its kit's code
+    (the sample submissions and their expected outcomes decide no grade and are left out)."""
     root = assignment.root
-    inside = [p for p in _walk(root) if p.suffix in (".yaml", ".yml")]
+    samples = root / "samples"
+    kit = assignment.kit_path
+    inside = [p for p in _walk(root) if (p.suffix in (".yaml", ".yml") and not p.is_relative_to(samples)
+                                         and p.name != "samples.yaml")
+              or (kit is not None and p.suffix == ".py" and (p == kit or p.is_relative_to(kit)))]
     outside: list[Path] = []
     for problem in assignment.problems:
         if problem.reference is not None:

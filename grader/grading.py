@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from grader.checks import ACROSS_CASES, CHECKS, AnswerError, CaseData, NotGraded, Verdict
-from grader.driven import DriverContext, Sandbox, prepare
+from grader.calibration import Calibrations, Where, driver_context
+from grader.checks import AnswerError, CaseData, NotGraded, Verdict
+from grader.kit import DriverContext
 from grader.models import (NOT_GRADED, CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec,
                            Status, Visibility)
 from grader.reference import CaseBook
-from grader.sandbox import gpu
+from grader.sandbox import gpu, gpu_devices
 from grader.sandbox.isolation import Mode
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, SandboxResult, run_calls
@@ -28,6 +29,8 @@ class RunOptions:
     sandbox: Mode = "auto"
     secrets: tuple[Path, ...] = ()  #: folders that must never be visible to student code
     pool: WarmPool | None = None  #: warm sandboxes to fork each process from; None starts a fresh Python
+    #: the kits' calibrations of the reference, measured once per session (grader/calibration.py)
+    calibrations: Calibrations = field(default_factory=Calibrations, compare=False)
 
 
 def selected_cases(problem: ProblemSpec, visibilities: frozenset[Visibility]) -> list[Case]:
@@ -48,7 +51,7 @@ def workers_for(problem: ProblemSpec, pool: WarmPool | None) -> Workers:
     machine with one, its sibling whose sandboxes see the GPU, once CUDA is known to work in its jobs. Where
     CUDA works in a fresh sandbox only, a fresh sandbox per submission (which the reference's timing then
     uses too); where it works in neither, ``pool`` itself: training runs on the CPU either way."""
-    if pool is None or not (problem.limits.gpu and gpu.devices()):
+    if pool is None or not (problem.limits.gpu and gpu_devices.devices()):
         return Workers(pool)
     warm = pool.for_gpu()
     found = gpu.probe_warm(problem.limits, warm)
@@ -66,7 +69,7 @@ def warm_pool_for(problem: ProblemSpec, pool: WarmPool | None) -> WarmPool | Non
 
 def _judge(check: CheckSpec, data: CaseData) -> tuple[Status, Verdict]:
     try:
-        verdict = CHECKS[check.check].func(data, check.params)
+        verdict = data.kit.find_check(check.check).func(data, check.params)
     except AnswerError as exc:
         return exc.status, Verdict(False, str(exc))
     except NotGraded as exc:  # the machine's failure: an error that the next run regrades
@@ -86,19 +89,21 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
     """Every check of ``problem`` on every selected case. ``source`` is the code, or why there is none."""
     result = ProblemResult(problem.id, problem.title)
     cases = selected_cases(problem, options.visibilities)
-    contexts: dict[str, dict] = {}  #: a driven case's context for its checks (grader/driven.py)
+    contexts: dict[str, dict] = {}  #: a driven case's context for its checks (grader/calibration.py)
     if not cases:
         outcomes = {}
     elif isinstance(source, str):
         outcomes = {c.id: CallOutcome(Status.ERROR, message=source) for c in cases}
     else:
         pool = warm_pool_for(problem, options.pool)
-        sandbox = Sandbox(options.sandbox, options.secrets, pool)
-        driven = {c.id: prepare(problem, c, book, sandbox) for c in cases if problem.entry(c.entry).driver}
+        where = Where(options.sandbox, options.secrets, pool)
+        driven = {c.id: driver_context(problem, c, book, where, options.calibrations)
+                  for c in cases if problem.entry(c.entry).driver}
         contexts = {k: d.info for k, d in driven.items() if d is not None}
         calls = [_call(problem, c, book, driven.get(c.id)) for c in cases]
         run: SandboxResult = run_calls(source.text, source.filename, calls, problem.limits,
-                                       mode=options.sandbox, secrets=list(options.secrets), pool=pool)
+                                       mode=options.sandbox, secrets=list(options.secrets), pool=pool,
+                                       modules=problem.kit.sandbox_modules)
         outcomes = {k: CallOutcome(o.status, o.value, _with_cells(o.message, source), o.seconds, o.ticks)
                     for k, o in run.calls.items()}
         result.stdout, result.stderr = run.stdout, _with_cells(run.stderr, source)
@@ -110,7 +115,7 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
         share = check.points / len(targets) if targets else 0.0
         results = [_check_one(problem, check, case, outcomes[case.id], book, share, contexts.get(case.id))
                    for case in targets]
-        hook = ACROSS_CASES.get(check.check)
+        hook = problem.kit.hook(check.check)
         if hook is not None:
             hook(check.params, results, [outcomes[c.id].value for c in targets
                                          if outcomes[c.id].status is Status.PASSED])
@@ -137,7 +142,7 @@ def _check_one(problem: ProblemSpec, check: CheckSpec, case: Case, outcome: Call
     if outcome.status is not Status.PASSED:
         return made(outcome.status, 0.0, outcome.message)
     data = CaseData(case, problem.entry(case.entry), book.inputs(problem, case),
-                    book.expected(problem, case), outcome.value, outcome.ticks, context)
+                    book.expected(problem, case), outcome.value, outcome.ticks, context, problem.kit)
     status, verdict = _judge(check, data)
     if status is Status.PASSED:
         return made(status, points, verdict.feedback, data=verdict.data)

@@ -115,6 +115,8 @@ class ProblemSpec:
     source: Path  #: the YAML file it was loaded from
     questions: tuple[Any, ...] = ()  #: written questions (grader.answers.questions), answered in answers.yaml
     expected: Path | None = None  #: a student release's file of public expected values (no reference there)
+    #: the assignment's kit (grader.kit.Kit): its generators, checks, slips, losses and sandbox modules
+    kit: Any = field(default=None, compare=False, repr=False)
 
     def entry(self, name: str) -> EntryPoint:
         return next(e for e in self.entries if e.name == name)
@@ -135,6 +137,8 @@ class Assignment:
     root: Path
     problems: tuple[ProblemSpec, ...]
     released: bool = False  #: a student handout (`grader release`): public cases only, no answers
+    kit: Any = field(default=None, compare=False, repr=False)  #: grader.kit.Kit (the built-ins only when it has none)
+    kit_path: Path | None = None  #: where the kit was loaded from (a .py file or a package folder)
 
     def problem(self, problem_id: str) -> ProblemSpec:
         return next(p for p in self.problems if p.id == problem_id)
@@ -175,8 +179,8 @@ class CheckResult:
     feedback: str = ""
     diagnosis: str | None = None  #: the name of the diagnosed slip, when one was recognised
     kind: str = "check"  #: "check" (code, per case) or "question" (a written answer)
-    #: measurements behind the verdict, as plain data for reports (a timed check's training curve, device,
-    #: time-to-target and budgets: see grader.report.timed); stored in the gradebook as JSON
+    #: measurements behind the verdict, as plain data for the kit's report parts (e.g. a timed check's curve,
+    #: device, time-to-target and budgets); stored in the gradebook as JSON
     data: dict[str, Any] | None = field(default=None, compare=False)
 
     @property

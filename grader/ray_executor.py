@@ -1,7 +1,8 @@
 """Grading on a Ray cluster: the same sandboxed grading, one Ray task per submission.
 
-Each task runs ``grade_submission`` in a Ray worker process, which loads the assignment once, keeps
-its own warm sandbox (when bubblewrap is there) and returns the plain result; the driver (the
+Each task grades one submission in a Ray worker process, which opens one grading session per assignment
+(grader/session.py: the case book, its own warm sandbox when bubblewrap is there, the calibrations) and
+keeps it for the tasks that follow, and returns the plain result; the driver (the
 ``grader grade`` process) stores every result in its gradebook exactly as with the local pool.
 Submissions with timed-training problems ask for a GPU of their own when the cluster has GPUs.
 
@@ -15,19 +16,19 @@ import atexit
 import threading
 from concurrent.futures import Future
 from pathlib import Path
-from typing import Any
 
-from grader.grading import ALL, RunOptions
+from contextlib import ExitStack
+
 from grader.models import ProblemSpec, SubmissionResult
-from grader.reference import CaseBook
 from grader.sandbox import isolation
-from grader.sandbox.pool import WarmPool
+from grader.session import GradingSession, full_assignment, open_session
+from grader.spec import load_assignment
 from grader.submissions import Submission
 from grader.timing import Instant
 
 _lock = threading.Lock()
-_assignments: dict[str, tuple[Any, CaseBook]] = {}
-_pools: dict[tuple, WarmPool] = {}
+_sessions: dict[tuple, GradingSession] = {}
+_stack = ExitStack()  #: closes the sessions' warm workers when the Ray worker exits
 
 
 class RayUnavailable(Exception):
@@ -39,36 +40,26 @@ def needs_gpu(problem: ProblemSpec) -> bool:
     return problem.limits.gpu
 
 
-def _assignment(root: str):
-    from grader.api import full_assignment
-    from grader.spec import load_assignment
-
+def _session(root: str, sandbox: isolation.Mode, secrets: tuple[str, ...], warm: bool) -> GradingSession:
+    """This worker's session for the assignment at ``root`` (opened on its first task, kept for the others)."""
+    key = (root, sandbox, secrets, warm)
     with _lock:
-        if root not in _assignments:
-            _assignments[root] = (full_assignment(load_assignment(root)), CaseBook())
-        return _assignments[root]
-
-
-def _pool(secrets: tuple[str, ...], problems: list[ProblemSpec]) -> WarmPool:
-    key = (secrets, max(p.limits.scratch_mb for p in problems), max(p.limits.processes for p in problems))
-    with _lock:
-        if key not in _pools:
-            _pools[key] = WarmPool(1, [Path(s) for s in secrets], scratch_mb=key[1], processes=key[2])
-            atexit.register(_pools[key].close)
-        return _pools[key]
+        if key not in _sessions:
+            if not _sessions:
+                atexit.register(_stack.close)
+            assignment = full_assignment(load_assignment(root))
+            _sessions[key] = _stack.enter_context(open_session(assignment, sandbox=sandbox, secrets=map(Path, secrets),
+                                                               warm=warm, jobs=1))
+        return _sessions[key]
 
 
 def grade_task(submission: Submission, root: str, problem_ids: list[str], sandbox: isolation.Mode,
                secrets: tuple[str, ...], warm: bool) -> tuple[SubmissionResult, float]:
     """One submission, graded inside a Ray worker (the body of the remote task)."""
-    from grader.api import grade_submission
-
     started = Instant.now()
-    assignment, book = _assignment(root)
-    problems = [assignment.problem(p) for p in problem_ids]
-    pool = _pool(secrets, problems) if warm and isolation.resolve_mode(sandbox) == "bwrap" else None
-    options = RunOptions(ALL, sandbox, tuple(Path(s) for s in secrets), pool)
-    result = grade_submission(submission, assignment, problems=problems, options=options, book=book)
+    session = _session(root, sandbox, secrets, warm)
+    problems = [session.assignment.problem(p) for p in problem_ids]
+    result = session.grade(submission, problems)
     return result, round(started.elapsed(), 3)
 
 

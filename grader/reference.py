@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from grader.cases import build_inputs
 from grader.expected_values import ExpectedValuesError, expected_for, read_expected
 from grader.models import Case, ProblemSpec
 
@@ -35,6 +34,15 @@ def load_module(path: Path) -> ModuleType:
     except Exception as exc:  # noqa: BLE001 - the instructor needs the message, not a traceback
         raise ReferenceFailure(f"the reference solution {path} failed to import: {type(exc).__name__}: {exc}") from exc
     return module
+
+
+def build_inputs(problem: ProblemSpec, case: Case) -> dict[str, Any]:
+    """The inputs of one case, rebuilt deterministically from its kit's generator, parameters and seed."""
+    entry = problem.kit.find_generator(case.generator) if problem.kit is not None else None
+    if entry is None:
+        raise ReferenceFailure(f"{problem.id}: no generator {case.generator!r} in the assignment's kit")
+    params = entry.params.model_validate(case.params)
+    return entry.func(np.random.default_rng(case.seed), params)
 
 
 def _plain(value: Any) -> Any:
@@ -58,7 +66,9 @@ class CaseBook:
         with self._lock:
             if key not in self._inputs:
                 try:
-                    values = build_inputs(case)
+                    values = build_inputs(problem, case)
+                except ReferenceFailure:
+                    raise
                 except Exception as exc:  # noqa: BLE001
                     raise ReferenceFailure(f"{problem.id}: generator {case.generator!r} failed on case "
                                           f"{case.id}: {type(exc).__name__}: {exc}") from exc

@@ -31,12 +31,15 @@ class Registry(Generic[F]):
         self.kind = kind
         self._entries: dict[str, Entry[F]] = {}
 
-    def register(self, name: str, params: type[BaseModel] = NoParams) -> Callable[[F], F]:
+    def register(self, name: str, params: type[BaseModel] = NoParams, doc: str | None = None) -> Callable[[F], F]:
+        """Register under ``name``; ``doc`` (default: the docstring's first line) describes it or, for a slip,
+        is the feedback a student reads."""
+
         def decorate(func: F) -> F:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            doc = (func.__doc__ or "").strip().splitlines()
-            self._entries[name] = Entry(name, func, params, doc[0] if doc else "")
+            lines = (func.__doc__ or "").strip().splitlines()
+            self._entries[name] = Entry(name, func, params, doc if doc is not None else lines[0] if lines else "")
             return func
 
         return decorate

@@ -33,7 +33,7 @@ from grader.spec.loader import ASSIGNMENT_FILE
 README = "README.md"
 #: problem fields copied as they are; ``reference`` is dropped; cases, checks and questions are filtered
 _PUBLISHED = ("id", "title", "statement", "points", "entry", "limits")
-_ASSIGNMENT_FIELDS = ("id", "title", "problems", "limits")
+_ASSIGNMENT_FIELDS = ("id", "title", "kit", "problems", "limits")
 
 
 class ReleaseError(Exception):
@@ -62,6 +62,7 @@ def release_assignment(assignment_dir: Path, out_dir: Path, *, force: bool = Fal
         raise ReleaseError(f"{assignment.root / ASSIGNMENT_FILE}: do not know whether {unknown} may be published")
     release.files.append(_dump(out / ASSIGNMENT_FILE, {**{k: raw[k] for k in _ASSIGNMENT_FIELDS if k in raw},
                                                        "released": True}))
+    release.files += _copy_kit(assignment, out, release.notes)
     book = CaseBook()
     for problem in assignment.problems:
         release.files += _release_problem(problem, out, book, release.notes)
@@ -72,6 +73,24 @@ def release_assignment(assignment_dir: Path, out_dir: Path, *, force: bool = Fal
     release.files.append(out / README)
     _verify(assignment, load_assignment(out))
     return release
+
+
+def _copy_kit(assignment: Assignment, out: Path, notes: list[str]) -> list[Path]:
+    """The assignment's kit, copied into the release (its .py files): a student's ``grader check`` builds the
+    public cases with its generators and judges them with its checks and slips."""
+    source = assignment.kit_path
+    if source is None:
+        return []
+    files = [source] if source.is_file() else sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
+    copied = []
+    for path in files:
+        target = out / path.relative_to(assignment.root)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+        copied.append(target)
+    notes.append(f"the kit {source.relative_to(assignment.root)} is published with the release (students' grader "
+                 "check runs its generators, checks and slips); keep nothing secret in it")
+    return copied
 
 
 def _prepare_out(out: Path, root: Path, force: bool) -> Path:

@@ -47,6 +47,8 @@ def build(assignment: Path, out: Path) -> list[str]:
         for path in _files(REPO / "grader"):
             _add(archive, path, "grader/" + path.relative_to(REPO / "grader").as_posix())
         for path in _files(loaded.root):
+            if path.relative_to(loaded.root).parts[0] in ("samples", "samples.yaml"):
+                continue  # the author's sample submissions decide no grade
             _add(archive, path, "assignment/" + path.relative_to(loaded.root).as_posix())
         return archive.namelist()
 

@@ -10,16 +10,23 @@ import numpy as np
 import pytest
 import torch
 
-from grader.cases import build_inputs
 from grader.checks import CHECKS, AnswerError, CaseData, Verdict
-from grader.checks.slips import SLIPS
+from grader.checks.slips import SLIPS, SlipRef
 from grader.models import Case, EntryPoint, Status, Visibility
+from grader.reference import build_inputs
+from grader.spec import load_assignment
 from grader.tolerance import Tolerance
 
 ROOT = Path(__file__).resolve().parents[1]
+ASSIGNMENT = load_assignment(ROOT / "problems" / "autoencoders")
+KIT = ASSIGNMENT.kit  #: the assignment's kit: its generators, its loss and its own slips (scaled_by_n, scaled_by_mn)
+PROBLEM = next(p for p in ASSIGNMENT.problems if p.id == "linear-ae-gradients")
 REFERENCE = ROOT / "problems" / "autoencoders" / "linear_ae_gradients_ref.py"
 ENTRY = EntryPoint("linear_ae_gradients", ("X", "W1", "W2"), ("dW1", "dW2"))
+BUILTIN_SLIPS = ["swapped", "transposed", "factor_two", "sign", "zeros", "returned_inputs"]
+KIT_SLIPS = ["scaled_by_n", "scaled_by_mn"]  #: the kit's (kit/gradients.py)
 ALL_SLIPS = ["swapped", "transposed", "factor_two", "sign", "scaled_by_n", "scaled_by_mn", "zeros", "returned_inputs"]
+CONTEXT = {"kit": KIT}  #: what the spec loader validates a check's params against
 
 # (m, n, k, seed): n and m*n are never 2, so that "divided by n" cannot also read as "half"
 SHAPES = [(8, 20, 3, 0), (6, 10, 1, 1), (10, 4, 3, 2), (5, 12, 4, 3), (2, 3, 1, 103)]
@@ -38,7 +45,7 @@ reference = _load_reference()
 def make_case(m: int, n: int, k: int, seed: int) -> tuple[Case, dict]:
     case = Case(f"c{m}x{n}x{k}-s{seed}", ENTRY.name, "gaussian_autoencoder", {"m": m, "n": n, "k": k}, seed,
                 Visibility.PUBLIC)
-    return case, build_inputs(case)
+    return case, build_inputs(PROBLEM, case)
 
 
 def case_data(value, shape=SHAPES[0], *, expected: dict | None = None) -> CaseData:
@@ -46,7 +53,7 @@ def case_data(value, shape=SHAPES[0], *, expected: dict | None = None) -> CaseDa
     if expected is None:
         dW1, dW2 = reference(**inputs)
         expected = {"dW1": dW1, "dW2": dW2}
-    return CaseData(case, ENTRY, inputs, expected, value)
+    return CaseData(case, ENTRY, inputs, expected, value, kit=KIT)
 
 
 def expected_and_inputs(shape=SHAPES[0]):
@@ -55,12 +62,14 @@ def expected_and_inputs(shape=SHAPES[0]):
 
 
 def allclose_params(**overrides):
-    return CHECKS["allclose"].params.model_validate({"rtol": 1e-6, "atol": 1e-9, "diagnose": ALL_SLIPS, **overrides})
+    return CHECKS["allclose"].params.model_validate({"rtol": 1e-6, "atol": 1e-9, "diagnose": ALL_SLIPS, **overrides},
+                                                    context=CONTEXT)
 
 
 def fd_params(**overrides):
     return CHECKS["finite_difference"].params.model_validate(
-        {"loss": "linear_autoencoder", "wrt": {"W1": "dW1", "W2": "dW2"}, "directions": 3, "rtol": 1e-4, **overrides})
+        {"loss": "linear_autoencoder", "wrt": {"W1": "dW1", "W2": "dW2"}, "directions": 3, "rtol": 1e-4, **overrides},
+        context=CONTEXT)
 
 
 def allclose(data: CaseData, **overrides) -> Verdict:
@@ -101,8 +110,19 @@ def slipped(name: str, shape) -> tuple:
 
 def test_registered_checks_and_slips():
     assert {"allclose", "finite_difference"} <= set(CHECKS.names())
-    assert set(ALL_SLIPS) <= set(SLIPS.names())
-    assert all(SLIPS[name].doc for name in ALL_SLIPS)  # every slip has feedback to give
+    assert set(BUILTIN_SLIPS) <= set(SLIPS.names())
+    assert not set(KIT_SLIPS) & set(SLIPS.names())  # problem-specific slips live in the kit, not the engine
+    assert set(KIT_SLIPS) <= set(KIT.slips.names())
+    assert set(ALL_SLIPS) <= set(KIT.known("slip"))
+    assert all(KIT.find_slip(name).doc for name in ALL_SLIPS)  # every slip has feedback to give
+    assert KIT.find_slip("sign") is SLIPS["sign"]  # built-ins found through the kit
+    assert KIT.find_loss("linear_autoencoder") is not None
+
+
+def test_builtin_slips_are_worded_generically():
+    """The engine's slips say nothing about a problem; the spec words them for its own."""
+    assert SLIPS["sign"].doc == "Your values have the wrong sign."
+    assert SLIPS["transposed"].doc == "{names} look transposed: each result must have the shape of the expected one."
 
 
 def test_params_are_validated():
@@ -110,6 +130,12 @@ def test_params_are_validated():
 
     with pytest.raises(ValidationError, match="unknown slip"):
         allclose_params(diagnose=["transposd"])
+    with pytest.raises(ValidationError, match="unknown slip"):
+        allclose_params(diagnose=[{"transposd": "a typo with its own feedback"}])
+    with pytest.raises(ValidationError, match="expected a slip name"):
+        allclose_params(diagnose=[{"sign": 3}])
+    with pytest.raises(ValidationError, match="unknown slip"):  # without the kit, only the built-in slips exist
+        CHECKS["allclose"].params.model_validate({"diagnose": ["scaled_by_n"]})
     with pytest.raises(ValidationError):
         allclose_params(rtol=-1)
     with pytest.raises(ValidationError, match="unknown loss"):
@@ -118,6 +144,18 @@ def test_params_are_validated():
         fd_params(directions=0)
     with pytest.raises(ValidationError):
         fd_params(color="red")  # unknown field
+
+
+def test_the_loss_and_the_kits_slips_come_from_the_kit():
+    """finite_difference finds its loss, and allclose the kit's own slips, through CaseData.kit."""
+    from dataclasses import replace
+
+    (dW1, dW2), _ = expected_and_inputs()
+    with pytest.raises(KeyError, match="no loss 'linear_autoencoder'"):
+        finite_difference(replace(case_data((dW1, dW2)), kit=None))
+    X = make_case(*SHAPES[0])[1]["X"]
+    data = case_data((dW1 / X.shape[1], dW2 / X.shape[1]))
+    assert allclose(data).diagnosis == "scaled_by_n"
 
 
 # --------------------------------------------------------------------------- correct answers
@@ -190,7 +228,26 @@ def test_each_slip_is_named_by_allclose(slip, shape):
     verdict = allclose(data)
     assert not verdict.passed
     assert verdict.diagnosis == slip
-    assert verdict.feedback == SLIPS[slip].doc.format(names="dW1 and dW2")
+    assert verdict.feedback == KIT.find_slip(slip).doc.replace("{names}", "dW1 and dW2")
+
+
+@pytest.mark.parametrize("slip", ALL_SLIPS)
+def test_the_spec_words_each_slip_for_its_problem(slip):
+    """The spec's own wording (``{name: feedback}`` in ``diagnose``) replaces the slip's, {names} filled in."""
+    data = case_data(slipped(slip, SHAPES[0]))
+    verdict = allclose(data, diagnose=[{slip: "In this problem, {names} are off."}])
+    assert verdict.diagnosis == slip and verdict.feedback == "In this problem, dW1 and dW2 are off."
+    spec = next(c for c in PROBLEM.checks if c.check == "allclose")
+    refs = {r.name: r for r in spec.params.diagnose}
+    assert all(isinstance(r, SlipRef) for r in refs.values())
+    verdict = CHECKS["allclose"].func(data, spec.params)
+    assert verdict.diagnosis == slip
+    own = refs[slip].feedback if refs[slip].feedback is not None else KIT.find_slip(slip).doc
+    assert verdict.feedback == own.replace("{names}", "dW1 and dW2")
+    if slip == "sign":  # the spec says why, for this problem
+        assert "the residual X - W2 W1 X enters the gradient with a minus sign" in verdict.feedback
+    if slip == "transposed":
+        assert "dL/dW1 is k x m, like W1" in verdict.feedback
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "m{}n{}k{}s{}".format(*s))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ASSIGNMENT, ROOT, SUBMISSIONS
-from grader import api, cli, gradebook
+from grader import api, cli, gradebook, session
 from grader.gradebook import Gradebook, GradebookError
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 
@@ -34,13 +34,13 @@ def copy_samples(root: Path, names) -> Path:
 def graded(monkeypatch):
     """Records (student-agnostic) every problem graded in this process: the problem ids, in order."""
     calls: list[str] = []
-    real = api.grade_problem
+    real = session.grade_problem  # a session grades each submission's problems (grader/session.py)
 
     def counting(problem, *args, **kwargs):
         calls.append(problem.id)
         return real(problem, *args, **kwargs)
 
-    monkeypatch.setattr(api, "grade_problem", counting)
+    monkeypatch.setattr(session, "grade_problem", counting)
     return calls
 
 

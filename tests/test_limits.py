@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,8 @@ from grader.models import Limits, Status
 from grader.sandbox.runner import Call, run_calls
 
 LIMITS = Limits(call_seconds=5, problem_seconds=30, memory_mb=1024, output_kb=4)
+#: a test driver (tests/kits/echo_ticks.py), given to the sandbox as a kit would give its sandbox modules
+ECHO_TICKS = {"echo_ticks": Path(__file__).parent / "kits" / "echo_ticks.py"}
 SOURCE = """
 import os, sys, ctypes
 def f(x, mode):
@@ -72,7 +76,8 @@ def test_driver_ticks_are_timed_by_the_grader():
     """A driver's progress ticks are timestamped on the grader's side, whatever the sandbox's clocks say."""
     source = ("import time\ntime.perf_counter = time.monotonic = time.time = lambda: 0.0\n"
               "def step(i):\n    time.sleep(0.05)\n    return i * i\n")
-    result = run_calls(source, "solution.py", [Call("c0", "unused", (4,), driver="echo_ticks")], LIMITS)
+    result = run_calls(source, "solution.py", [Call("c0", "unused", (4,), driver="echo_ticks")], LIMITS,
+                       modules=ECHO_TICKS)
     outcome = result.calls["c0"]
     assert outcome.status is Status.PASSED and outcome.value == [0, 1, 4, 9]
     assert len(outcome.ticks) == 4

@@ -281,7 +281,7 @@ def test_a_plain_child_process_never_runs_student_code_as_root(monkeypatch, caps
     assert "would run student code as root" in chosen.refused
     with pytest.raises(isolation.SandboxUnavailable, match="as root"):
         isolation.resolve_mode("process")
-    sample = Path(__file__).resolve().parent.parent / "submissions" / "correct-numpy"
+    sample = Path(__file__).resolve().parent.parent / "problems" / "autoencoders" / "samples" / "correct-numpy"
     assignment = Path(__file__).resolve().parent.parent / "problems" / "autoencoders"
     assert cli.main(["check", str(sample), "--assignment", str(assignment), "--sandbox", "process",
                      "--problems", "linear-ae-gradients"]) == 2

@@ -1,8 +1,9 @@
 """The regularized linear autoencoder (Eq. 6): closed form, probes, timed training, budgets and explanations.
 
-Fast tests judge synthetic measurements (numpy only, no torch in this process). The samples in
-submissions/regularized-* are graded once per session with every other sample (conftest.sample_batch);
-their outcomes are asserted in test_samples.py and their explanations here. The slow tests grade through
+Fast tests judge synthetic measurements (numpy only, no torch in this process); the problem's code is the
+assignment's kit (problems/autoencoders/kit/), loaded as the grader loads it. The samples in
+problems/autoencoders/samples/regularized-* are graded once per session with every other sample
+(conftest.sample_batch); their outcomes are asserted in test_samples.py and their explanations here. The slow tests grade through
 the sandbox again: the reference repeatedly (it never misses its budget), a wrong setup repeatedly (it
 never passes), attacks on the timing, a student release, and the GPU path where there is a GPU.
 """
@@ -15,34 +16,37 @@ import textwrap
 import numpy as np
 import pytest
 
-from conftest import ASSIGNMENT, SUBMISSIONS
+from conftest import ASSIGNMENT, SUBMISSIONS, kit_module
 from grader.api import check_submission, grade_submission
-from grader.cases import GENERATORS, build_inputs
+from grader.calibration import Calibrations
 from grader.checks import CHECKS, AnswerError, CaseData
 from grader.grading import ALL, RunOptions
 from grader.models import Status
-from grader.reference import CaseBook, load_module
+from grader.reference import CaseBook, build_inputs, load_module
 from grader.gradebook import plain_data as plain_json
-from grader.report.timed import timed_views
-from grader.sandbox import gpu, isolation
-from grader.sandbox.drivers import _regularized_probes as probes
-from grader.sandbox.drivers import regularized_training as driver
+from grader.sandbox import gpu, gpu_devices, isolation
 from grader.spec import SpecError, load_assignment
 from grader.submissions import SourceFile
-from grader.training.calibration import ReferenceTiming
-from grader.training.closed_form import closed_form, distance, eq6_loss, from_expected, gradient_descent_steps
-from grader.training.objective import analyse_objective
-from grader.training.structure import analyse_structure
+
+probes = kit_module("sandbox._regularized_probes")  # the kit's in-sandbox modules, as the grader loaded them
+driver = kit_module("sandbox.regularized_training")
+_closed = kit_module("training.closed_form")
+closed_form, distance, eq6_loss = _closed.closed_form, _closed.distance, _closed.eq6_loss
+from_expected, gradient_descent_steps = _closed.from_expected, _closed.gradient_descent_steps
+analyse_objective = kit_module("training.objective").analyse_objective
+analyse_structure = kit_module("training.structure").analyse_structure
+report = kit_module("training.report")  # the kit's timed-training report parts
 
 PROBLEM = "regularized-ae"
 SPEC = load_assignment(ASSIGNMENT).problem(PROBLEM)
+KIT = SPEC.kit  #: the assignment's kit: generators, the training checks, the driver's calibration and companion
 REFERENCE = load_module(SPEC.reference)
 TRAINING = next(c for c in SPEC.checks if c.check == "timed_training")
 
 
 def _case(case_id: str = "homework"):
     case = next(c for c in SPEC.cases if c.id == case_id)
-    inputs = build_inputs(case)
+    inputs = build_inputs(SPEC, case)
     expected = {"closed_form": REFERENCE.regularized_ae(inputs["X"], inputs["lam"], inputs["lr"],
                                                         inputs["W1_init"], inputs["W2_init"])}
     return case, inputs, expected
@@ -53,7 +57,7 @@ def _case(case_id: str = "homework"):
 
 def test_generated_data_have_the_stated_spectrum_and_a_mean():
     case, inputs, _ = _case()
-    params = GENERATORS[case.generator].params.model_validate(case.params)
+    params = KIT.generators[case.generator].params.model_validate(case.params)
     X = inputs["X"]
     values = np.sort(np.linalg.eigvalsh(X.T @ X / X.shape[0]))[::-1]
     assert np.allclose(values, params.eigenvalues(), rtol=1e-10)
@@ -62,7 +66,7 @@ def test_generated_data_have_the_stated_spectrum_and_a_mean():
 
 
 def test_generator_refuses_unidentifiable_spectra():
-    params = GENERATORS["regularized_ae_data"].params
+    params = KIT.generators["regularized_ae_data"].params
     for bad in ({"m": 6, "k": 2, "lam": 5.0}, {"m": 6, "k": 2, "top": [1.0, 1.0]}, {"m": 6, "k": 2, "tail": 9.0},
                 {"m": 4, "k": 4}):
         with pytest.raises(ValueError):
@@ -107,7 +111,7 @@ def test_distance_separates_a_wrong_lambda_and_the_driver_agrees():
 
 def test_the_step_budget_comes_from_eq6s_own_gradient():
     for case in SPEC.cases:
-        inputs = build_inputs(case)
+        inputs = build_inputs(SPEC, case)
         cf = closed_form(inputs["X"], inputs["lam"], inputs["W1_init"].shape[0])
         steps = gradient_descent_steps(inputs["X"], cf, inputs["lr"], inputs["W1_init"], inputs["W2_init"],
                                        tol=TRAINING.params.tol, snapshot_every=10, max_steps=5000)
@@ -292,15 +296,8 @@ def test_unequal_decay_is_named():
 # --------------------------------------------------------------------------- timed training, judged
 
 
-class FakeTiming:
-    def __init__(self, seconds=0.25, budget=10.0):
-        self.seconds, self.budget_seconds = seconds, budget
-
-    def reference(self):
-        return ReferenceTiming(self.seconds, 200, "cpu (1 thread)", 800.0, 1.0)
-
-    def budget(self, ref):
-        return self.budget_seconds, False
+#: the kit's calibration of the reference on this machine, as the companion hands it to the checks (plain data)
+CALIBRATION = {"seconds": 0.25, "steps": 200, "device": "cpu (1 thread)", "steps_per_second": 800.0}
 
 
 def _gd_run(inputs, lam_eff, *, every=10, max_steps=800, tol=1e-3, frozen=False, nan_at=None):
@@ -336,15 +333,24 @@ def _gd_run(inputs, lam_eff, *, every=10, max_steps=800, tol=1e-3, frozen=False,
             "stopped": stopped, "device": "cpu"}
 
 
-def _judge(training, seconds_per_step=0.001, *, ticks=None, timing=None, step_budget=800, device="cpu (1 thread)",
-           loss=None, optimizer=None):
+def _judge(training, seconds_per_step=0.001, *, ticks=None, reference=CALIBRATION, budget_seconds=10.0,
+           untimed=None, step_budget=800, device="cpu (1 thread)", loss=None, optimizer=None):
     case, inputs, expected = _case()
     if ticks is None:
         ticks = (0.5,) + tuple(0.5 + seconds_per_step * (s + 1) for s in training["steps"])
     value = {"structure": {}, "loss": loss or {}, "optimizer": optimizer or {}, "training": training, "device": device}
-    context = {"timing": timing or FakeTiming(), "step_budget": step_budget, "dynamics_steps": 200}
-    data = CaseData(case, SPEC.entry(case.entry), inputs, expected, value, ticks, context)
-    return CHECKS["timed_training"].func(data, TRAINING.params)
+    context = {"reference": reference, "untimed": untimed, "budget_seconds": budget_seconds, "capped": False,
+               "step_budget": step_budget, "dynamics_steps": 200}
+    data = CaseData(case, SPEC.entry(case.entry), inputs, expected, value, ticks, context, KIT)
+    return KIT.checks["timed_training"].func(data, TRAINING.params)
+
+
+def test_the_training_checks_are_the_kits():
+    assert {"linear_structure", "effective_objective", "timed_training"} <= set(KIT.checks.names())
+    assert not {"linear_structure", "effective_objective", "timed_training"} & set(CHECKS.names())
+    assert KIT.find_check("timed_training") is KIT.checks["timed_training"]
+    assert "regularized_training" in KIT.drivers and "regularized_training" in KIT.companions
+    assert "regularized_training" in KIT.calibrations
 
 
 def test_time_to_target_is_the_graders_clock():
@@ -360,6 +366,30 @@ def test_time_to_target_is_the_graders_clock():
     assert curve["distance"][-1] <= 1e-3 < curve["distance"][0]
     slow = _judge(training, seconds_per_step=0.1)  # the same weights, slower by the grader's clock
     assert not slow.passed and slow.diagnosis == "over_budget" and "over the time budget of 10 s" in slow.feedback
+
+
+def test_the_budget_and_the_reference_come_from_the_context():
+    """The check judges with the companion's budget and the calibration's data; without a calibration (a student
+    release) it says so; a calibration that failed leaves a run that trained ungraded, the reason for the staff."""
+    from grader.checks import NotGraded
+
+    _, inputs, _ = _case()
+    training = _gd_run(inputs, inputs["lam"])
+    verdict = _judge(training, reference={**CALIBRATION, "seconds": 1.5, "steps": 321}, budget_seconds=7.5)
+    assert verdict.passed and "reference setup took 1.50 s and 321 steps" in verdict.feedback
+    assert "budget 7.5 s" in verdict.feedback
+    assert verdict.data["reference"] == {**CALIBRATION, "seconds": 1.5, "steps": 321}
+    assert verdict.data["budget_seconds"] == 7.5
+    release = _judge(training, reference=None, budget_seconds=60.0)
+    assert release.passed and "no reference timing here (a student release): budget 60 s" in release.feedback
+    assert release.data["reference"] is None
+    with pytest.raises(NotGraded) as err:
+        _judge(training, reference=None, untimed="on case homework, regularized_ae_ref.py failed: planted")
+    assert "machine's failure, not your code's" in str(err.value) and "planted" not in str(err.value)
+    assert "planted" in err.value.detail
+    not_trained = {"skipped": True, "error": "build_model is missing", "steps": []}  # nothing trained: graded
+    verdict = _judge(not_trained, reference=None, untimed="planted")
+    assert not verdict.passed and verdict.diagnosis == "not_trained"
 
 
 def test_the_device_name_from_the_sandbox_is_kept_short():
@@ -467,7 +497,7 @@ def test_results_state_the_device_reference_time_budget_and_curve(sample_batch, 
         assert 0 < data["time_to_target"] <= data["budget_seconds"]
         assert data["budget_seconds"] >= TRAINING.params.floor_seconds
         assert data["steps_to_target"] <= data["step_budget"] == 4 * data["dynamics_steps"]
-        lam = build_inputs(next(x for x in SPEC.cases if x.id == c.case))["lam"]
+        lam = build_inputs(SPEC, next(x for x in SPEC.cases if x.id == c.case))["lam"]
         assert data["effective_lambda"] == pytest.approx([lam, lam], rel=1e-4)
         assert data["curve"]["distance"][-1] <= TRAINING.params.tol
         assert data["steps_per_second"] > 0
@@ -477,7 +507,7 @@ def test_results_state_the_device_reference_time_budget_and_curve(sample_batch, 
     stored = next(r for r in sample_batch.batch.results if r.student == student)
     stored_checks = [c for p in stored.problems if p.problem == PROBLEM for c in p.checks if c.kind == "check"]
     assert [c.data for c in stored_checks] == [plain_json(c.data) for c in checks]
-    [view] = timed_views(stored_checks)  # the student report draws the curves, one line per case
+    [view] = report.timed_views(stored_checks)  # the student report draws the curves, one line per case
     assert [chart.title for chart in view.charts] == ["Distance to the closed form", "Eq. 6's loss above its minimum"]
     for chart in view.charts:
         assert {line.name for line in chart.lines} == {c.id for c in SPEC.cases}
@@ -493,9 +523,7 @@ def test_results_state_the_device_reference_time_budget_and_curve(sample_batch, 
 def test_the_class_summary_shows_time_to_target(sample_batch):
     html = (sample_batch.batch.out / "index.html").read_text(encoding="utf-8")
     assert 'id="timed"' in html and "Timed training: time to target" in html
-    from grader.report.timed import timed_summaries
-
-    summaries = timed_summaries(sample_batch.batch.results)
+    summaries = report.timed_summaries(sample_batch.batch.results)
     assert [(t.problem, t.check) for t in summaries] == [(PROBLEM, "training")] * len(SPEC.cases)
     assert {t.case for t in summaries} == {c.id for c in SPEC.cases}
     for t in summaries:
@@ -538,13 +566,14 @@ def pool():
         return
     from grader.sandbox.pool import WarmPool
 
-    with WarmPool(1, [ASSIGNMENT, SUBMISSIONS]) as warm:
+    with WarmPool(1, [ASSIGNMENT, SUBMISSIONS], modules=KIT.sandbox_modules) as warm:
         yield warm
 
 
-def _grade(source: str, pool, book: CaseBook, assignment=None, problem=None):
+def _grade(source: str, pool, book: CaseBook, assignment=None, problem=None, calibrations: Calibrations | None = None):
+    """``problem`` graded in a session of its own, or in the one whose ``calibrations`` are given."""
     problem = problem or SPEC
-    options = RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), pool)
+    options = RunOptions(ALL, "auto", (ASSIGNMENT, SUBMISSIONS), pool, calibrations or Calibrations())
     from grader.grading import grade_problem
 
     return grade_problem(problem, SourceFile(source, "solution.py"), book, options)
@@ -552,10 +581,10 @@ def _grade(source: str, pool, book: CaseBook, assignment=None, problem=None):
 
 @pytest.mark.slow
 def test_the_reference_never_misses_its_budget_and_a_wrong_setup_never_passes(pool):
-    book = CaseBook()
+    book, calibrations = CaseBook(), Calibrations()  # one session: the reference is calibrated once per case
     reference = SPEC.reference.read_text()
     for _ in range(4):
-        result = _grade(reference, pool, book)
+        result = _grade(reference, pool, book, calibrations=calibrations)
         assert result.score == result.max_score, [c.feedback for c in result.checks if c.status is not Status.PASSED]
         for c in (c for c in result.checks if c.check == "training"):
             assert c.data["time_to_target"] <= c.data["budget_seconds"]
@@ -563,9 +592,12 @@ def test_the_reference_never_misses_its_budget_and_a_wrong_setup_never_passes(po
     wrong = (SUBMISSIONS / "regularized-wd-lam" / "solution.py").read_text()
     seen = set()
     for _ in range(2):
-        result = _grade(wrong, pool, book)
+        result = _grade(wrong, pool, book, calibrations=calibrations)
         seen.add(tuple((c.check, c.case, c.status, c.diagnosis) for c in result.checks))
     assert len(seen) == 1
+    measured = calibrations.measured()  # each case calibrated once in the session, never failed
+    assert set(measured) == {(PROBLEM, c.id) for c in SPEC.cases}
+    assert all(error is None and data["seconds"] > 0 for data, error in measured.values())
     assert {(check, status) for check, _, status, _ in seen.pop()} == {
         ("structure", Status.PASSED), ("objective", Status.FAILED), ("training", Status.FAILED)}
 
@@ -759,7 +791,7 @@ def test_training_runs_on_the_gpu_when_there_is_one(pool, tmp_path):
     """On a GPU machine: graded on CUDA in warm workers that see the GPU (when bubblewrap gives warm workers),
     and in a fresh sandbox per submission; a setup that builds its model on the GPU itself (the usual
     ``device = "cuda" if torch.cuda.is_available() else "cpu"``) is graded the same."""
-    if not gpu.devices():
+    if not gpu_devices.devices():
         pytest.skip("no NVIDIA GPU on this machine")
     if pool is not None:
         found = gpu.probe_warm(SPEC.limits, pool.for_gpu())

@@ -54,7 +54,14 @@ def _walk(value):
 
 def test_release_holds_no_reference_code(release):
     files = _files(release)
-    assert not [p for p in files if p.suffix in (".py", ".pyc", ".ipynb")]
+    # the only code published is the kit's (students' grader check runs its generators, checks and slips),
+    # exactly its .py files; no reference solution, compiled file or notebook
+    code = sorted(p.relative_to(release) for p in files if p.suffix in (".py", ".pyc", ".ipynb"))
+    kit = sorted(p.relative_to(ASSIGNMENT) for p in FULL.kit_path.rglob("*.py") if "__pycache__" not in p.parts)
+    assert code == kit and all(p.parts[0] == "kit" for p in code)
+    assert not [p for p in code if p.name.endswith("_ref.py")]
+    for path in code:  # the kit as the author wrote it (a kit may share code with its reference: see README)
+        assert (release / path).read_bytes() == (ASSIGNMENT / path).read_bytes()
     statements = "\n".join(p.statement for p in FULL.problems)  # public text may quote the API
     for problem in FULL.problems:
         if problem.reference is None:
@@ -64,6 +71,8 @@ def test_release_holds_no_reference_code(release):
                 and not line.startswith(("#", "def ", '"""', "import", "from ", "return"))]
         assert code, problem.reference
         for path, data in files.items():
+            if path.suffix == ".py":
+                continue  # the kit's own files, compared above
             text = data.decode("utf-8")
             leaked = [line for line in code if line in text]
             assert not leaked, f"{path} holds reference code: {leaked[:3]}"
@@ -211,8 +220,9 @@ def test_answers_and_expected_need_the_released_flag(release, tmp_path):
 def test_hidden_only_check_and_hints_are_trimmed(tmp_path):
     src = tmp_path / "assignment"
     src.mkdir()
-    (src / "assignment.yaml").write_text("id: mini\ntitle: Mini\nproblems: [pca-optimality]\n")
+    (src / "assignment.yaml").write_text("id: mini\ntitle: Mini\nkit: kit\nproblems: [pca-optimality]\n")
     shutil.copy(ASSIGNMENT / "pca_optimality_ref.py", src)
+    shutil.copytree(ASSIGNMENT / "kit", src / "kit", ignore=shutil.ignore_patterns("__pycache__"))
     spec = yaml.safe_load((ASSIGNMENT / "pca-optimality.yaml").read_text())
     spec["checks"][1]["points"] = 3
     spec["checks"].append({"name": "hidden-only", "check": "equals", "points": 1,

@@ -98,7 +98,11 @@ def test_shipped_problem_details():
     assert by_check["allclose"].points == 7 and by_check["finite_difference"].points == 3
     # params are the checks' validated parameter objects, not raw dicts
     assert by_check["allclose"].params.rtol == pytest.approx(1e-6)
-    assert "transposed" in by_check["allclose"].params.diagnose
+    slips = {ref.name: ref.feedback for ref in by_check["allclose"].params.diagnose}
+    assert "transposed" in slips and "scaled_by_n" in slips  # a built-in slip and one of the kit's
+    # the spec words the generic slips for its problem ({name: feedback}); the others keep their own feedback
+    assert "dL/dW1 is k x m, like W1" in slips["transposed"] and "minus sign" in slips["sign"]
+    assert slips["swapped"] is None and slips["scaled_by_n"] is None
     assert by_check["finite_difference"].params.wrt == {"W1": "dW1", "W2": "dW2"}
 
     # a case with several seeds becomes one case per seed; every case id is unique
@@ -191,12 +195,28 @@ def test_bad_finite_difference_params(assignment: Path):
     assert dirs.line == dirs_line and "greater than or equal to 1" in dirs.message
 
 
+def _diagnose_line(folder: Path) -> int:
+    """The 1-based line of the first check's ``diagnose:`` (its block list starts below it)."""
+    return (folder / PROBLEM_FILE).read_text(encoding="utf-8").splitlines().index("      diagnose:") + 1
+
+
 def test_unknown_slip(assignment: Path):
-    line = edit(assignment, PROBLEM_FILE, "diagnose: [swapped, ", "diagnose: [swaped, ")
+    line = edit(assignment, PROBLEM_FILE, "        - swapped\n", "        - swaped\n")
+    assert line == _diagnose_line(assignment) + 1
     issue = issue_at(issues_of(assignment), "checks[0].params.diagnose")
-    assert issue.path == assignment / PROBLEM_FILE and issue.line == line
+    assert issue.path == assignment / PROBLEM_FILE and issue.line == _diagnose_line(assignment)
     assert "unknown slip(s) ['swaped']" in issue.message
-    assert "swapped" in issue.message.split("known:")[1]
+    known = issue.message.split("known:")[1]
+    assert "swapped" in known and "scaled_by_n" in known  # the built-in slips and the kit's
+
+
+def test_unknown_or_malformed_slip_with_its_own_feedback(assignment: Path):
+    edit(assignment, PROBLEM_FILE, "        - sign: \"Your values", "        - sgn: \"Your values")
+    issue = issue_at(issues_of(assignment), "checks[0].params.diagnose")
+    assert issue.line == _diagnose_line(assignment) and "unknown slip(s) ['sgn']" in issue.message
+    edit(assignment, PROBLEM_FILE, "        - sgn: \"Your values", "        - sign: 3\n        - x: \"Your values")
+    issue = issue_at(issues_of(assignment), "checks[0].params.diagnose")
+    assert "expected a slip name or {name: feedback}" in issue.message
 
 
 def test_points_do_not_add_up(assignment: Path):

@@ -39,7 +39,7 @@ def allclose(data: CaseData, p: AllcloseParams) -> Verdict:
     expected: dict[str, Any] = {n: np.asarray(data.expected[n], dtype=np.float64) for n in names}
     if all(tol.matches(got[n], expected[n]) for n in names):
         return Verdict(True, f"matches the reference within rtol={p.rtol:g}, atol={p.atol:g}")
-    slip = diagnose(p.diagnose, SlipContext(got, expected, data.inputs, tol))
+    slip = diagnose(p.diagnose, SlipContext(got, expected, data.inputs, tol), data.kit)
     if slip is not None:
         return Verdict(False, slip[1], diagnosis=slip[0])
     for n in names:

@@ -39,7 +39,8 @@ class CaseData:
     expected: dict[str, Any]  #: the reference solution's outputs, by return name
     value: Any  #: what the student's function returned (plain data only)
     ticks: tuple[float, ...] = ()  #: a driven call's progress ticks, timed by the grader (seconds since it began)
-    context: dict[str, Any] | None = None  #: a driven call's context for the checks (grader/driven.py)
+    context: dict[str, Any] | None = None  #: a driven call's context for the checks (its kit's companion)
+    kit: Any = None  #: the assignment's kit (grader.kit.Kit): its slips and losses, by name
 
     def outputs(self) -> dict[str, Any]:
         """The student's return value split by the entry point's return names."""

@@ -70,7 +70,7 @@ def equals(data: CaseData, p: EqualsParams) -> Verdict:
     hint = p.hints.get(data.case.group)
     if hint is not None:
         return Verdict(False, f"{hint.feedback} (you returned {_show(got)})", diagnosis=hint.diagnosis)
-    slip = diagnose(p.diagnose, SlipContext({name: got}, {name: expected}, data.inputs, Tolerance(0, 0)))
+    slip = diagnose(p.diagnose, SlipContext({name: got}, {name: expected}, data.inputs, Tolerance(0, 0)), data.kit)
     if slip is not None:
         return Verdict(False, f"{slip[1]} (you returned {_show(got)}, expected {_show(expected)})", slip[0])
     return Verdict(False, f"you returned {_show(got)}, expected {_show(expected)}")

@@ -6,12 +6,11 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from grader.checks.base import CHECKS, CaseData, Verdict, as_array, require_shape
-from grader.losses import LOSSES
 
 
 class FiniteDifferenceParams(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    loss: str = Field(description="a loss from the grader's registry")
+    loss: str = Field(description="a loss registered by the assignment's kit")
     wrt: dict[str, str] = Field(min_length=1, description="input name -> the output holding its gradient")
     directions: int = Field(3, ge=1, le=20)
     step: float = Field(1e-5, gt=0, description="relative step along a unit direction")
@@ -20,9 +19,11 @@ class FiniteDifferenceParams(BaseModel):
 
     @field_validator("loss")
     @classmethod
-    def _known_loss(cls, name: str) -> str:
-        if name not in LOSSES:
-            raise ValueError(f"unknown loss {name!r}; known: {', '.join(LOSSES.names())}")
+    def _known_loss(cls, name: str, info: ValidationInfo) -> str:
+        kit = (info.context or {}).get("kit")
+        if kit is not None and name not in kit.known("loss"):
+            known = ", ".join(kit.known("loss")) or "none (register one with @kit.loss)"
+            raise ValueError(f"unknown loss {name!r}; the assignment's kit has: {known}")
         return name
 
     @field_validator("wrt")
@@ -39,7 +40,10 @@ class FiniteDifferenceParams(BaseModel):
 @CHECKS.register("finite_difference", FiniteDifferenceParams)
 def finite_difference(data: CaseData, p: FiniteDifferenceParams) -> Verdict:
     """Directional derivatives of the loss along random directions equal <gradient, direction>."""
-    loss = LOSSES[p.loss].func
+    found = data.kit.find_loss(p.loss) if data.kit is not None else None
+    if found is None:
+        raise KeyError(f"no loss {p.loss!r} in the assignment's kit")
+    loss = found.func
     outputs = data.outputs()
     grads = {}
     for arg, out in p.wrt.items():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable
 
-from pydantic import AfterValidator
+from pydantic import BeforeValidator, ValidationInfo
 
 import numpy as np
 
@@ -35,20 +35,46 @@ SlipTest = Callable[[SlipContext], bool]
 SLIPS: Registry[SlipTest] = Registry("slip")
 
 
-def _known_slips(names: list[str]) -> list[str]:
-    unknown = [n for n in names if n not in SLIPS]
+@dataclass(frozen=True)
+class SlipRef:
+    """One slip a check recognises: its registered name, and the feedback the spec gives it (None: the slip's own)."""
+
+    name: str
+    feedback: str | None = None
+
+
+def _slip_refs(items: Any, info: ValidationInfo) -> list[SlipRef]:
+    """A spec's ``diagnose`` list: each item a slip's name, or ``{name: feedback}`` to word it for this problem.
+    Names are checked against the built-in slips and the assignment's kit (the loader's context)."""
+    if not isinstance(items, list):
+        raise ValueError("expected a list of slip names")
+    kit = (info.context or {}).get("kit")
+    refs = []
+    for item in items:
+        if isinstance(item, SlipRef):
+            refs.append(item)
+        elif isinstance(item, str):
+            refs.append(SlipRef(item))
+        elif isinstance(item, dict) and len(item) == 1 and all(isinstance(v, str) for v in item.values()) \
+                and all(isinstance(k, str) for k in item):
+            ((name, feedback),) = item.items()
+            refs.append(SlipRef(name, feedback))
+        else:
+            raise ValueError(f"expected a slip name or {{name: feedback}}, got {item!r}")
+    known = kit.known("slip") if kit is not None else SLIPS.names()
+    unknown = [r.name for r in refs if r.name not in known]
     if unknown:
-        raise ValueError(f"unknown slip(s) {unknown}; known: {', '.join(SLIPS.names())}")
-    return names
+        raise ValueError(f"unknown slip(s) {unknown}; known: {', '.join(known)}")
+    return refs
 
 
-#: a spec's list of slips to recognise, in order, each a registered name
-SlipNames = Annotated[list[str], AfterValidator(_known_slips)]
+#: a spec's list of slips to recognise, in order: registered names, each optionally with its own feedback
+SlipNames = Annotated[list[SlipRef], BeforeValidator(_slip_refs)]
 
 
 @SLIPS.register("transposed")
 def transposed(s: SlipContext) -> bool:
-    """{names} look transposed: each gradient must have the shape of its weight (dL/dW1 is k x m, like W1)."""
+    """{names} look transposed: each result must have the shape of the expected one."""
     flips = [s.close(s.got[n].T, s.expected[n]) and s.got[n].shape != s.expected[n].shape for n in s.expected]
     fine = [s.close(s.got[n], s.expected[n]) for n in s.expected]
     return any(flips) and all(f or ok for f, ok in zip(flips, fine))
@@ -60,9 +86,15 @@ def factor_two(s: SlipContext) -> bool:
     return s.all_scaled(0.5)
 
 
+@SLIPS.register("double")
+def double(s: SlipContext) -> bool:
+    """Your values are twice the expected ones."""
+    return s.all_scaled(2.0)
+
+
 @SLIPS.register("sign")
 def sign(s: SlipContext) -> bool:
-    """Your values have the wrong sign: the residual X - W2 W1 X enters the gradient with a minus sign."""
+    """Your values have the wrong sign."""
     return s.all_scaled(-1.0)
 
 
@@ -72,18 +104,6 @@ def swapped(s: SlipContext) -> bool:
     names = list(s.expected)
     return len(names) == 2 and s.close(s.got[names[0]], s.expected[names[1]]) and s.close(
         s.got[names[1]], s.expected[names[0]])
-
-
-@SLIPS.register("scaled_by_n")
-def scaled_by_n(s: SlipContext) -> bool:
-    """Your values are divided by n, the number of samples: the loss is a sum over samples, not a mean."""
-    return s.all_scaled(1.0 / s.inputs["X"].shape[1])
-
-
-@SLIPS.register("scaled_by_mn")
-def scaled_by_mn(s: SlipContext) -> bool:
-    """Your values are divided by m*n: the loss is the squared Frobenius norm, not the mean squared error."""
-    return s.all_scaled(1.0 / s.inputs["X"].size)
 
 
 @SLIPS.register("zeros")
@@ -99,14 +119,19 @@ def returned_inputs(s: SlipContext) -> bool:
     return all(any(a.shape == s.got[n].shape and np.array_equal(a, s.got[n]) for a in arrays) for n in s.expected)
 
 
-def diagnose(names: list[str], ctx: SlipContext) -> tuple[str, str] | None:
-    """The first listed slip that explains the student's answer, with its feedback."""
-    for name in names:
-        entry = SLIPS[name]
+def diagnose(refs: list[SlipRef], ctx: SlipContext, kit: Any = None) -> tuple[str, str] | None:
+    """The first listed slip that explains the student's answer, with its feedback. ``kit``
+    (:class:`grader.kit.Kit`) finds the assignment's own slips; a slip that cannot apply to these values (a
+    KeyError, IndexError, ValueError or ZeroDivisionError) does not match."""
+    for ref in refs:
+        entry = kit.find_slip(ref.name) if kit is not None else SLIPS[ref.name]
+        if entry is None:
+            continue
         try:
             matched = entry.func(ctx)
         except (KeyError, IndexError, ValueError, ZeroDivisionError):
             matched = False
         if matched:
-            return name, entry.doc.format(names=" and ".join(ctx.expected))
+            text = ref.feedback if ref.feedback is not None else entry.doc
+            return ref.name, text.replace("{names}", " and ".join(ctx.expected))
     return None

@@ -16,12 +16,10 @@ import json
 import os
 from pathlib import Path
 
-from grader.api import UsageError, full_assignment, grade_submission
-from grader.grading import ALL, RunOptions, selected_cases
 from grader.models import SubmissionResult
 from grader.output.gradescope import write_results_json
-from grader.reference import CaseBook
 from grader.sandbox.isolation import Mode
+from grader.session import UsageError, full_assignment, open_session
 from grader.spec import load_assignment
 from grader.submission_files import entry_mode
 from grader.submissions import SOURCE_NAMES, Submission
@@ -61,22 +59,11 @@ def run_gradescope(upload: Path = SUBMISSION, results: Path = RESULTS, assignmen
                    problems: list[str] | None = None, sandbox: Mode = "auto") -> SubmissionResult:
     """Grade ``upload`` on every case of the assignment and write Gradescope's ``results.json``."""
     assignment = full_assignment(load_assignment(assignment_dir))
-    chosen = list(assignment.problems)
-    if problems:
-        unknown = sorted(set(problems) - {p.id for p in chosen})
-        if unknown:
-            raise UsageError(f"unknown problem(s) {', '.join(unknown)}; {assignment.root} has: "
-                             f"{', '.join(p.id for p in chosen)}")
-        chosen = [p for p in chosen if p.id in problems]
     upload, results = Path(upload), Path(results)
-    folder, notes = locate(upload)
-    book = CaseBook()
-    for problem in chosen:  # a failing reference stops here, before any results are written
-        for case in selected_cases(problem, ALL):
-            book.expected(problem, case)
-    options = RunOptions(ALL, sandbox, (assignment.root, results.parent.resolve()))
-    result = grade_submission(Submission(student_id(upload), folder), assignment, problems=chosen,
-                              options=options, book=book)
+    with open_session(assignment, problems, sandbox=sandbox, secrets=(results.parent.resolve(),)) as session:
+        folder, notes = locate(upload)
+        session.prepare()  # a failing reference stops here, before any results are written
+        result = session.grade(Submission(student_id(upload), folder))
     result.notes[:0] = notes
     write_results_json(result, results)
     return result

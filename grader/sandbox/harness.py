@@ -110,13 +110,8 @@ class _Encoder:
 
 
 def _decode_arg(job_dir, spec):
-    if spec.get("object") == "scripted_decoder":
-        import importlib.util
-
-        loader = importlib.util.spec_from_file_location("grader_scripted", os.path.join(job_dir, "scripted.py"))
-        module = importlib.util.module_from_spec(loader)
-        loader.loader.exec_module(module)
-        return module.build(spec["spec"])
+    if "object" in spec:  # built by a kit's sandbox module from plain data
+        return _module(job_dir, spec["object"]).build(spec["spec"])
     if "npy" in spec:
         import numpy as np
 
@@ -128,12 +123,17 @@ def _decode_arg(job_dir, spec):
     return spec["json"]
 
 
-def _driver(job_dir, name):
-    """A grader-supplied routine that drives the student's code (e.g. a training loop)."""
+def _module(job_dir, name):
+    """A kit's sandbox module: a driver that drives the student's code (e.g. a training loop), or the builder
+    of an object handed to it."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location(f"grader_driver_{name}",
-                                                  os.path.join(job_dir, "drivers", f"{name}.py"))
+    if not isinstance(name, str) or not name.replace("_", "").isalnum() or not name.islower():
+        raise ValueError(f"bad sandbox module name {name!r}")
+    path = os.path.join(job_dir, "drivers", f"{name}.py")
+    if not os.path.isfile(path):
+        raise ModuleNotFoundError(f"no sandbox module {name!r} (the assignment's kit declares none by that name)")
+    spec = importlib.util.spec_from_file_location(f"grader_driver_{name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -156,7 +156,7 @@ def main():
 def execute(job, job_dir, fd, start):
     """Load ``job["source"]`` as the student's module and make the calls from index ``start``.
 
-    ``job_dir`` is where the grader's helper modules (scripted.py, drivers/) and input files live.
+    ``job_dir`` is where the kit's sandbox modules (drivers/) and input files live.
     """
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an over-large file raises OSError instead
     filename, source = job["filename"], job["source"]
@@ -185,7 +185,7 @@ def execute(job, job_dir, fd, start):
         try:
             args = [_decode_arg(job_dir, a) for a in call["args"]]
             if call.get("driver"):
-                value = _driver(job_dir, call["driver"]).run(module.__dict__, *args, tick=lambda: _emit(fd, "tick"))
+                value = _module(job_dir, call["driver"]).run(module.__dict__, *args, tick=lambda: _emit(fd, "tick"))
             else:
                 func = module.__dict__.get(call["function"])
                 if func is None:

@@ -6,7 +6,7 @@ process, forked from the clean zygote, and the zygote cleans the sandbox after e
 One job runs in a sandbox at a time; the pool holds one sandbox per worker.
 
 The sandboxes of a pool see no GPU. Problems that train on the GPU get their own pool, :meth:`WarmPool.for_gpu`,
-whose sandboxes also see what CUDA needs (see gpu.py); its zygotes import torch without initialising CUDA,
+whose sandboxes also see what CUDA needs (see gpu_devices.py); its zygotes import torch without initialising CUDA,
 so each forked job initialises CUDA itself (a CUDA context does not survive a fork), and its jobs' memory
 limit is on data rather than address space, as in a fresh GPU sandbox.
 """
@@ -25,32 +25,33 @@ import tempfile
 import threading
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping
 
 from grader.sandbox import isolation, privilege
-from grader.sandbox.drivers import copy_drivers
+from grader.sandbox.modules import copy_modules
 from grader.sandbox.pidlimit import PidCap
 from grader.timing import Instant
 
 if TYPE_CHECKING:
-    from grader.sandbox.gpu import GpuProbe
+    from grader.sandbox.gpu_devices import GpuProbe
 
 JOB = b"job\n"  #: what announces a job on the socket; its descriptors come with it
 START_SECONDS = 120.0  # loading numpy and torch in a new sandbox, on a busy machine
-TOOLS = ("harness.py", "scripted.py", "zygote.py", "cleanup.py")
+TOOLS = ("harness.py", "zygote.py", "cleanup.py")
 
 
 class WarmSandboxError(Exception):
     """A warm sandbox could not be started or stopped answering."""
 
 
-def _tools_dir() -> Path:
-    """A private copy of the in-sandbox modules, mounted read-only into every warm sandbox."""
+def _tools_dir(modules: Mapping[str, Path]) -> Path:
+    """A private copy of the in-sandbox modules (the grader's, and the kit's in ``drivers/``), mounted read-only
+    into every warm sandbox."""
     folder = Path(tempfile.mkdtemp(prefix="grader-tools-"))
     package = resources.files("grader.sandbox")
     for name in TOOLS:
         shutil.copyfile(package.joinpath(name), folder / name)
-    copy_drivers(folder / "drivers")
+    copy_modules(folder / "drivers", modules)
     isolation.readable_by_sandbox(folder)
     return folder
 
@@ -181,10 +182,11 @@ class WarmPool:
     """
 
     def __init__(self, size: int, secrets: list[Path], scratch_mb: int = 64, processes: int = 64,
-                 gpu: bool = False) -> None:
+                 gpu: bool = False, modules: Mapping[str, Path] | None = None) -> None:
         self.size, self.secrets, self.scratch_mb, self.processes = size, secrets, scratch_mb, processes
         self.gpu = gpu
-        self.tools = _tools_dir()
+        self.modules = dict(modules or {})  #: the kit's sandbox modules (drivers, builders), by name
+        self.tools = _tools_dir(self.modules)
         self.idle: queue.LifoQueue[WarmSandbox] = queue.LifoQueue()
         self.lock = threading.Lock()
         self.started = 0
@@ -200,7 +202,8 @@ class WarmPool:
             return self
         with self.lock:
             if self._gpu_pool is None:
-                self._gpu_pool = WarmPool(self.size, self.secrets, self.scratch_mb, self.processes, gpu=True)
+                self._gpu_pool = WarmPool(self.size, self.secrets, self.scratch_mb, self.processes, gpu=True,
+                                          modules=self.modules)
             return self._gpu_pool
 
     def acquire(self) -> WarmSandbox:

@@ -15,11 +15,11 @@ import tempfile
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from grader.models import CallOutcome, Limits, Status
 from grader.sandbox import isolation
-from grader.sandbox.drivers import copy_drivers
+from grader.sandbox.modules import copy_modules
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.processes import FreshLauncher, Launcher, SandboxProcess, WarmLauncher
 from grader.sandbox.wire import WireError, decode, encode_arg, parse_payload
@@ -33,7 +33,7 @@ class Call:
     id: str
     function: str
     args: tuple[Any, ...]
-    #: a grader-supplied routine (grader/sandbox/drivers/<driver>.py) that runs inside the sandbox and
+    #: a kit's sandbox module (grader/sandbox/modules.py) that runs inside the sandbox and
     #: drives the student's code, e.g. a training loop; None calls the student's ``function`` directly
     driver: str | None = None
 
@@ -97,11 +97,12 @@ def _read_limited(path: Path, limit_kb: int) -> str:
 
 def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
               mode: isolation.Mode = "auto", secrets: list[Path] | None = None,
-              pool: WarmPool | None = None) -> SandboxResult:
+              pool: WarmPool | None = None, modules: Mapping[str, Path] | None = None) -> SandboxResult:
     """Load ``source`` in a sandbox and make ``calls`` in order; each call gets an outcome.
 
-    With a warm ``pool`` each process is forked from a warm zygote in a long-lived sandbox; otherwise a
-    fresh Python is started per process, isolated as ``mode`` says.
+    With a warm ``pool`` each process is forked from a warm zygote in a long-lived sandbox (whose kit modules
+    the pool was made with); otherwise a fresh Python is started per process, isolated as ``mode`` says, with
+    the kit's sandbox ``modules`` (drivers and builders, by name) beside it.
     """
     base = Path(tempfile.mkdtemp(prefix="grader-"))
     os.chmod(base, 0o711)  # a plain child process running as another user must reach its job folder
@@ -115,7 +116,7 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
             kind = "warm bubblewrap" + (" with the GPU" if pool.gpu else "")
         else:
             chosen = isolation.resolve_mode(mode)
-            launcher = FreshLauncher(_job_folder(base / "job", source, filename, calls), chosen, limits,
+            launcher = FreshLauncher(_job_folder(base / "job", source, filename, calls, modules or {}), chosen, limits,
                                      secrets or [])
             kind = "bubblewrap" if chosen == "bwrap" else "process"
         return _Supervisor(base, calls, limits, launcher, kind).run()
@@ -129,14 +130,12 @@ def _wire(call: Call, inputs: Path | None) -> dict[str, Any]:
             "args": [encode_arg(a, inputs, f"{call.id}_{i}") for i, a in enumerate(call.args)]}
 
 
-def _job_folder(job: Path, source: str, filename: str, calls: list[Call]) -> Path:
+def _job_folder(job: Path, source: str, filename: str, calls: list[Call], modules: Mapping[str, Path]) -> Path:
     """The read-only folder a fresh sandboxed process sees at /job."""
     for sub in ("in", "scratch"):
         (job / sub).mkdir(parents=True)
-    for helper in ("harness.py", "scripted.py"):
-        shutil.copyfile(resources.files("grader.sandbox").joinpath(helper), job / helper)
-    if any(c.driver for c in calls):
-        copy_drivers(job / "drivers")  # with their helpers
+    shutil.copyfile(resources.files("grader.sandbox").joinpath("harness.py"), job / "harness.py")
+    copy_modules(job / "drivers", modules)
     (job / "solution.py").write_text(source, encoding="utf-8")
     (job / "calls.json").write_text(json.dumps({"source": "solution.py", "filename": filename,
                                                 "calls": [_wire(c, job / "in") for c in calls]}),

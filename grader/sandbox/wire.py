@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from grader.sandbox.scripted import ScriptedDecoder
 
 MAX_RESULT_BYTES = 64 * 1024 * 1024  #: the largest framed result read from the event pipe
 MAX_DEPTH = 20
@@ -90,8 +89,9 @@ def decode(value: Any, depth: int = 0) -> Any:
 
 
 def encode_arg(value: Any, folder: Path | None, name: str) -> dict[str, Any]:
-    """One input for the sandbox: arrays as .npy (a file in ``folder``, or inline when it is None),
-    everything else as JSON."""
+    """One input for the sandbox: arrays as .npy (a file in ``folder``, or inline when it is None), an object
+    whose class has ``__sandbox__() -> (module, spec)`` as that description (a kit's sandbox module rebuilds
+    it), everything else as JSON."""
     if isinstance(value, np.ndarray):
         if folder is None:
             buffer = io.BytesIO()
@@ -99,7 +99,10 @@ def encode_arg(value: Any, folder: Path | None, name: str) -> dict[str, Any]:
             return {"npy_b64": base64.b64encode(buffer.getvalue()).decode("ascii")}
         np.save(folder / f"{name}.npy", value, allow_pickle=False)
         return {"npy": f"in/{name}.npy"}
-    if isinstance(value, ScriptedDecoder):  # rebuilt inside the sandbox from its description
-        return {"object": "scripted_decoder", "spec": value.spec}
+    describe = getattr(type(value), "__sandbox__", None)
+    if describe is not None:  # a kit's object, rebuilt inside the sandbox by its module's build(spec)
+        module, spec = describe(value)
+        json.dumps(spec)
+        return {"object": str(module), "spec": spec}
     json.dumps(value)  # raises for anything that is not plain data
     return {"json": value}

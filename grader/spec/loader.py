@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -10,8 +9,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from grader.answers.questions import QUESTION_KINDS
-from grader.cases import GENERATORS
-from grader.checks import CHECKS
+from grader.kit import EMPTY, Kit, KitError, load_kit
 from grader.models import Assignment, Case, CheckSpec, EntryPoint, Limits, ProblemSpec, Visibility
 from grader.spec.errors import SpecError, SpecIssue
 from grader.spec.schema import AssignmentModel, LimitsModel, ProblemModel, ReleasedProblemModel
@@ -99,23 +97,40 @@ def load_assignment(root: Path | str) -> Assignment:
     if model is None:
         raise SpecError(issues.items)
     limits = _limits(DEFAULT_LIMITS, model.limits)
+    kit, kit_path = _kit(root, model.kit, doc, issues)
+    if kit is None:
+        raise SpecError(issues.items)
     problems = []
     for i, pid in enumerate(model.problems):
         path = root / f"{pid}.yaml"
         if not path.is_file():
             issues.add(doc, ["problems", i], f"no problem file {path.name} beside assignment.yaml")
             continue
-        spec = _load_problem(path, pid, limits, issues, released=model.released)
+        spec = _load_problem(path, pid, limits, issues, kit, released=model.released)
         if spec is not None:
             problems.append(spec)
     if len(set(model.problems)) != len(model.problems):
         issues.add(doc, ["problems"], "a problem is listed twice")
     if issues.items:
         raise SpecError(issues.items)
-    return Assignment(model.id, model.title, root.resolve(), tuple(problems), model.released)
+    return Assignment(model.id, model.title, root.resolve(), tuple(problems), model.released, kit, kit_path)
 
 
-def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues, *,
+def _kit(root: Path, name: str | None, doc: LocatedYaml, issues: _Issues) -> tuple[Kit | None, Path | None]:
+    """The assignment's kit (the built-ins only when it names none), or None after noting why it cannot load."""
+    if name is None:
+        return EMPTY, None
+    path = root / name
+    if not name.endswith(".py") and not path.is_dir() and (root / f"{name}.py").is_file():
+        path = root / f"{name}.py"
+    try:
+        return load_kit(path), path.resolve()
+    except KitError as exc:
+        issues.add(doc, ["kit"], str(exc))
+        return None, None
+
+
+def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues, kit: Kit, *,
                   released: bool = False) -> ProblemSpec | None:
     doc = _read(path, issues)
     if doc is None:
@@ -130,8 +145,10 @@ def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues,
     entries = tuple(EntryPoint(n, tuple(e.args), tuple(e.returns), e.driver, e.signature)
                     for n, e in model.entry.items())
     for name, e in model.entry.items():
-        if e.driver is not None and not _driver_exists(e.driver):
-            issues.add(doc, ["entry", name, "driver"], f"no driver {e.driver!r} in grader/sandbox/drivers/")
+        if e.driver is not None and e.driver not in kit.drivers:
+            known = ", ".join(kit.known("driver")) or "none"
+            issues.add(doc, ["entry", name, "driver"], f"no driver {e.driver!r} in the assignment's kit (it has: "
+                                                       f"{known})")
     reference = (path.parent / model.reference).resolve() if model.reference else None
     if reference is not None and not reference.is_file():
         issues.add(doc, ["reference"], f"no reference solution at {reference}")
@@ -139,8 +156,8 @@ def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues,
     expected = (path.parent / expected_file).resolve() if expected_file else None
     if expected is not None and not expected.is_file():
         issues.add(doc, ["expected"], f"no expected values file at {expected} (rerun grader release)")
-    cases = _cases(model, doc, issues)
-    checks = _checks(model, doc, issues, {c.group for c in cases}, entries)
+    cases = _cases(model, doc, issues, kit)
+    checks = _checks(model, doc, issues, {c.group for c in cases}, entries, kit)
     seen: set[str] = set()
     for i, q in enumerate(model.questions):
         if q.id in seen:
@@ -153,14 +170,10 @@ def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues,
         return None
     return ProblemSpec(model.id, model.title, model.statement.strip(), model.points, entries, tuple(cases),
                        tuple(checks), reference, _limits(limits, model.limits), path, tuple(model.questions),
-                       expected)
+                       expected, kit)
 
 
-def _driver_exists(name: str) -> bool:
-    return resources.files("grader.sandbox.drivers").joinpath(f"{name}.py").is_file()
-
-
-def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues) -> list[Case]:
+def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues, kit: Kit) -> list[Case]:
     cases: list[Case] = []
     seen: set[str] = set()
     for i, c in enumerate(model.cases):
@@ -169,11 +182,12 @@ def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues) -> list[Case]
             issues.add(doc, ["cases", i, "entry"],
                        f"expected one of {sorted(model.entry)} (the problem has several entry points)")
             continue
-        if c.generator not in GENERATORS:
-            issues.add(doc, ["cases", i, "generator"],
-                       f"unknown generator {c.generator!r}; known: {', '.join(GENERATORS.names())}")
+        generator = kit.find_generator(c.generator)
+        if generator is None:
+            known = ", ".join(kit.known("generator")) or "none (an assignment's kit registers its generators)"
+            issues.add(doc, ["cases", i, "generator"], f"unknown generator {c.generator!r}; known: {known}")
             continue
-        params = _validate(GENERATORS[c.generator].params, c.params, doc, ["cases", i, "params"], issues)
+        params = _validate(generator.params, c.params, doc, ["cases", i, "params"], issues)
         if params is None:
             continue
         for seed in c.seeds:
@@ -186,16 +200,16 @@ def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues) -> list[Case]
 
 
 def _checks(model: ProblemModel, doc: LocatedYaml, issues: _Issues, groups: set[str],
-            entries: tuple[EntryPoint, ...]) -> list[CheckSpec]:
+            entries: tuple[EntryPoint, ...], kit: Kit) -> list[CheckSpec]:
     checks: list[CheckSpec] = []
     names: set[str] = set()
     for i, c in enumerate(model.checks):
         if c.name in names:
             issues.add(doc, ["checks", i, "name"], f"duplicate check name {c.name!r}")
         names.add(c.name)
-        if c.check not in CHECKS:
-            issues.add(doc, ["checks", i, "check"],
-                       f"unknown check {c.check!r}; known: {', '.join(CHECKS.names())}")
+        found = kit.find_check(c.check)
+        if found is None:
+            issues.add(doc, ["checks", i, "check"], f"unknown check {c.check!r}; known: {', '.join(kit.known('check'))}")
             continue
         for j, group in enumerate(c.cases or []):
             if group not in groups:
@@ -205,8 +219,8 @@ def _checks(model: ProblemModel, doc: LocatedYaml, issues: _Issues, groups: set[
         elif c.entry is None and c.cases is None and len(entries) > 1:
             issues.add(doc, ["checks", i], "the problem has several entry points: give 'entry' or 'cases'")
         scope = [e for e in entries if c.entry in (None, e.name)]
-        context = {"entries": {e.name: e for e in scope}}
-        params = _validate(CHECKS[c.check].params, c.params, doc, ["checks", i, "params"], issues, context)
+        context = {"entries": {e.name: e for e in scope}, "kit": kit}
+        params = _validate(found.params, c.params, doc, ["checks", i, "params"], issues, context)
         if params is None:
             continue
         cases = tuple(c.cases) if c.cases is not None else None  # () in a release: all its cases were hidden

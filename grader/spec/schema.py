@@ -34,12 +34,14 @@ class AssignmentModel(Strict):
     problems: list[str] = Field(min_length=1)
     limits: LimitsModel = LimitsModel()
     released: bool = False  #: a student handout written by `grader release`
+    #: the assignment's kit (grader.kit): a module ``<kit>.py`` or a package ``<kit>/`` beside assignment.yaml
+    kit: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.py)?$")
 
 
 class EntryModel(Strict):
     args: list[str] = Field(min_length=1)
     returns: list[str] = Field(min_length=1)
-    #: a grader routine in grader/sandbox/drivers/ that drives the student's code with the case's inputs
+    #: a driver of the assignment's kit that drives the student's code with the case's inputs
     driver: str | None = Field(None, pattern=r"^[a-z][a-z0-9_]*$")
     signature: str | None = None  #: what students write, when a driver calls several functions of theirs
 

@@ -1,8 +1,8 @@
 """Scripted decoders: tiny stand-ins for a trained seq2seq decoder, ``step(token, h) -> (next_token, h)``.
 
-This module is standalone (standard library only): the grader uses it on the trusted side to compute
-expected answers and to replay a student's tokens, and a copy is placed in each job folder so the
-sandbox can build the same decoder to hand to the student's loop. Nothing a decoder does inside the
+This module is standalone (standard library only): the kit uses it on the trusted side to compute
+expected answers and to replay a student's tokens, and the kit declares it a sandbox module, so a copy
+is placed in each sandbox, which builds the same decoder (``build``) to hand to the student's loop. Nothing a decoder does inside the
 sandbox is trusted; only the token list the student's function returns is judged, here.
 """
 
@@ -26,6 +26,10 @@ class ScriptedDecoder:
     @property
     def spec(self):
         return {"kind": self.kind, "table": self.table, "tokens": self.tokens}
+
+    def __sandbox__(self):
+        """How the sandbox rebuilds this decoder: this module's ``build(spec)`` (declared in the kit)."""
+        return "scripted_decoder", self.spec
 
     def __call__(self, token, h):
         if self.kind == "table":

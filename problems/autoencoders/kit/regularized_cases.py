@@ -1,5 +1,5 @@
 """Generator for the regularized linear autoencoder (Eq. 6): data with a known spectrum, the grader's
-initial weights and learning rate. Trained by ``grader/sandbox/drivers/regularized_training.py``."""
+initial weights and learning rate. Trained by ``sandbox/regularized_training.py``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from grader.cases import GENERATORS
+from . import kit
 
 
 class RegularizedData(BaseModel):
@@ -58,7 +58,7 @@ def spectrum_data(rng: np.random.Generator, n: int, s: np.ndarray, mean: float) 
     return X, U
 
 
-@GENERATORS.register("regularized_ae_data", RegularizedData)
+@kit.generator("regularized_ae_data", RegularizedData)
 def regularized_ae_data(rng: np.random.Generator, p: RegularizedData) -> dict[str, Any]:
     """Points X (n x m) with a known spectrum, lam, the learning rate, and the grader's initial weights."""
     X, _ = spectrum_data(rng, p.n, p.eigenvalues(), p.mean)

@@ -1,8 +1,8 @@
 """Checks of the regularized linear autoencoder set-up (Eq. 6), judged from the training driver's measurements.
 
-The case's value is what ``grader/sandbox/drivers/regularized_training.py`` measured in the sandbox
+The case's value is what ``sandbox/regularized_training.py`` measured in the sandbox
 (plain data); its expected value is the closed form from the reference solution; the timed check also
-gets the grader's progress ticks and the reference's timing on this machine (``grader/training/``).
+gets the grader's progress ticks and the reference's timing on this machine (``training/``).
 
 - ``linear_structure``: exactly two bias-free linear maps, W1 (k x m) then W2 (m x k), a forward map
   that is x -> W2 W1 x (probed, not read off the code), and backpropagation giving both weights that map's
@@ -18,24 +18,32 @@ gets the grader's progress ticks and the reference's timing on this machine (``g
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from grader.checks.base import CHECKS, AnswerError, CaseData, NotGraded, Verdict
-from grader.models import Status
-from grader.training import calibration  # also registers the driver's companion
-from grader.training.closed_form import eq6_loss, from_expected
-from grader.training.curve import ProtocolError, explain_mismatch, no_progress, read_run
-from grader.training.objective import analyse_objective
-from grader.training.structure import analyse_structure
+from grader.kit import AnswerError, CaseData, NotGraded, Status, Verdict
+
+from .. import kit
+from .closed_form import eq6_loss, from_expected
+from .curve import ProtocolError, explain_mismatch, no_progress, read_run
+from .objective import analyse_objective
+from .structure import analyse_structure
 
 MALFORMED = "the training driver's measurements are malformed (did the code interfere with the grader's driver?)"
 DEVICE_CHARS = 80  #: the most of the sandbox's device name kept (it comes from the student's process)
 UNTIMED = ("not graded: the grader could not time the reference solution on this machine, so there is no "
            "time budget to judge your training against; this is the machine's failure, not your code's, and "
            "this check will be graded again")
+
+
+@dataclass(frozen=True)
+class _Timing:
+    seconds: float
+    steps: int
+    device: str
 
 
 def _device(value: dict[str, Any], fallback: str = "") -> str:
@@ -61,7 +69,7 @@ class StructureParams(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-@CHECKS.register("linear_structure", StructureParams)
+@kit.check("linear_structure", StructureParams)
 def linear_structure(data: CaseData, p: StructureParams) -> Verdict:
     """Exactly two bias-free nn.Linear maps, W1 then W2, a forward map equal to x -> W2 W1 x, and its gradients."""
     value = _value(data)
@@ -82,7 +90,7 @@ class ObjectiveParams(BaseModel):
     rtol: float = Field(1e-3, gt=0, lt=0.5, description="relative tolerance on the effective lambda")
 
 
-@CHECKS.register("effective_objective", ObjectiveParams)
+@kit.check("effective_objective", ObjectiveParams)
 def effective_objective(data: CaseData, p: ObjectiveParams) -> Verdict:
     """The loss plus the optimizer's weight decay minimise Eq. 6's per-point summand (effective lambda = lam)."""
     value = _value(data)
@@ -142,7 +150,7 @@ def _hint(value: dict, m: int, k: int, lam: float, lr: float) -> tuple[str, list
     return "; ".join(parts), objective.effective_lambda
 
 
-@CHECKS.register("timed_training", TimedTrainingParams)
+@kit.check("timed_training", TimedTrainingParams)
 def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
     """The grader trains the setup: it reaches the closed form of Eq. 6 within the time and step budgets."""
     value = _value(data)
@@ -163,15 +171,14 @@ def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise AnswerError(f"{MALFORMED} ({type(exc).__name__})", Status.ERROR) from exc
     step_budget = int(info.get("step_budget", p.max_steps))
-    timing = info.get("timing")
-    try:
-        ref = timing.reference() if timing is not None and run.steps else None  # measured once per run
-    except calibration.TimingUnavailable as exc:  # the reason stays with the staff: it may quote the reference
-        raise NotGraded(UNTIMED, f"the reference setup could not be timed on this machine ({exc})") from exc
-    budget, capped = timing.budget(ref) if timing is not None else (p.without_reference_seconds, False)
-    info.update({"budget_seconds": budget, "reference": None if ref is None else
-                 {"seconds": ref.seconds, "steps": ref.steps, "device": ref.device,
-                  "steps_per_second": ref.steps_per_second}})
+    if info.get("untimed") and run.steps:  # the reason stays with the staff: it may quote the reference
+        raise NotGraded(UNTIMED, f"the reference setup could not be timed on this machine ({info['untimed']})")
+    found = info.get("reference") if run.steps else None  # the calibration's data (grader/session.py)
+    ref = None if found is None else _Timing(float(found["seconds"]), int(found["steps"]), str(found["device"]))
+    budget = float(info.get("budget_seconds", p.without_reference_seconds))
+    capped = bool(info.get("capped", False))
+    info.update({"budget_seconds": budget, "reference": None if found is None else
+                 {k: found[k] for k in ("seconds", "steps", "device", "steps_per_second")}})
     device = _device(value, run.device)
     where = f"on {device}"
     every = f"{info.get('step_multiple', p.step_multiple):g} x the {info['dynamics_steps']} steps Eq. 6's own " \
@@ -234,7 +241,7 @@ def _rate(run) -> str:
 
 
 def _data(info: dict, value: dict, run) -> dict[str, Any]:
-    """The check's data for reports (the keys grader.report.timed reads), plain values only."""
+    """The check's data for reports (the keys report.py reads), plain values only."""
     out: dict[str, Any] = {"device": _device(value) if "device" in value else None, "reference": info.get("reference"),
                            "budget_seconds": info.get("budget_seconds"), "step_budget": info.get("step_budget"),
                            "dynamics_steps": info.get("dynamics_steps")}

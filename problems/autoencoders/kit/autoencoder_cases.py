@@ -7,7 +7,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from grader.cases import GENERATORS
+from . import kit
 
 
 class AutoencoderShape(BaseModel):
@@ -23,7 +23,7 @@ class AutoencoderShape(BaseModel):
         return self
 
 
-@GENERATORS.register("gaussian_autoencoder", AutoencoderShape)
+@kit.generator("gaussian_autoencoder", AutoencoderShape)
 def gaussian_autoencoder(rng: np.random.Generator, p: AutoencoderShape) -> dict[str, Any]:
     """Gaussian data X (m x n) and random weights W1 (k x m), W2 (m x k), all float64."""
     X = rng.standard_normal((p.m, p.n))
@@ -60,7 +60,7 @@ def pca_data(rng: np.random.Generator, m: int, n: int, decay: float) -> tuple[np
     return X, U, s
 
 
-@GENERATORS.register("pca_data", PcaShape)
+@kit.generator("pca_data", PcaShape)
 def pca_problem(rng: np.random.Generator, p: PcaShape) -> dict[str, Any]:
     """Zero-centred data with a well-separated spectrum, and the number of components k."""
     X, _, _ = pca_data(rng, p.m, p.n, p.decay)
@@ -76,7 +76,7 @@ class CandidateParams(PcaShape):
     perturbation: float = Field(0.05, gt=0, description="relative size of the perturbation (kind perturbed)")
 
 
-@GENERATORS.register("stationary_candidate", CandidateParams)
+@kit.generator("stationary_candidate", CandidateParams)
 def stationary_candidate(rng: np.random.Generator, p: CandidateParams) -> dict[str, Any]:
     """Weights (W1, W2) of a known kind for data X: PCA, mixed PCA, saddles, zero, random, perturbed, ..."""
     X, U, s = pca_data(rng, p.m, p.n, p.decay)

@@ -4,7 +4,7 @@ are, measured one piece at a time (how the setup trains is ``regularized_trainin
 A helper of the driver ``regularized_training.py``, which loads it from the same folder (its leading
 underscore keeps specs from naming it as a driver). Each probe takes the driver's environment ``env``
 (torch, numpy, the student's three functions, m, k, lam, lr) and returns plain data; the grader judges it
-(``grader/training/``):
+(``training/``):
 
 - ``probe_structure``: the model's modules and parameters, its ``nn.Linear`` weights (W1, W2 in
   registration order), and the forward map probed on basis vectors, on zero, on linear combinations, one

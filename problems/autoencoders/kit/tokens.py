@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from grader.checks.slips import SLIPS, SlipContext
-from grader.sandbox.scripted import EOS, SOS, greedy_inputs
+from grader.kit import SlipContext
+
+from . import kit
+from .sandbox.scripted_decoder import EOS, SOS, greedy_inputs
 
 
 def _only(values: dict) -> list:
@@ -16,55 +18,55 @@ def _replay(s: SlipContext, variant: str) -> bool:
     return _only(s.got) == greedy_inputs(step, s.inputs["h0"], s.inputs["max_len"], variant=variant)
 
 
-@SLIPS.register("tf_missing_sos")
+@kit.slip("tf_missing_sos")
 def tf_missing_sos(s: SlipContext) -> bool:
     """The decoder's first input is <sos>: the inputs are the target shifted right by one."""
     return _only(s.got) == _only(s.expected)[1:]
 
 
-@SLIPS.register("tf_targets")
+@kit.slip("tf_targets")
 def tf_targets(s: SlipContext) -> bool:
     """Those are the decoder's targets (what it should predict, ending in <eos>), not its inputs."""
     return _only(s.got) == _only(s.expected)[1:] + [EOS]
 
 
-@SLIPS.register("tf_appended_eos")
+@kit.slip("tf_appended_eos")
 def tf_appended_eos(s: SlipContext) -> bool:
     """<eos> is what the decoder predicts last; it is never fed to it as an input."""
     return _only(s.got) == _only(s.expected) + [EOS]
 
 
-@SLIPS.register("fed_eos")
+@kit.slip("fed_eos")
 def fed_eos(s: SlipContext) -> bool:
     """You fed <eos> back to the decoder: decoding stops when <eos> is predicted, and it is never an input."""
     return _replay(s, "fed_eos")
 
 
-@SLIPS.register("did_not_stop")
+@kit.slip("did_not_stop")
 def did_not_stop(s: SlipContext) -> bool:
     """Your loop did not stop when the decoder predicted <eos>."""
     return _replay(s, "did_not_stop")
 
 
-@SLIPS.register("ignored_hidden_state")
+@kit.slip("ignored_hidden_state")
 def ignored_hidden_state(s: SlipContext) -> bool:
     """Your loop ignores the hidden state: pass the h returned by step back into the next call."""
     return _replay(s, "ignored_hidden_state")
 
 
-@SLIPS.register("not_fed_back")
+@kit.slip("not_fed_back")
 def not_fed_back(s: SlipContext) -> bool:
     """Your loop does not feed the decoder's prediction back in as the next input."""
     return _replay(s, "not_fed_back")
 
 
-@SLIPS.register("missing_sos")
+@kit.slip("missing_sos")
 def missing_sos(s: SlipContext) -> bool:
     """The first token fed to the decoder is <sos>; include it in the list you return."""
     return _replay(s, "missing_sos") and bool(_only(s.expected)) and _only(s.expected)[0] == SOS
 
 
-@SLIPS.register("one_call_too_many")
+@kit.slip("one_call_too_many")
 def one_call_too_many(s: SlipContext) -> bool:
     """Your loop calls the decoder max_len + 1 times: stop after max_len calls."""
     return _replay(s, "one_call_too_many")

@@ -1,5 +1,5 @@
 """What the student's model is, read from the driver's probes (``probe_structure`` in
-``grader/sandbox/drivers/_regularized_probes.py``): exactly two bias-free ``nn.Linear`` maps, W1 (k x m) then
+``sandbox/_regularized_probes.py``): exactly two bias-free ``nn.Linear`` maps, W1 (k x m) then
 W2 (m x k), a forward map equal to x -> W2 W1 x (probed on basis vectors and linear combinations, not read
 off the code), and the gradients of that map reaching both weights (a detached encoder, a frozen weight or
 a gradient hook leaves the forward map right and trains something else).
@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grader.training.gaps import LINEAR_RTOL, short_class
-from grader.training.gaps import as_array as _arr
-from grader.training.gaps import relative_gap as _rel
+from .gaps import LINEAR_RTOL, short_class
+from .gaps import as_array as _arr
+from .gaps import relative_gap as _rel
 
 CONTAINERS = {"torch.nn.modules.container.Sequential", "torch.nn.modules.container.ModuleList",
               "torch.nn.modules.container.ModuleDict", "torch.nn.modules.linear.Linear",

@@ -3,7 +3,7 @@
 The student writes ``build_model(m, k)``, ``build_loss()`` and ``build_optimizer(model, lam, lr)``. This
 driver runs inside the sandbox, in the student's process; it only measures and returns plain data
 (numbers, strings, lists, dicts, numpy arrays). It interprets nothing that earns points: the grader
-re-derives every verdict from these measurements on its own side (``grader/training/``), and times the
+re-derives every verdict from these measurements on its own side (``training/``), and times the
 training with its own clock from the ``tick()`` events (one when training starts, one per snapshot).
 
 Measurements:
@@ -18,7 +18,7 @@ Measurements:
   clock is the one that counts). Only ``step()`` may move W1 and W2: a setup whose forward pass, loss or
   backpropagation changes them (e.g. a model that solves Eq. 6 from the batch it is given) is stopped
   with an error. That runs in the student's process, so it is a first line only; the grader's side
-  checks the first snapshot against its own initial weights (``grader/training/curve.py``).
+  checks the first snapshot against its own initial weights (``training/curve.py``).
 """
 
 import importlib.util

@@ -7,8 +7,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from grader.cases import GENERATORS
-from grader.sandbox.scripted import EOS, SOS, ScriptedDecoder
+from . import kit
+from .sandbox.scripted_decoder import EOS, SOS, ScriptedDecoder
 
 VOCABULARY = ["I", "you", "we", "see", "saw", "a", "the", "dog", "cat", "bird", "runs", "sleeps", "big",
               "small", "red", "blue", "today", "now", "here", "there"]
@@ -20,7 +20,7 @@ class Sentence(BaseModel):
     length: int = Field(4, ge=0, le=50)
 
 
-@GENERATORS.register("target_sentence", Sentence)
+@kit.generator("target_sentence", Sentence)
 def target_sentence(rng: np.random.Generator, p: Sentence) -> dict[str, Any]:
     """A target sentence (a list of words): the one given, or random words from a small vocabulary."""
     words = p.words if p.words is not None else [str(w) for w in rng.choice(VOCABULARY, size=p.length)]
@@ -50,7 +50,7 @@ def _chain(words: list[str]) -> dict[str, str]:
     return table
 
 
-@GENERATORS.register("scripted_decoder", DecoderScript)
+@kit.generator("scripted_decoder", DecoderScript)
 def scripted_decoder(rng: np.random.Generator, p: DecoderScript) -> dict[str, Any]:
     """A decoder whose outputs are scripted, with h0 and max_len for the student's greedy loop."""
     if p.script == "homework":

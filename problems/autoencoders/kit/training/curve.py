@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from grader.training.closed_form import ClosedForm, Distance, distance, eq6_loss, fitted_lambdas
-from grader.training.gaps import relative_gap
+from .closed_form import ClosedForm, Distance, distance, eq6_loss, fitted_lambdas
+from .gaps import relative_gap
 
 
 INITIAL_RTOL = 1e-2  #: the first snapshot against the grader's initial weights (a 16-bit model rounds them)

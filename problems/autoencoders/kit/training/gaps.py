@@ -1,8 +1,8 @@
 """How the driver's probes are compared with the linear models they should follow: arrays from plain data,
 relative gaps, and the tolerance that float32 arithmetic allows.
 
-Shared by :mod:`grader.training.structure` (the model), :mod:`grader.training.objective` (the loss and
-the optimizer) and :mod:`grader.training.curve` (the first snapshot against the grader's initial weights).
+Shared by :mod:`structure` (the model), :mod:`objective` (the loss and
+the optimizer) and :mod:`curve` (the first snapshot against the grader's initial weights).
 """
 
 from __future__ import annotations

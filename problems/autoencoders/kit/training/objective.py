@@ -1,6 +1,6 @@
 """What the student's setup minimises, read from the driver's probes: the per-point objective that the loss
 and the optimizer's weight decay minimise together (the effective lambda). The model's structure is
-:mod:`grader.training.structure`'s.
+:mod:`structure`'s.
 
 A loss that is c ||prediction - target||^2 on one point (c > 0), with an optimizer whose update is
 preconditioned gradient descent on the loss plus (omega / 2) ||W||^2 (the decay coupled to the gradient, as
@@ -20,9 +20,9 @@ from typing import Any
 
 import numpy as np
 
-from grader.training.gaps import LINEAR_RTOL, short_class
-from grader.training.gaps import as_array as _arr
-from grader.training.gaps import relative_gap as _rel
+from .gaps import LINEAR_RTOL, short_class
+from .gaps import as_array as _arr
+from .gaps import relative_gap as _rel
 
 
 # --------------------------------------------------------------------------- loss

@@ -20,7 +20,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from grader.kit import CalibrationContext, CalibrationFailed, CompanionContext, DriverContext, ReferenceRun
+from grader.kit import (CalibrationContext, CalibrationFailed, CompanionContext, DriverContext, ReferenceRun,
+                        kit_of)
 from grader.models import Case, Limits, ProblemSpec, Status
 from grader.reference import CaseBook, ReferenceFailure
 from grader.sandbox.isolation import Mode
@@ -63,7 +64,7 @@ def run_reference(problem: ProblemSpec, case: Case, book: CaseBook, where: Where
     inputs = book.inputs(problem, case)
     call = Call(case.id, entry.name, tuple(inputs[a] for a in entry.args) + (settings,), driver=entry.driver)
     result = run_calls(problem.reference.read_text(encoding="utf-8"), "solution.py", [call], limits,
-                       modules=problem.kit.sandbox_modules, **args)
+                       modules=kit_of(problem).sandbox_modules, **args)
     name = f"on case {case.id}, {problem.reference.name}"
     if result.load is not None:
         raise CalibrationFailed(f"{name} could not be loaded in the sandbox: {result.load.message}")
@@ -92,7 +93,7 @@ class Calibrations:
         """The calibration's data and the reason it failed (one of them None); (None, None) where the driver has
         no calibration or there is no reference to run (a student release)."""
         driver = problem.entry(case.entry).driver
-        calibrate = problem.kit.calibrations.get(driver) if driver else None
+        calibrate = kit_of(problem).calibrations.get(driver) if driver else None
         if calibrate is None or problem.reference is None:
             return None, None
         key = (problem.id, case.id)
@@ -132,7 +133,7 @@ def driver_context(problem: ProblemSpec, case: Case, book: CaseBook, where: Wher
     """The context of a driven case (its calibration measured first), or None when its entry has no driver or
     the driver no companion. A companion's :class:`ReferenceFailure` (the spec's fault) propagates."""
     driver = problem.entry(case.entry).driver
-    companion = problem.kit.companions.get(driver) if driver else None
+    companion = kit_of(problem).companions.get(driver) if driver else None
     if companion is None:
         return None
     data, error = calibrations.get(problem, case, book, where)

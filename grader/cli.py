@@ -224,7 +224,8 @@ def _validate(args) -> int:
     _warn_machine(args)
     expected = samples.load_samples(args.assignment) if args.samples and args.assignment.is_dir() else None
     checks = api.validate_assignment(args.assignment, sandbox=args.sandbox)
-    print("(free-text questions are graded by hand and left out of these scores)")
+    if any(q.kind == "free_text" for p in load_assignment(args.assignment).problems for q in p.questions):
+        print("(free-text questions are graded by hand and left out of these scores)")
     bad = [c for c in checks if not c.ok]
     for c in checks:
         print(f"{'ok  ' if c.ok else 'FAIL'} {c.problem}: reference scores {c.result.score:g} / {c.result.max_score:g}")
@@ -326,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
                 args.assignment = Path("problems")  # not an assignment folder: they say so where it matters
         return handler(args)
     except SpecError as exc:
-        print(f"grader: the assignment's specs have {len(exc.issues)} problem(s):", file=sys.stderr)
+        print(f"grader: the assignment's specs have {len(exc.issues)} issue(s):", file=sys.stderr)
         for issue in exc.issues:
             print(f"  {issue}", file=sys.stderr)
         return 2

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from grader.calibration import Calibrations, Where, driver_context
 from grader.checks import AnswerError, CaseData, NotGraded, Verdict
-from grader.kit import DriverContext
+from grader.kit import DriverContext, kit_of
 from grader.models import (NOT_GRADED, CallOutcome, Case, CheckResult, CheckSpec, ProblemResult, ProblemSpec,
                            Status, Visibility)
 from grader.reference import CaseBook
@@ -17,6 +18,7 @@ from grader.sandbox.isolation import Mode
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, SandboxResult, run_calls
 from grader.submissions import SourceFile
+from grader.tracebacks import where
 
 ALL = frozenset(Visibility)
 PUBLIC = frozenset({Visibility.PUBLIC})
@@ -74,6 +76,13 @@ def _judge(check: CheckSpec, data: CaseData) -> tuple[Status, Verdict]:
         return exc.status, Verdict(False, str(exc))
     except NotGraded as exc:  # the machine's failure: an error that the next run regrades
         return Status.ERROR, Verdict(False, str(exc), diagnosis=NOT_GRADED, data={"not_graded": exc.detail})
+    except Exception as exc:  # noqa: BLE001 - a bug in a (kit's) check costs this check only, and is located
+        detail = f"{where(exc)}{type(exc).__name__}: {exc}"
+        print(f"grader: the check {check.check!r} ({check.name}) failed on case {data.case.id}: {detail}",
+              file=sys.stderr)
+        return Status.ERROR, Verdict(False, f"internal grader error: the check {check.name} could not judge this "
+                                            f"case ({type(exc).__name__}); not your code's fault: ask the course "
+                                            "staff to regrade", diagnosis="grader_error", data={"grader_error": detail})
     return (Status.PASSED if verdict.passed else Status.FAILED), verdict
 
 
@@ -103,7 +112,7 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
         calls = [_call(problem, c, book, driven.get(c.id)) for c in cases]
         run: SandboxResult = run_calls(source.text, source.filename, calls, problem.limits,
                                        mode=options.sandbox, secrets=list(options.secrets), pool=pool,
-                                       modules=problem.kit.sandbox_modules)
+                                       modules=kit_of(problem).sandbox_modules)
         outcomes = {k: CallOutcome(o.status, o.value, _with_cells(o.message, source), o.seconds, o.ticks)
                     for k, o in run.calls.items()}
         result.stdout, result.stderr = run.stdout, _with_cells(run.stderr, source)
@@ -115,7 +124,7 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
         share = check.points / len(targets) if targets else 0.0
         results = [_check_one(problem, check, case, outcomes[case.id], book, share, contexts.get(case.id))
                    for case in targets]
-        hook = problem.kit.hook(check.check)
+        hook = kit_of(problem).hook(check.check)
         if hook is not None:
             hook(check.params, results, [outcomes[c.id].value for c in targets
                                          if outcomes[c.id].status is Status.PASSED])
@@ -142,7 +151,7 @@ def _check_one(problem: ProblemSpec, check: CheckSpec, case: Case, outcome: Call
     if outcome.status is not Status.PASSED:
         return made(outcome.status, 0.0, outcome.message)
     data = CaseData(case, problem.entry(case.entry), book.inputs(problem, case),
-                    book.expected(problem, case), outcome.value, outcome.ticks, context, problem.kit)
+                    book.expected(problem, case), outcome.value, outcome.ticks, context, kit_of(problem))
     status, verdict = _judge(check, data)
     if status is Status.PASSED:
         return made(status, points, verdict.feedback, data=verdict.data)

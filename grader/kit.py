@@ -45,6 +45,7 @@ from grader.models import Case, CheckResult, CheckSpec, ProblemSpec, Status, Sub
 from grader.reference import ReferenceFailure
 from grader.registry import Entry, NoParams, Registry
 from grader.tolerance import Tolerance
+from grader.tracebacks import where
 
 if TYPE_CHECKING:  # pragma: no cover
     from grader.models import ProblemResult
@@ -121,6 +122,7 @@ class Kit:
     def __init__(self, file: str | Path | None = None) -> None:
         self.root = Path(file).resolve().parent if file else None
         self.package = ""  #: the name its module was imported under (set by load_kit), for its submodules
+        self.unimported: list[Path] = []  #: the package's modules that nothing imported (a forgotten import?)
         self.generators: Registry[Generator] = Registry("generator")
         self.losses: Registry[Loss] = Registry("loss")
         self.slips: Registry[SlipTest] = Registry("slip")
@@ -221,6 +223,13 @@ class Kit:
     def hook(self, check: str) -> AcrossCases | None:
         return self.hooks.get(check) or ACROSS_CASES.get(check)
 
+    def hint(self) -> str:
+        """A note for an unknown name: the kit's modules that were never imported, if any."""
+        if not self.unimported or self.root is None:
+            return ""
+        names = ", ".join(str(p.relative_to(self.root.parent)) for p in self.unimported)
+        return f" (note: {names} never imported: is an import missing from the kit's __init__.py?)"
+
     def known(self, kind: str) -> list[str]:
         """Every name of one kind (generator, loss, slip, check, driver), built-in ones included."""
         own = {"generator": self.generators, "loss": self.losses, "slip": self.slips, "check": self.checks}
@@ -232,6 +241,11 @@ class Kit:
 
 
 EMPTY = Kit()  #: the kit of an assignment that has none: the built-in checks and slips only
+
+
+def kit_of(problem: ProblemSpec) -> Kit:
+    """The kit ``problem`` was loaded with (the built-ins only, for one made by hand without a kit)."""
+    return problem.kit if isinstance(problem.kit, Kit) else EMPTY
 
 _loaded: dict[Path, Kit] = {}
 _lock = threading.Lock()
@@ -258,26 +272,28 @@ def load_kit(path: Path) -> Kit:
             spec.loader.exec_module(module)
         except Exception as exc:  # noqa: BLE001 - the author needs the file and the message
             sys.modules.pop(name, None)
-            raise KitError(f"{init}: the kit failed to import: {_where(exc, path)}{type(exc).__name__}: {exc}") \
+            raise KitError(f"{init}: the kit failed to import: {where(exc, path)}{type(exc).__name__}: {exc}") \
                 from exc
         kit = getattr(module, "kit", None)
         if not isinstance(kit, Kit):
             raise KitError(f"{init}: defines no `kit = Kit(__file__)` (from grader.kit import Kit)")
         kit.package = name
+        kit.unimported = _unimported(kit, path, name) if path.is_dir() else []
         _loaded[path] = kit
         return kit
 
 
-def _where(exc: BaseException, root: Path) -> str:
-    """``file:line: `` of the innermost frame of ``exc`` inside the kit, or nothing."""
-    tb, found = exc.__traceback__, ""
-    while tb is not None:
-        filename = tb.tb_frame.f_code.co_filename
-        if filename.startswith(str(root)):
-            found = f"{filename}:{tb.tb_lineno}: "
-        tb = tb.tb_next
-    if not found and isinstance(exc, SyntaxError) and exc.filename:
-        found = f"{exc.filename}:{exc.lineno}: "
+def _unimported(kit: Kit, path: Path, package: str) -> list[Path]:
+    """The package's .py files that no import reached (sandbox modules aside: they run in the sandbox)."""
+    sandbox = set(kit.sandbox_modules.values())
+    found = []
+    for file in sorted(path.rglob("*.py")):
+        if "__pycache__" in file.parts or file.resolve() in sandbox:
+            continue
+        parts = file.relative_to(path).with_suffix("").parts
+        parts = parts[:-1] if parts[-1] == "__init__" else parts
+        if parts and ".".join((package, *parts)) not in sys.modules:
+            found.append(file)
     return found
 
 

@@ -18,6 +18,7 @@ import numpy as np
 
 from grader.expected_values import ExpectedValuesError, expected_for, read_expected
 from grader.models import Case, ProblemSpec
+from grader.tracebacks import where
 
 
 class ReferenceFailure(Exception):
@@ -71,7 +72,7 @@ class CaseBook:
                     raise
                 except Exception as exc:  # noqa: BLE001
                     raise ReferenceFailure(f"{problem.id}: generator {case.generator!r} failed on case "
-                                          f"{case.id}: {type(exc).__name__}: {exc}") from exc
+                                          f"{case.id}: {where(exc)}{type(exc).__name__}: {exc}") from exc
                 missing = [a for a in problem.entry(case.entry).args if a not in values]
                 if missing:
                     raise ReferenceFailure(f"{problem.id}: generator {case.generator!r} does not provide "
@@ -100,7 +101,7 @@ class CaseBook:
                                    for a in entry.args])
                 except Exception as exc:  # noqa: BLE001
                     raise ReferenceFailure(f"the reference {entry.name}() failed on case {case.id}: "
-                                          f"{type(exc).__name__}: {exc}") from exc
+                                          f"{where(exc)}{type(exc).__name__}: {exc}") from exc
                 values = value if len(entry.returns) > 1 else (value,)
                 self._expected[key] = {n: _plain(v) for n, v in zip(entry.returns, values)}
             return self._expected[key]

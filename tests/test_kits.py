@@ -164,3 +164,67 @@ def test_the_shipped_kits_are_copied_whole_into_a_release(tmp_path):
         (root / "kit" / "matrix_product.py").read_bytes()
     assert any("kit" in note for note in release.notes)
     assert load_assignment(tmp_path / "handout").kit.generators.names() == ["matrix_product_matrices"]
+
+
+def _grade_one(tmp_path, root: Path, body: str):
+    from grader.api import grade_batch
+
+    subs = tmp_path / "subs"
+    (subs / "student").mkdir(parents=True)
+    (subs / "student" / "solution.py").write_text(f"def matrix_product(A, B):\n    {body}\n")
+    return grade_batch(subs, root, tmp_path / "out").results[0].problems[0]
+
+
+def test_a_slip_that_raises_is_named_on_the_terminal_and_costs_no_check(tmp_path, capsys):
+    root = _skeleton(tmp_path / "course")
+    module = root / "kit" / "matrix_product.py"
+    module.write_text(module.read_text().replace("    (got,), (expected,) = s.got.values(), s.expected.values()",
+                                                 "    got, expected = s.got['Cc'], s.expected['C']"))
+    problem = _grade_one(tmp_path, root, "return -(A @ B.T)")
+    err = capsys.readouterr().err
+    assert "warning: slip 'matrix_product_forgot_transpose' raised KeyError: 'Cc'" in err
+    assert f"{module}:" in err and "a typo in an input or output name?" in err
+    assert err.count("warning: slip") == 1  # once, not once per case
+    lost = [c for c in problem.checks if c.check == "matches-reference"]  # the next slip in the list names it
+    assert lost and all(c.status.value == "failed" and c.diagnosis == "sign" for c in lost)
+    assert all(c.score == c.max_score for c in problem.checks if c.check == "shape")
+
+
+def test_a_kit_check_that_raises_costs_that_check_only(tmp_path, capsys):
+    root = _skeleton(tmp_path / "course")
+    module = root / "kit" / "matrix_product.py"
+    module.write_text(module.read_text().replace('    n, m = len(data.inputs["A"]), len(data.inputs["B"])',
+                                                 '    n, m = len(data.inputs["A"]), len(data.inputs["B"]) / 0'))
+    problem = _grade_one(tmp_path, root, "return A @ B.T")
+    shape = [c for c in problem.checks if c.check == "shape"]
+    assert shape and all(c.status.value == "error" and "not your code's fault" in c.feedback for c in shape)
+    assert all(c.score == c.max_score for c in problem.checks if c.check == "matches-reference")
+    err = capsys.readouterr().err
+    assert "the check 'matrix_product_shape' (shape) failed" in err and f"{module}:" in err and "ZeroDivisionError" in err
+
+
+def test_a_forgotten_kit_import_is_pointed_out(tmp_path):
+    root = _skeleton(tmp_path / "course")
+    init = root / "kit" / "__init__.py"
+    init.write_text(init.read_text().replace("from . import matrix_product", "# from . import matrix_product"))
+    with pytest.raises(SpecError) as err:
+        load_assignment(root)
+    assert "kit/matrix_product.py never imported" in str(err.value)
+
+
+def test_a_syntax_error_in_a_kit_module_names_that_module(tmp_path):
+    root = _skeleton(tmp_path / "course")
+    module = root / "kit" / "matrix_product.py"
+    module.write_text(module.read_text() + "\ndef broken(:\n")
+    with pytest.raises(SpecError) as err:
+        load_assignment(root)
+    assert f"{module}:{len(module.read_text().splitlines())}: SyntaxError" in str(err.value)
+
+
+def test_a_failing_reference_names_its_file_and_line(tmp_path, capsys):
+    root = _skeleton(tmp_path / "course")
+    reference = root / "matrix_product_ref.py"
+    reference.write_text(reference.read_text().replace("return np.asarray(A) @ np.asarray(B).T",
+                                                       "return np.asarray(A) @ np.asarray(B)"))
+    assert cli.main(["validate", str(root), "--no-samples"]) == 2
+    assert f"{reference}:7: ValueError" in capsys.readouterr().err

@@ -328,7 +328,7 @@ def test_cli_validate_reports_spec_errors(assignment: Path, capsys):
     out, err = capsys.readouterr()
     assert code == 2
     assert "Traceback" not in out + err
-    assert "specs have 1 problem(s)" in err
+    assert "specs have 1 issue(s)" in err
     assert f"{assignment / PROBLEM_FILE}:{line}: checks[0].params.rtol: " in err
     assert "greater than or equal to 0" in err
     assert "specs valid" not in out

@@ -23,7 +23,7 @@ class FiniteDifferenceParams(BaseModel):
         kit = (info.context or {}).get("kit")
         if kit is not None and name not in kit.known("loss"):
             known = ", ".join(kit.known("loss")) or "none (register one with @kit.loss)"
-            raise ValueError(f"unknown loss {name!r}; the assignment's kit has: {known}")
+            raise ValueError(f"unknown loss {name!r}; the assignment's kit has: {known}{kit.hint()}")
         return name
 
     @field_validator("wrt")

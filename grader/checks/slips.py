@@ -6,6 +6,7 @@ student returned; the first slip that matches names the mistake in the feedback.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 from typing import Annotated, Any, Callable
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from grader.registry import Registry
 from grader.tolerance import Tolerance
+from grader.tracebacks import where
 
 
 @dataclass(frozen=True)
@@ -64,7 +66,8 @@ def _slip_refs(items: Any, info: ValidationInfo) -> list[SlipRef]:
     known = kit.known("slip") if kit is not None else SLIPS.names()
     unknown = [r.name for r in refs if r.name not in known]
     if unknown:
-        raise ValueError(f"unknown slip(s) {unknown}; known: {', '.join(known)}")
+        hint = kit.hint() if kit is not None else ""
+        raise ValueError(f"unknown slip(s) {unknown}; known: {', '.join(known)}{hint}")
     return refs
 
 
@@ -119,17 +122,34 @@ def returned_inputs(s: SlipContext) -> bool:
     return all(any(a.shape == s.got[n].shape and np.array_equal(a, s.got[n]) for a in arrays) for n in s.expected)
 
 
+_warned: set[tuple[str, str]] = set()
+
+
+def _warn_once(name: str, exc: Exception) -> None:
+    key = (name, f"{type(exc).__name__}: {exc}")
+    if key not in _warned:
+        _warned.add(key)
+        hint = " (a typo in an input or output name?)" if isinstance(exc, KeyError) else ""
+        print(f"warning: slip {name!r} raised {type(exc).__name__}: {exc} at {where(exc).rstrip(': ') or 'an unknown place'}"
+              f"{hint}; it counts as not matching", file=sys.stderr)
+
+
 def diagnose(refs: list[SlipRef], ctx: SlipContext, kit: Any = None) -> tuple[str, str] | None:
     """The first listed slip that explains the student's answer, with its feedback. ``kit``
-    (:class:`grader.kit.Kit`) finds the assignment's own slips; a slip that cannot apply to these values (a
-    KeyError, IndexError, ValueError or ZeroDivisionError) does not match."""
+    (:class:`grader.kit.Kit`) finds the assignment's own slips. A slip that cannot apply to these values (an
+    IndexError, ValueError, ZeroDivisionError or FloatingPointError: shapes, arithmetic) does not match; one
+    that raises anything else (a KeyError: a name the values do not have; a bug) does not match either, and
+    the grader's terminal says which slip, where and why, once."""
     for ref in refs:
         entry = kit.find_slip(ref.name) if kit is not None else SLIPS[ref.name]
         if entry is None:
             continue
         try:
-            matched = entry.func(ctx)
-        except (KeyError, IndexError, ValueError, ZeroDivisionError):
+            matched = bool(entry.func(ctx))
+        except (IndexError, ValueError, ZeroDivisionError, FloatingPointError):
+            matched = False
+        except Exception as exc:  # noqa: BLE001 - an author's slip never costs the student their check
+            _warn_once(ref.name, exc)
             matched = False
         if matched:
             text = ref.feedback if ref.feedback is not None else entry.doc

@@ -64,7 +64,7 @@ def new_problem(problem: str, assignment_dir: Path, *, title: str | None = None)
         raise ScaffoldError(f"problem id {problem!r}: use lowercase letters, digits and dashes, starting with a letter")
     root = Path(assignment_dir)
     module = problem.replace("-", "_")
-    values = {"problem": problem, "module": module, "function": module, "title": title or problem.replace("-", " "),
+    values = {"problem": problem, "module": module, "function": module, "title": title or problem.replace("-", " ").capitalize(),
               "assignment": re.sub(r"[^a-z0-9-]+", "-", root.resolve().name.lower()).strip("-") or "assignment"}
     spec, reference = root / f"{problem}.yaml", root / f"{module}_ref.py"
     kit_dir = root / KIT

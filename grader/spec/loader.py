@@ -185,7 +185,8 @@ def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues, kit: Kit) -> 
         generator = kit.find_generator(c.generator)
         if generator is None:
             known = ", ".join(kit.known("generator")) or "none (an assignment's kit registers its generators)"
-            issues.add(doc, ["cases", i, "generator"], f"unknown generator {c.generator!r}; known: {known}")
+            issues.add(doc, ["cases", i, "generator"], f"unknown generator {c.generator!r}; known: {known}"
+                                                           f"{kit.hint()}")
             continue
         params = _validate(generator.params, c.params, doc, ["cases", i, "params"], issues)
         if params is None:
@@ -209,7 +210,8 @@ def _checks(model: ProblemModel, doc: LocatedYaml, issues: _Issues, groups: set[
         names.add(c.name)
         found = kit.find_check(c.check)
         if found is None:
-            issues.add(doc, ["checks", i, "check"], f"unknown check {c.check!r}; known: {', '.join(kit.known('check'))}")
+            issues.add(doc, ["checks", i, "check"],
+                       f"unknown check {c.check!r}; known: {', '.join(kit.known('check'))}{kit.hint()}")
             continue
         for j, group in enumerate(c.cases or []):
             if group not in groups:

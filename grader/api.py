@@ -91,7 +91,7 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     Each result is stored in ``OUT/gradebook.sqlite`` as soon as it is graded; a rerun grades only what
     is missing or changed (all of it with ``force``), and ``on_notice`` gets a line saying so. The output
     files are regenerated from the gradebook for every student of the batch.
-    A result that the machine kept from being graded (the reference could not be timed here) is stored as an
+    A result that the machine kept from being graded (a calibration of the reference failed here) is stored as an
     error saying so, ``on_notice`` gets one warning line per problem, and the next run regrades it.
     Manual grades for free-text answers are merged from ``manual`` (default: ``OUT/manual-grades.csv``
     when it exists); the answers still awaiting a grade are listed in ``OUT/free-text.csv``.
@@ -183,8 +183,8 @@ class ProblemValidation:
 def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto") -> list[ProblemValidation]:
     """Load the specs, then grade each reference solution on all its cases: each must earn full marks.
 
-    Each reference runs in fresh sandboxes (no warm workers), and so does its timing. A reference that cannot
-    be timed leaves validation undecided: :class:`ReferenceFailure`, with the reason."""
+    Each reference runs in fresh sandboxes (no warm workers), and so do the kits' calibrations. A reference whose
+    calibration fails leaves validation undecided: :class:`ReferenceFailure`, with the reason."""
     assignment = full_assignment(load_assignment(assignment_dir))
     out = []
     with open_session(assignment, sandbox=sandbox) as session:

@@ -324,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
             except api.UsageError:
                 if args.command not in ("doctor", "export"):  # they work without one
                     raise
-                args.assignment = Path("problems")  # not an assignment folder: they say so where it matters
+                args.assignment = Path("(no assignment: pass --assignment)")  # they say so where it matters
         return handler(args)
     except SpecError as exc:
         print(f"grader: the assignment's specs have {len(exc.issues)} issue(s):", file=sys.stderr)

@@ -125,14 +125,17 @@ def _walk(folder: Path) -> list[Path]:
 
 
 def assignment_hash(assignment: Assignment) -> str:
-    """The hash of an assignment's specs: its YAML files, its problems' reference solutions and its kit's code
-    (the sample submissions and their expected outcomes decide no grade and are left out)."""
+    """The hash of an assignment's specs: its YAML files, its problems' reference solutions and its kit's code,
+    sandbox modules included (the sample submissions and their expected outcomes decide no grade and are left
+    out)."""
     root = assignment.root
     samples = root / "samples"
     kit = assignment.kit_path
+    modules = set(assignment.kit.sandbox_modules.values()) if assignment.kit is not None else set()
     inside = [p for p in _walk(root) if (p.suffix in (".yaml", ".yml") and not p.is_relative_to(samples)
                                          and p.name != "samples.yaml")
-              or (kit is not None and p.suffix == ".py" and (p == kit or p.is_relative_to(kit)))]
+              or (kit is not None and p.suffix == ".py" and (p == kit or p.is_relative_to(kit)))
+              or p.resolve() in modules]  # a single-file kit's sandbox modules lie beside it
     outside: list[Path] = []
     for problem in assignment.problems:
         if problem.reference is not None:

@@ -5,8 +5,8 @@ submission (with the hashes of its files and of the assignment's specs it was gr
 problem (printed output, notes, timing) and each check or question result. Results are stored raw,
 before manual grades are merged, so a changed ``manual-grades.csv`` takes effect without a regrade.
 
-Each result's ``data`` (the measurements behind a verdict, e.g. a training curve with its device,
-time-to-target and budget) is stored as JSON beside it, so reports written from the gradebook draw
+Each result's ``data`` (the measurements behind a verdict, plain data that a kit's checks attach and its
+report parts draw) is stored as JSON beside it, so reports written from the gradebook draw
 what the grading saw. A version 1 gradebook (before ``data`` was stored) is upgraded in place when opened.
 
 Crash safety: one submission is written in one transaction (WAL journal, ``synchronous=FULL``), so a

@@ -52,7 +52,7 @@ def workers_for(problem: ProblemSpec, pool: WarmPool | None) -> Workers:
     """The warm workers that run ``problem``: ``pool`` itself, or for a problem that trains on the GPU of a
     machine with one, its sibling whose sandboxes see the GPU, once CUDA is known to work in its jobs. Where
     CUDA works in a fresh sandbox only, a fresh sandbox per submission (which the reference's timing then
-    uses too); where it works in neither, ``pool`` itself: training runs on the CPU either way."""
+    uses too); where it works in neither, ``pool`` itself: the problem runs on the CPU either way."""
     if pool is None or not (problem.limits.gpu and gpu_devices.devices()):
         return Workers(pool)
     warm = pool.for_gpu()
@@ -94,8 +94,10 @@ def _with_cells(message: str, source: SourceFile) -> str:
 
 
 def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook,
-                  options: RunOptions = RunOptions()) -> ProblemResult:
-    """Every check of ``problem`` on every selected case. ``source`` is the code, or why there is none."""
+                  options: RunOptions | None = None) -> ProblemResult:
+    """Every check of ``problem`` on every selected case. ``source`` is the code, or why there is none.
+    Without ``options``: all cases, isolation ``auto``, fresh sandboxes, calibrations of its own."""
+    options = options if options is not None else RunOptions()
     result = ProblemResult(problem.id, problem.title)
     cases = selected_cases(problem, options.visibilities)
     contexts: dict[str, dict] = {}  #: a driven case's context for its checks (grader/calibration.py)
@@ -126,8 +128,12 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
                    for case in targets]
         hook = kit_of(problem).hook(check.check)
         if hook is not None:
-            hook(check.params, results, [outcomes[c.id].value for c in targets
-                                         if outcomes[c.id].status is Status.PASSED])
+            try:
+                hook(check.params, results, [outcomes[c.id].value for c in targets
+                                             if outcomes[c.id].status is Status.PASSED])
+            except Exception as exc:  # noqa: BLE001 - the per-case verdicts stand; the author is told where
+                print(f"grader: the across-cases hook of {check.check!r} ({check.name}) failed: {where(exc)}"
+                      f"{type(exc).__name__}: {exc}; its results stand as judged case by case", file=sys.stderr)
         result.checks.extend(results)
     return result
 

@@ -25,6 +25,7 @@ reuse a built-in one. See ``docs/authoring.md`` for a worked example.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import re
 import sys
@@ -170,10 +171,12 @@ class Kit:
             raise KitError(f"sandbox module name {name!r}: expected lowercase letters, digits and _")
         if name in self.sandbox_modules:
             raise KitError(f"sandbox module {name!r} is declared twice")
-        path = Path(file) if self.root is None else self.root / file
+        path = (Path(file) if self.root is None else self.root / file).resolve()
         if not path.is_file():
             raise KitError(f"sandbox module {name!r}: no file {path}")
-        self.sandbox_modules[name] = path.resolve()
+        if self.root is not None and not path.is_relative_to(self.root):
+            raise KitError(f"sandbox module {name!r}: {path} lies outside the kit's folder {self.root}")
+        self.sandbox_modules[name] = path
 
     def driver(self, name: str, file: str | Path) -> None:
         """A sandbox module with ``run(namespace, *args, tick)`` that an entry point names with ``driver:``."""
@@ -261,26 +264,44 @@ def load_kit(path: Path) -> Kit:
         init = path / "__init__.py" if path.is_dir() else path
         if not init.is_file():
             raise KitError(f"{path}: no kit there (expected a .py file or a package folder with __init__.py)")
-        name = f"grader_kit_{abs(hash(str(path))):x}"
+        name = f"grader_kit_{hashlib.sha256(str(path).encode()).hexdigest()[:16]}"  # the same in every process
         spec = importlib.util.spec_from_file_location(
             name, init, submodule_search_locations=[str(path)] if path.is_dir() else None)
         if spec is None or spec.loader is None:
             raise KitError(f"{init}: cannot be imported")
         module = importlib.util.module_from_spec(spec)
+        _forget(name)  # a kit imported again (after a failure, or once forgotten) registers on its new Kit
         sys.modules[name] = module  # so the kit's own modules import each other relatively
         try:
             spec.loader.exec_module(module)
         except Exception as exc:  # noqa: BLE001 - the author needs the file and the message
-            sys.modules.pop(name, None)
+            _forget(name)
             raise KitError(f"{init}: the kit failed to import: {where(exc, path)}{type(exc).__name__}: {exc}") \
                 from exc
         kit = getattr(module, "kit", None)
         if not isinstance(kit, Kit):
             raise KitError(f"{init}: defines no `kit = Kit(__file__)` (from grader.kit import Kit)")
+        _check_names(kit, init)
         kit.package = name
         kit.unimported = _unimported(kit, path, name) if path.is_dir() else []
         _loaded[path] = kit
         return kit
+
+
+def _forget(package: str) -> None:
+    for loaded in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[loaded]
+
+
+def _check_names(kit: Kit, init: Path) -> None:
+    """What a kit registers for a driver or a check names one that exists (a typo would be silently unused)."""
+    wrong = [f"a {kind} for driver {name!r}" for kind, names in (("companion", kit.companions),
+                                                                  ("calibration", kit.calibrations))
+             for name in names if name not in kit.drivers]
+    wrong += [f"an across-cases hook for check {name!r}" for name in kit.hooks if kit.find_check(name) is None]
+    if wrong:
+        raise KitError(f"{init}: the kit registers {', '.join(wrong)}, which it does not declare (drivers: "
+                       f"{', '.join(sorted(kit.drivers)) or 'none'}; checks: {', '.join(kit.known('check'))})")
 
 
 def _unimported(kit: Kit, path: Path, package: str) -> list[Path]:

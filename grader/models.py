@@ -151,7 +151,7 @@ class Assignment:
 # --------------------------------------------------------------------------- results
 
 #: the diagnosis of a result the grader could not grade because of the machine, not the student (e.g. the
-#: reference could not be timed here): it is stored like any result, and the next ``grade`` run regrades it
+#: reference's calibration failed here): it is stored like any result, and the next ``grade`` run regrades it
 NOT_GRADED = "not_graded"
 
 

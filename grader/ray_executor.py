@@ -4,7 +4,7 @@ Each task grades one submission in a Ray worker process, which opens one grading
 (grader/session.py: the case book, its own warm sandbox when bubblewrap is there, the calibrations) and
 keeps it for the tasks that follow, and returns the plain result; the driver (the
 ``grader grade`` process) stores every result in its gradebook exactly as with the local pool.
-Submissions with timed-training problems ask for a GPU of their own when the cluster has GPUs.
+Submissions with problems whose limits ask for the GPU get one of their own when the cluster has GPUs.
 
 The submissions and assignment folders must be readable at the same paths on every node (a shared
 file system); ``ray`` is an optional dependency: ``pip install 'grader[ray]'``.
@@ -36,7 +36,7 @@ class RayUnavailable(Exception):
 
 
 def needs_gpu(problem: ProblemSpec) -> bool:
-    """Problems whose spec says ``limits: gpu: true`` (timed training) want a GPU where the cluster has one."""
+    """Problems whose spec says ``limits: gpu: true`` want a GPU where the cluster has one."""
     return problem.limits.gpu
 
 

@@ -82,14 +82,15 @@ def _copy_kit(assignment: Assignment, out: Path, notes: list[str]) -> list[Path]
     if source is None:
         return []
     files = [source] if source.is_file() else sorted(p for p in source.rglob("*.py") if "__pycache__" not in p.parts)
+    files += sorted(p for p in assignment.kit.sandbox_modules.values() if p not in files)  # beside a single-file kit
     copied = []
     for path in files:
         target = out / path.relative_to(assignment.root)
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, target)
         copied.append(target)
-    notes.append(f"the kit {source.relative_to(assignment.root)} is published with the release (students' grader "
-                 "check runs its generators, checks and slips); keep nothing secret in it")
+    notes.append(f"{source.relative_to(assignment.root)} (the assignment's kit) is published with the release "
+                 "(students' grader check runs its generators, checks and slips); keep nothing secret in it")
     return copied
 
 

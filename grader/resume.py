@@ -2,7 +2,7 @@
 
 A submission is graded again when it is not in the gradebook yet, when its files changed, when the
 assignment's specs changed, when problems are selected that it was never graded on, or that hold a result
-the machine kept from being graded (``models.NOT_GRADED``, e.g. the reference could not be timed; only
+the machine kept from being graded (``models.NOT_GRADED``, e.g. a calibration of the reference failed; only
 those problems are graded), or with ``force``. Everything else is taken from the gradebook as it is.
 """
 

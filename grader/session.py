@@ -27,6 +27,7 @@ from grader.sandbox.pool import WarmPool
 from grader.submission_files import walk
 from grader.submissions import SourceFile, Submission, SubmissionError, read_source
 from grader.timing import Instant
+from grader.tracebacks import where
 
 
 class UsageError(Exception):
@@ -103,9 +104,11 @@ def _modules(assignment: Assignment) -> dict[str, Path]:
 
 
 def grade_submission(submission: Submission | Path, assignment: Assignment, *, problems=None,
-                     options: RunOptions = RunOptions(), book: CaseBook | None = None,
+                     options: RunOptions | None = None, book: CaseBook | None = None,
                      manual: ManualGrades | None = None) -> SubmissionResult:
-    """Grade one submission folder on the selected problems. Failures of the student's code become results."""
+    """Grade one submission folder on the selected problems. Failures of the student's code become results.
+    Without ``options``: all cases, isolation ``auto``, fresh sandboxes, calibrations of its own."""
+    options = options if options is not None else RunOptions()
     if isinstance(submission, Path):
         submission = Submission(submission.resolve().name, submission)
     book = book or CaseBook()
@@ -152,7 +155,7 @@ def _read_source(submission: Submission, result: SubmissionResult) -> SourceFile
 
 def _internal_error(problem, exc: BaseException, visibilities) -> ProblemResult:
     detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    print(f"grader: internal error on {problem.id}: {detail}", file=sys.stderr)
+    print(f"grader: internal error on {problem.id}: {where(exc)}{detail}", file=sys.stderr)
     result = ProblemResult(problem.id, problem.title)
     result.notes.append(f"the grader failed on this problem ({detail}); ask the course staff to regrade")
     for check in problem.checks:

@@ -228,3 +228,57 @@ def test_a_failing_reference_names_its_file_and_line(tmp_path, capsys):
                                                        "return np.asarray(A) @ np.asarray(B)"))
     assert cli.main(["validate", str(root), "--no-samples"]) == 2
     assert f"{reference}:7: ValueError" in capsys.readouterr().err
+
+
+def test_a_kit_fixed_after_a_failed_import_loads_afresh(tmp_path):
+    root = _skeleton(tmp_path / "course")
+    init = root / "kit" / "__init__.py"
+    good = init.read_text()
+    init.write_text(good + "raise ImportError('half-written')\n")  # after matrix_product registered on that Kit
+    with pytest.raises(SpecError, match="half-written"):
+        load_assignment(root)
+    init.write_text(good)
+    assert load_assignment(root).problem("matrix-product").kit.generators.names() == ["matrix_product_matrices"]
+
+
+def test_a_registration_for_an_undeclared_driver_or_check_is_refused(tmp_path):
+    root = _skeleton(tmp_path / "course")
+    module = root / "kit" / "matrix_product.py"
+    module.write_text(module.read_text() + "\n\n@kit.companion('trainer')\ndef companion(ctx):\n    return None\n")
+    with pytest.raises(SpecError, match="a companion for driver 'trainer', which it does not declare"):
+        load_assignment(root)
+
+
+def test_editing_the_kit_regrades(tmp_path):
+    from grader.fingerprint import assignment_hash
+
+    root = _skeleton(tmp_path / "course")
+    before = assignment_hash(load_assignment(root))
+    module = root / "kit" / "matrix_product.py"
+    module.write_text(module.read_text() + "\n# a comment\n")
+    (root / "samples").mkdir()
+    (root / "samples.yaml").write_text("samples: {}\n")  # samples decide no grade: they are not hashed
+    import grader.kit as kits
+
+    kits._loaded.clear()  # a new process would load the edited kit
+    assert assignment_hash(load_assignment(root)) != before
+
+
+def test_new_refuses_ids_python_cannot_name_and_single_file_kits(tmp_path):
+    root = _skeleton(tmp_path / "course")
+    for bad in ("lambda", "kit"):
+        with pytest.raises(ScaffoldError, match="taken"):
+            new_problem(bad, root)
+    single = tmp_path / "single"
+    single.mkdir()
+    (single / "kit.py").write_text("from grader.kit import Kit\nkit = Kit(__file__)\n")
+    with pytest.raises(ScaffoldError, match="single module"):
+        new_problem("matrix-product", single)
+    assert not (single / "kit").exists()
+
+
+def test_a_kit_module_beside_a_kit_package_is_refused(tmp_path):
+    root = _skeleton(tmp_path / "course")
+    (root / "kit.py").write_text("from grader.kit import Kit\nkit = Kit(__file__)\n")
+    with pytest.raises(SpecError, match="both kit.py and kit/"):
+        load_assignment(root)

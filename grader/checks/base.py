@@ -20,7 +20,7 @@ class AnswerError(Exception):
 
 
 class NotGraded(Exception):
-    """The machine, not the student, kept a check from being graded (e.g. the reference could not be timed
+    """The machine, not the student, kept a check from being graded (e.g. a kit's calibration of the reference failed
     here). The result is an error whose message (``str``) blames the machine and is shown to the student;
     ``detail`` is for the staff only (it may quote the reference). The next ``grade`` run regrades it."""
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from grader.report.charts import Histogram, LineChart
+from grader.tracebacks import where as located
 
 NOT_DRAWN = ("This part of the report could not be drawn: the assignment's report code failed (not your "
              "submission); the grader's log says why.")
@@ -165,7 +166,7 @@ def collect(builders: Iterable[Callable[..., Any]], *args: Any, where: str) -> l
             made = [validate(part) for part in made]
         except Exception as exc:  # noqa: BLE001 - the report goes on without this part
             print(f"warning: report part {_name(builder)} could not be drawn ({where}): "
-                  f"{type(exc).__name__}: {exc}", file=sys.stderr)
+                  f"{located(exc)}{type(exc).__name__}: {exc}", file=sys.stderr)
             parts.append(not_drawn(builder))
             continue
         parts.extend(made)

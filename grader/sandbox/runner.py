@@ -104,6 +104,9 @@ def run_calls(source: str, filename: str, calls: list[Call], limits: Limits, *,
     the pool was made with); otherwise a fresh Python is started per process, isolated as ``mode`` says, with
     the kit's sandbox ``modules`` (drivers and builders, by name) beside it.
     """
+    missing = sorted(set(modules or {}) - set(pool.modules)) if pool is not None else []
+    if missing:  # the grader's mistake, never to be blamed on the student's code
+        raise ValueError(f"the warm workers were started without the kit's sandbox modules {missing}")
     base = Path(tempfile.mkdtemp(prefix="grader-"))
     os.chmod(base, 0o711)  # a plain child process running as another user must reach its job folder
     try:

@@ -8,6 +8,7 @@ assignment has no kit yet, names ``kit: kit``. Nothing is overwritten.
 
 from __future__ import annotations
 
+import keyword
 import re
 from dataclasses import dataclass
 from importlib import resources
@@ -64,6 +65,12 @@ def new_problem(problem: str, assignment_dir: Path, *, title: str | None = None)
         raise ScaffoldError(f"problem id {problem!r}: use lowercase letters, digits and dashes, starting with a letter")
     root = Path(assignment_dir)
     module = problem.replace("-", "_")
+    if keyword.iskeyword(module) or module == KIT:
+        raise ScaffoldError(f"problem id {problem!r}: its Python name {module!r} is taken (a keyword, or the kit's "
+                            "name); choose another id")
+    if (root / f"{KIT}.py").exists():
+        raise ScaffoldError(f"{root / (KIT + '.py')}: the assignment's kit is a single module; grader new writes "
+                            f"into a kit package {KIT}/: add the problem by hand (see docs/authoring.md)")
     values = {"problem": problem, "module": module, "function": module, "title": title or problem.replace("-", " ").capitalize(),
               "assignment": re.sub(r"[^a-z0-9-]+", "-", root.resolve().name.lower()).strip("-") or "assignment"}
     spec, reference = root / f"{problem}.yaml", root / f"{module}_ref.py"

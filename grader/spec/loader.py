@@ -121,6 +121,10 @@ def _kit(root: Path, name: str | None, doc: LocatedYaml, issues: _Issues) -> tup
     if name is None:
         return EMPTY, None
     path = root / name
+    if not name.endswith(".py") and path.is_dir() and (root / f"{name}.py").is_file():
+        issues.add(doc, ["kit"], f"both {name}.py and {name}/ are beside assignment.yaml: keep one (the kit is a "
+                                 "module or a package)")
+        return None, None
     if not name.endswith(".py") and not path.is_dir() and (root / f"{name}.py").is_file():
         path = root / f"{name}.py"
     try:

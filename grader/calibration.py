@@ -27,7 +27,7 @@ from grader.reference import CaseBook, ReferenceFailure
 from grader.sandbox.isolation import Mode
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, run_calls
-from grader.tracebacks import where
+from grader.tracebacks import where as located
 
 REASON_CHARS = 600  #: the most of a failed calibration's reason kept (it may quote what the sandbox printed)
 
@@ -114,7 +114,7 @@ class Calibrations:
             return calibrate(ctx), None
         except Exception as exc:  # noqa: BLE001 - the machine's failure in this session, graded as such
             reason = str(exc) if isinstance(exc, (CalibrationFailed, ReferenceFailure)) else \
-                f"calibrating on case {case.id} failed: {where(exc)}{type(exc).__name__}: {exc}"
+                f"calibrating on case {case.id} failed: {located(exc)}{type(exc).__name__}: {exc}"
             return None, _one_line(reason, REASON_CHARS)
 
     def measured(self) -> dict[tuple[str, str], tuple[Any, str | None]]:

@@ -18,7 +18,7 @@ from grader.sandbox.isolation import Mode
 from grader.sandbox.pool import WarmPool
 from grader.sandbox.runner import Call, SandboxResult, run_calls
 from grader.submissions import SourceFile
-from grader.tracebacks import where
+from grader.tracebacks import where as located
 
 ALL = frozenset(Visibility)
 PUBLIC = frozenset({Visibility.PUBLIC})
@@ -77,7 +77,7 @@ def _judge(check: CheckSpec, data: CaseData) -> tuple[Status, Verdict]:
     except NotGraded as exc:  # the machine's failure: an error that the next run regrades
         return Status.ERROR, Verdict(False, str(exc), diagnosis=NOT_GRADED, data={"not_graded": exc.detail})
     except Exception as exc:  # noqa: BLE001 - a bug in a (kit's) check costs this check only, and is located
-        detail = f"{where(exc)}{type(exc).__name__}: {exc}"
+        detail = f"{located(exc)}{type(exc).__name__}: {exc}"
         print(f"grader: the check {check.check!r} ({check.name}) failed on case {data.case.id}: {detail}",
               file=sys.stderr)
         return Status.ERROR, Verdict(False, f"internal grader error: the check {check.name} could not judge this "
@@ -132,7 +132,7 @@ def grade_problem(problem: ProblemSpec, source: SourceFile | str, book: CaseBook
                 hook(check.params, results, [outcomes[c.id].value for c in targets
                                              if outcomes[c.id].status is Status.PASSED])
             except Exception as exc:  # noqa: BLE001 - the per-case verdicts stand; the author is told where
-                print(f"grader: the across-cases hook of {check.check!r} ({check.name}) failed: {where(exc)}"
+                print(f"grader: the across-cases hook of {check.check!r} ({check.name}) failed: {located(exc)}"
                       f"{type(exc).__name__}: {exc}; its results stand as judged case by case", file=sys.stderr)
         result.checks.extend(results)
     return result

@@ -85,26 +85,27 @@ class ReferenceRun:
 
 
 @dataclass(frozen=True)
-class CalibrationContext:
-    """What a calibration sees: one case of the problem, and a way to run the reference through its driver."""
+class DrivenCase:
+    """One driven case of a problem, as the trusted side knows it."""
 
     problem: ProblemSpec
     case: Case
     inputs: Mapping[str, Any]
-    expected: Mapping[str, Any]
+    expected: Mapping[str, Any]  #: the reference's outputs (a release's expected values)
     checks: tuple[CheckSpec, ...]  #: the problem's checks that grade this case
+
+
+@dataclass(frozen=True)
+class CalibrationContext(DrivenCase):
+    """What a calibration sees: the case, and a way to run the reference through its driver."""
+
     run_reference: Callable[[dict[str, Any]], ReferenceRun]  #: raises CalibrationFailed
 
 
 @dataclass(frozen=True)
-class CompanionContext:
+class CompanionContext(DrivenCase):
     """What a driver's companion sees before a submission's call."""
 
-    problem: ProblemSpec
-    case: Case
-    inputs: Mapping[str, Any]
-    expected: Mapping[str, Any]
-    checks: tuple[CheckSpec, ...]  #: the problem's checks that grade this case
     #: the calibration's data; None where there is no reference to run (a student release) or no calibration
     calibration: Any = None
     calibration_error: str | None = None  #: why the calibration failed in this session (for staff), if it did

@@ -282,3 +282,14 @@ def test_a_kit_module_beside_a_kit_package_is_refused(tmp_path):
     (root / "kit.py").write_text("from grader.kit import Kit\nkit = Kit(__file__)\n")
     with pytest.raises(SpecError, match="both kit.py and kit/"):
         load_assignment(root)
+
+
+def test_a_failing_across_cases_hook_leaves_the_verdicts(tmp_path, capsys):
+    root = _skeleton(tmp_path / "course")
+    module = root / "kit" / "matrix_product.py"
+    module.write_text(module.read_text() + "\n\n@kit.across_cases('matrix_product_shape')\n"
+                                           "def hook(params, results, values):\n    raise RuntimeError('hook bug')\n")
+    problem = _grade_one(tmp_path, root, "return A @ B.T")
+    assert problem.score == problem.max_score == 10
+    err = capsys.readouterr().err
+    assert "the across-cases hook of 'matrix_product_shape' (shape) failed" in err and f"{module}:" in err

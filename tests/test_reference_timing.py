@@ -206,7 +206,8 @@ def test_a_calibration_is_kept_once_per_case_and_session(monkeypatch):
 
     monkeypatch.setitem(KIT.calibrations, DRIVER, broken)
     data, error = Calibrations().get(SPEC, case, book, where)
-    assert data is None and error == f"calibrating on case {case.id} failed: TypeError: no such thing"
+    line = broken.__code__.co_firstlineno + 1  # where the kit's code raised, for the staff
+    assert data is None and error == f"calibrating on case {case.id} failed: {__file__}:{line}: TypeError: no such thing"
 
 
 @pytest.mark.parametrize("seconds, budget, capped", [(0.2, 10.0, False), (3.0, 15.0, False), (100.0, 70.0, True)])

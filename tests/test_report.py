@@ -291,7 +291,8 @@ def test_generic_parts_render_in_the_student_report(tmp_path, capsys):
     assert calls == ["grads", "blog"]  # each problem's result, in order
     warnings = capsys.readouterr().err
     assert warnings.count("warning: report part") == 2  # broken, once per problem
-    assert "broken could not be drawn (s001 / grads): ValueError: no such key" in warnings
+    assert "broken could not be drawn (s001 / grads): " in warnings  # then where the author's code raised
+    assert f"{Path(__file__).resolve()}:" in warnings and "ValueError: no such key" in warnings
     text = _text(html)
     assert "Facts (from the check data)" in text and f"about {SCRIPT}" in text and "a remark" in text
     assert "Per case Case Value passed a 1.5 failed" in text and "hidden not measured" in text

@@ -251,6 +251,7 @@ def kit_of(problem: ProblemSpec) -> Kit:
     """The kit ``problem`` was loaded with (the built-ins only, for one made by hand without a kit)."""
     return problem.kit if isinstance(problem.kit, Kit) else EMPTY
 
+
 _loaded: dict[Path, Kit] = {}
 _lock = threading.Lock()
 

@@ -81,6 +81,12 @@ VARIANTS = {
             Uk = vectors[:, :k]  # eigh is ascending: these are the smallest
             return Uk.T, Uk
     """},
+    "pca-eig-unsorted": {"pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            values, vectors = np.linalg.eig(X @ X.T)  # not sorted: the first k are not the top k
+            Uk = np.real(vectors[:, :k])
+            return Uk.T, Uk
+    """},
     "pca-gram-matrix": {"pca_autoencoder": """
         def pca_autoencoder(X, k):
             values, vectors = np.linalg.eigh(X.T @ X)  # n x n instead of m x m
@@ -122,6 +128,23 @@ VARIANTS = {
             S = X @ X.T
             R = np.eye(X.shape[0]) - W2 @ W1
             return bool(np.allclose(R @ S @ W1.T, 0, atol=1e-8 * np.linalg.norm(S)))  # dL/dW2 only
+    """},
+    "stationary-loose-tolerance": {"is_stationary": """
+        def is_stationary(X, W1, W2):
+            S = X @ X.T
+            R = np.eye(X.shape[0]) - W2 @ W1
+            g1, g2 = W2.T @ R @ S, R @ S @ W1.T
+            scale = np.linalg.norm(S) * (1 + np.linalg.norm(W1) * np.linalg.norm(W2))
+            return bool(np.linalg.norm(g1) < 5e-3 * scale and np.linalg.norm(g2) < 5e-3 * scale)  # 0.5%: too loose
+    """},
+    "stationary-torch-bool": {"is_stationary": """
+        def is_stationary(X, W1, W2):
+            import torch
+            S = torch.tensor(X @ X.T)
+            R = torch.eye(X.shape[0], dtype=S.dtype) - torch.tensor(W2) @ torch.tensor(W1)
+            g1, g2 = torch.tensor(W2).T @ R @ S, R @ S @ torch.tensor(W1).T
+            scale = torch.linalg.norm(S) * (1 + torch.linalg.norm(torch.tensor(W1)) * torch.linalg.norm(torch.tensor(W2)))
+            return (torch.linalg.norm(g1) < 1e-9 * scale) & (torch.linalg.norm(g2) < 1e-9 * scale)  # a 0-d tensor
     """},
     "stationary-numpy-bool": {"is_stationary": """
         def is_stationary(X, W1, W2):

@@ -34,22 +34,24 @@ class EqualsParams(BaseModel):
 
 
 def _typed(value: Any, kind: str) -> Any:
+    # a value of the wrong type is an error (the README's statuses), never a wrong answer
     if kind == "bool":
         if isinstance(value, np.ndarray) and value.dtype == bool and value.shape == ():
-            raise AnswerError("returned a numpy.bool_, not a bool: wrap it with bool(...)")
+            raise AnswerError("returned a 0-d array of booleans (a numpy.bool_ or a 0-d torch tensor), not a Python "
+                              "bool: wrap it with bool(...)", Status.ERROR)
         if type(value) is not bool:
-            raise AnswerError(f"expected True or False, got {type(value).__name__} {str(value)[:40]}")
+            raise AnswerError(f"expected True or False, got {type(value).__name__} {str(value)[:40]}", Status.ERROR)
         return value
     if kind == "tokens":
         if not isinstance(value, (list, tuple)) or not all(isinstance(t, str) for t in value):
-            raise AnswerError(f"expected a list of token strings, got {type(value).__name__}")
+            raise AnswerError(f"expected a list of token strings, got {type(value).__name__}", Status.ERROR)
         return list(value)
     if kind == "int":
         if type(value) is not int:
-            raise AnswerError(f"expected an int, got {type(value).__name__}")
+            raise AnswerError(f"expected an int, got {type(value).__name__}", Status.ERROR)
         return value
     if type(value) is not str:
-        raise AnswerError(f"expected a string, got {type(value).__name__}")
+        raise AnswerError(f"expected a string, got {type(value).__name__}", Status.ERROR)
     return value
 
 

@@ -38,6 +38,11 @@ class PcaShape(BaseModel):
     n: int = Field(ge=3, description="number of samples")
     k: int = Field(ge=1, description="number of principal components")
     decay: float = Field(0.5, gt=0, lt=0.9, description="ratio of successive eigenvalues (well separated)")
+    #: random: principal directions in a random orthonormal basis; shuffled_axes: the coordinate axes, with the
+    #: variances in a shuffled order and the smallest on the first axis, so X X^T is diagonal and its largest
+    #: entries are not its first ones (an eigensolver that does not sort, numpy.linalg.eig, then lists a small
+    #: one first)
+    basis: Literal["random", "shuffled_axes"] = "random"
 
     @model_validator(mode="after")
     def _identifiable(self) -> "PcaShape":
@@ -47,10 +52,17 @@ class PcaShape(BaseModel):
         return self
 
 
-def pca_data(rng: np.random.Generator, m: int, n: int, decay: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pca_data(rng: np.random.Generator, m: int, n: int, decay: float,
+             basis: str = "random") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Zero-centred X (m x n) with X X^T = U diag(s) U^T exactly: returns X, U (m x m) and s (descending)."""
     rank = min(m, n - 1)
     U, _ = np.linalg.qr(rng.standard_normal((m, m)))
+    if basis == "shuffled_axes":  # U a permutation: X X^T diagonal, its variances shuffled, the smallest first
+        order = rng.permutation(m)
+        last = rank - 1  # the smallest nonzero variance goes on the first axis (numpy.linalg.eig lists it first)
+        where = int(np.flatnonzero(order == 0)[0])
+        order[where], order[last] = order[last], order[where]
+        U = np.eye(m)[:, order]
     Z = rng.standard_normal((n, rank))
     Z -= Z.mean(axis=0)
     Q, _ = np.linalg.qr(Z)  # n x rank, orthonormal columns, each summing to zero
@@ -63,7 +75,7 @@ def pca_data(rng: np.random.Generator, m: int, n: int, decay: float) -> tuple[np
 @kit.generator("pca_data", PcaShape)
 def pca_problem(rng: np.random.Generator, p: PcaShape) -> dict[str, Any]:
     """Zero-centred data with a well-separated spectrum, and the number of components k."""
-    X, _, _ = pca_data(rng, p.m, p.n, p.decay)
+    X, _, _ = pca_data(rng, p.m, p.n, p.decay, p.basis)
     return {"X": X, "k": p.k}
 
 
@@ -79,7 +91,7 @@ class CandidateParams(PcaShape):
 @kit.generator("stationary_candidate", CandidateParams)
 def stationary_candidate(rng: np.random.Generator, p: CandidateParams) -> dict[str, Any]:
     """Weights (W1, W2) of a known kind for data X: PCA, mixed PCA, saddles, zero, random, perturbed, ..."""
-    X, U, s = pca_data(rng, p.m, p.n, p.decay)
+    X, U, s = pca_data(rng, p.m, p.n, p.decay, p.basis)
     k, m = p.k, p.m
     Uk = U[:, :k]
     if p.kind == "pca":

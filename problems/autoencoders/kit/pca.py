@@ -40,6 +40,20 @@ def gram_eigenvectors(s: SlipContext) -> bool:
     return _projector_onto(W2 @ W1, top_projector(X.T, k), s.tol)
 
 
+@kit.slip("unsorted_eigenvectors")
+def unsorted_eigenvectors(s: SlipContext) -> bool:
+    """You kept k eigenvectors of X X^T, but not those with the largest eigenvalues: numpy.linalg.eig returns them in no particular order; sort by eigenvalue (or use numpy.linalg.eigh, which sorts them in ascending order)."""
+    W1, W2, X, k = s.got["W1"], s.got["W2"], s.inputs["X"], int(s.inputs["k"])
+    m = X.shape[0]
+    if W1.shape != (k, m) or W2.shape != (m, k):
+        return False
+    P, S = W2 @ W1, X @ X.T
+    scale = np.linalg.norm(S)
+    is_projector = np.linalg.norm(P @ P - P) <= 1e-6 and abs(np.trace(P) - k) <= 1e-6
+    spanned_by_eigenvectors = np.linalg.norm(P @ S - S @ P) <= 1e-6 * scale  # P commutes with S
+    return bool(is_projector and spanned_by_eigenvectors and not s.close(P, s.expected["P"]))
+
+
 @kit.slip("factors_swapped")
 def factors_swapped(s: SlipContext) -> bool:
     """W1 and W2 are swapped or transposed: W1 is the k x m encoder, W2 the m x k decoder."""

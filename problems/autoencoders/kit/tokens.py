@@ -66,7 +66,9 @@ def missing_sos(s: SlipContext) -> bool:
     return _replay(s, "missing_sos") and bool(_only(s.expected)) and _only(s.expected)[0] == SOS
 
 
-@kit.slip("one_call_too_many")
+@kit.slip("one_call_too_many", "Your list has one token more than greedy decoding feeds: stop after max_len calls "
+                               "to step, and list only the tokens you fed to it.")
 def one_call_too_many(s: SlipContext) -> bool:
-    """Your loop calls the decoder max_len + 1 times: stop after max_len calls."""
+    """max_len + 1 tokens where greedy decoding feeds max_len: one call too many, or the last prediction listed
+    although it was never fed (the list alone cannot tell which)."""
     return _replay(s, "one_call_too_many")

@@ -142,7 +142,7 @@ def analyse_optimizer(data: dict) -> OptimizerReport:
 
 
 def _fmt(value: float | None) -> str:
-    return "?" if value is None else f"{value:.6g}"
+    return "?" if value is None else f"{value + 0.0:.6g}"  # + 0.0: -0.0 reads as 0
 
 
 # --------------------------------------------------------------------------- the effective objective
@@ -196,7 +196,7 @@ def analyse_objective(loss_data: dict, optimizer_data: dict, m: int, lam: float,
     if opt.kind in ("none", "other"):
         return made(False, opt.text, "optimizer_not_gradient")
     omega = [float(o) for o in opt.omega]
-    lam_eff = [o / (2 * c) for o in omega]
+    lam_eff = [o / (2 * c) + 0.0 for o in omega]  # + 0.0: no "-0" when the decay is zero
     ratio = None
     if opt.kind == "gradient":
         ratio = float(np.mean(opt.step)) * c / lr

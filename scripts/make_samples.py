@@ -161,6 +161,10 @@ VARIANTS = {
         def teacher_forcing_inputs(target):
             return list(target) + ["<eos>"]
     """},
+    "tf-drops-last-word": {"teacher_forcing_inputs": """
+        def teacher_forcing_inputs(target):
+            return ["<sos>"] + list(target)[:-1]  # the convention of targets that end in <eos>
+    """},
     "greedy-feeds-eos": {"greedy_decoder_inputs": """
         def greedy_decoder_inputs(step, h0, max_len):
             fed, token, h = [], "<sos>", h0

@@ -786,3 +786,16 @@ def test_check_fails_when_answers_yaml_cannot_be_used(tmp_path, capsys, content)
     code, out = check(capsys, folder)
     assert code == 1
     assert "fix:" in out.out
+
+
+@pytest.mark.parametrize("answer", ["nn.MSELoss(reduction='sum')", 'torch.nn.MSELoss( reduction = "sum" )',
+                                    "MSELoss(reduction='mean')", "nn.mseloss"])
+def test_a_more_precise_loss_is_still_the_right_one(answer):
+    """nn.MSELoss(reduction='sum') is Eq. 6's own reduction: right, not "not one of the options"; spaces around
+    = and ( ) and the kind of quotes do not count."""
+    from grader.spec import load_assignment
+
+    question = next(q for q in load_assignment(ASSIGNMENT).problem("regularized-ae").questions if q.id == "loss")
+    assert question.score(answer).fraction == 1.0
+    with pytest.raises(AnswerFormatError, match="not one of the options"):
+        question.score("nn.MSELoss(reduction='none')")

@@ -50,7 +50,10 @@ class AnswerFormatError(Exception):
 
 
 def _norm(text: Any) -> str:
-    return re.sub(r"\s+", " ", str(text)).strip().lower()
+    """A spelling as compared: case, runs of spaces, spaces around = ( ) [ ] , and the kind of quotes do not count
+    (``nn.MSELoss(reduction = "sum")`` is ``nn.mseloss(reduction='sum')``)."""
+    text = re.sub(r"\s+", " ", str(text)).strip().lower()
+    return re.sub(r"\s*([=()\[\],])\s*", r"\1", text).replace('"', "'")
 
 
 class SingleChoice(_Base):

@@ -30,6 +30,14 @@ def tf_targets(s: SlipContext) -> bool:
     return _only(s.got) == _only(s.expected)[1:] + [EOS]
 
 
+@kit.slip("tf_dropped_last", "You dropped the last word of the target: the decoder is fed <sos> and then every "
+                             "target word; its inputs stop before the last word only when the target itself ends in "
+                             "<eos>, and these targets do not.")
+def tf_dropped_last(s: SlipContext) -> bool:
+    expected = _only(s.expected)
+    return len(expected) >= 2 and _only(s.got) == expected[:-1]
+
+
 @kit.slip("tf_appended_eos")
 def tf_appended_eos(s: SlipContext) -> bool:
     """<eos> is what the decoder predicts last; it is never fed to it as an input."""

@@ -174,6 +174,7 @@ def _fresh_gpu_notices(problems, pool: WarmPool | None) -> list[str]:
 class ProblemValidation:
     problem: str
     result: ProblemResult
+    free_text: bool = False  #: the problem has free-text questions (graded by hand, so left out of its score)
 
     @property
     def ok(self) -> bool:
@@ -203,7 +204,7 @@ def _validate_problem(problem, session) -> ProblemValidation:
                                 for c in result.checks if not c.graded)
         raise ReferenceFailure(f"{problem.id}: {'; '.join(reasons)}")
     result.checks.extend(validate_questions(problem))
-    return ProblemValidation(problem.id, result)
+    return ProblemValidation(problem.id, result, any(q.kind == "free_text" for q in problem.questions))
 
 
 def validate_questions(problem) -> list[CheckResult]:

@@ -224,7 +224,7 @@ def _validate(args) -> int:
     _warn_machine(args)
     expected = samples.load_samples(args.assignment) if args.samples and args.assignment.is_dir() else None
     checks = api.validate_assignment(args.assignment, sandbox=args.sandbox)
-    if any(q.kind == "free_text" for p in load_assignment(args.assignment).problems for q in p.questions):
+    if any(c.free_text for c in checks):
         print("(free-text questions are graded by hand and left out of these scores)")
     bad = [c for c in checks if not c.ok]
     for c in checks:

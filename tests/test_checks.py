@@ -210,6 +210,72 @@ def test_tiny_rounding_passes_but_a_visible_error_fails():
     assert "dW1 differs from the expected value" in verdict.feedback
 
 
+def _float32_answer(shape=SHAPES[0]):
+    """The reference computed in float32 throughout (inputs cast, result float32)."""
+    _, inputs = make_case(*shape)
+    return reference(**{k: np.asarray(v, np.float32) for k, v in inputs.items()})
+
+
+def test_a_float32_answer_is_judged_by_float32_precision_where_the_spec_allows_it():
+    dW1, dW2 = _float32_answer()
+    assert dW1.dtype == np.float32
+    assert allclose(case_data((dW1, dW2)), rtol=1e-5).passed  # the shipped spec's tolerance
+    assert allclose(case_data((torch.from_numpy(dW1), torch.from_numpy(dW2))), rtol=1e-5).passed
+
+
+def test_a_float32_answer_to_a_float64_check_is_told_why_it_fails():
+    dW1, dW2 = _float32_answer()
+    verdict = allclose(case_data((dW1, dW2)), rtol=1e-9, atol=0.0)
+    assert not verdict.passed and verdict.diagnosis == "precision"
+    assert "is float32: its rounding" in verdict.feedback and "compute in float64" in verdict.feedback
+    # computed in float32 and handed back as float64: the width is lost, the size of the error still tells
+    verdict = allclose(case_data((dW1.astype(np.float64), dW2.astype(np.float64))), rtol=1e-9, atol=0.0)
+    assert not verdict.passed and verdict.diagnosis == "precision"
+    assert "computed in float32 somewhere?" in verdict.feedback and "expects float64 precision" in verdict.feedback
+
+
+def test_a_real_mistake_is_never_put_down_to_rounding():
+    (dW1, dW2), _ = expected_and_inputs()
+    for tolerance in (1e-9, 1e-5):  # a float64 check and a float32 one
+        verdict = allclose(case_data(((dW1 * (1 + 1e-2)).astype(np.float32), dW2)), rtol=tolerance)
+        assert not verdict.passed and verdict.diagnosis is None and "rounding" not in verdict.feedback
+    # an error float32 rounding could cause, on a check that accepts float32: beyond its rounding, so no excuse
+    verdict = allclose(case_data(((dW1 * (1 + 3e-5)).astype(np.float32), dW2)), rtol=1e-5)
+    assert not verdict.passed and "rounding" not in verdict.feedback
+
+
+def test_float16_answers_are_told_to_widen():
+    dW1, dW2 = _float32_answer()
+    verdict = allclose(case_data((dW1.astype(np.float16), dW2.astype(np.float16))), rtol=1e-5)
+    assert not verdict.passed and verdict.diagnosis == "precision"
+    assert "is float16" in verdict.feedback and "compute in float32 or float64" in verdict.feedback
+
+
+def _pca_case(m=8, n=30, k=3, seed=0):
+    problem = next(p for p in ASSIGNMENT.problems if p.id == "pca-optimality")
+    case = Case("c", "pca_autoencoder", "pca_data", {"m": m, "n": n, "k": k}, seed, Visibility.PUBLIC)
+    entry = EntryPoint("pca_autoencoder", ("X", "k"), ("W1", "W2"))
+    return problem, case, entry, build_inputs(problem, case)
+
+
+def _subspace(value, atol, inputs, case, entry):
+    params = CHECKS["subspace_projector"].params.model_validate(
+        {"right": "W1", "left": "W2", "data": "X", "dim": "k", "atol": atol}, context=CONTEXT)
+    return CHECKS["subspace_projector"].func(CaseData(case, entry, inputs, {}, value, kit=KIT), params)
+
+
+def test_pca_in_float32_torch_earns_the_subspace_and_a_float64_check_says_why_not():
+    _, case, entry, inputs = _pca_case()
+    U, _, _ = torch.linalg.svd(torch.from_numpy(inputs["X"]).float())
+    W2 = U[:, :inputs["k"]].numpy()  # a returned tensor arrives as an array of its dtype
+    assert _subspace((W2.T, W2), 1e-4, inputs, case, entry).passed  # the shipped spec's tolerance
+    verdict = _subspace((W2.T, W2), 1e-9, inputs, case, entry)
+    assert not verdict.passed and verdict.diagnosis == "precision" and "is float32" in verdict.feedback
+    wrong = U[:, 1:inputs["k"] + 1].numpy()  # a wrong subspace is far from any tolerance: no talk of rounding
+    verdict = _subspace((wrong.T, wrong), 1e-9, inputs, case, entry)
+    assert not verdict.passed and verdict.diagnosis is None and "rounding" not in verdict.feedback
+
+
 def test_outputs_param_restricts_the_comparison():
     (dW1, dW2), _ = expected_and_inputs()
     data = case_data((dW1, dW2 + 1.0))

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 
 from grader.checks.base import CHECKS, CaseData, Verdict, as_array, require_shape
 from grader.checks.slips import SlipContext, SlipNames, diagnose
-from grader.tolerance import Tolerance
+from grader.tolerance import Tolerance, narrowest, precision_note
 
 
 class AllcloseParams(BaseModel):
@@ -45,5 +45,13 @@ def allclose(data: CaseData, p: AllcloseParams) -> Verdict:
     for n in names:
         require_shape(got[n], expected[n], n)  # raises with a message naming the wrong shape
     worst = max(names, key=lambda n: tol.error(got[n], expected[n]))
-    return Verdict(False, f"{worst} differs from the expected value: relative error "
-                          f"{tol.error(got[worst], expected[worst]):.3g} (allowed {p.rtol:g})")
+    error = tol.error(got[worst], expected[worst])
+    note = precision_note(error, _allowed(tol, expected[worst]), narrowest([outputs[worst]]), worst)
+    return Verdict(False, f"{worst} differs from the expected value: relative error {error:.3g} (allowed {p.rtol:g})"
+                          + (f"; {note}" if note else ""), diagnosis="precision" if note else None)
+
+
+def _allowed(tol: Tolerance, expected: np.ndarray) -> float:
+    """The largest relative error ``tol`` accepts for ``expected`` (its atol counted relative to its norm)."""
+    scale = float(np.linalg.norm(expected))
+    return tol.rtol + tol.atol / scale if scale > 0 else tol.atol

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from grader.checks.base import CHECKS, AnswerError, CaseData, Verdict, as_array
 from grader.checks.slips import SlipContext, SlipNames, diagnose
-from grader.tolerance import Tolerance
+from grader.tolerance import Tolerance, narrowest, precision_note
 
 
 class SubspaceParams(BaseModel):
@@ -58,5 +58,12 @@ def subspace_projector(data: CaseData, p: SubspaceParams) -> Verdict:
                           f"and ({m}, {k})")
     if not (np.all(np.isfinite(right)) and np.all(np.isfinite(left))):
         raise AnswerError(f"{p.right} or {p.left} contains NaN or infinite entries")
+    distance = float(np.linalg.norm(left @ right - expected))
+    allowed = p.atol * max(1.0, np.sqrt(k))
+    note = precision_note(distance / np.sqrt(k), allowed / np.sqrt(k), narrowest([outputs[p.right], outputs[p.left]]),
+                          f"{p.right} or {p.left}", "relative distance")
+    if note:  # rounding can explain it: say that, not that the subspace is wrong
+        return Verdict(False, f"{p.left} {p.right} is {distance:.3g} from the projector onto the top-{k} principal "
+                              f"subspace (allowed {allowed:.3g}); {note}", diagnosis="precision")
     return Verdict(False, f"{p.left} {p.right} is not the projector onto the top-{k} principal subspace "
-                          f"(distance {np.linalg.norm(left @ right - expected):.3g})")
+                          f"(distance {distance:.3g}; allowed {allowed:.3g})")

@@ -249,6 +249,9 @@ def test_float16_answers_are_told_to_widen():
     verdict = allclose(case_data((dW1.astype(np.float16), dW2.astype(np.float16))), rtol=1e-5)
     assert not verdict.passed and verdict.diagnosis == "precision"
     assert "is float16" in verdict.feedback and "compute in float32 or float64" in verdict.feedback
+    verdict = finite_difference(case_data((dW1.astype(np.float16), dW2.astype(np.float16))))
+    assert not verdict.passed and verdict.diagnosis == "precision" and "check the derivation" not in verdict.feedback
+    assert finite_difference(case_data((dW1, dW2))).passed  # float32 passes finite differences
 
 
 def _pca_case(m=8, n=30, k=3, seed=0):

@@ -6,6 +6,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from grader.checks.base import CHECKS, CaseData, Verdict, as_array, require_shape
+from grader.tolerance import narrowest, precision_note
 
 
 class FiniteDifferenceParams(BaseModel):
@@ -65,5 +66,10 @@ def finite_difference(data: CaseData, p: FiniteDifferenceParams) -> Verdict:
             worst = max(worst, err / max(abs(numeric), 1e-300))
     if worst == 0.0:
         return Verdict(True, f"agrees with finite differences of the loss along {p.directions} random directions")
+    note = precision_note(worst, p.rtol, narrowest([outputs[out] for out in p.wrt.values()]),
+                          " or ".join(p.wrt.values()))
+    if note:  # rounding can account for it: say that, not that the derivation is wrong
+        return Verdict(False, "your gradients disagree with finite differences of the loss along a random direction "
+                              f"(relative error {worst:.3g}, allowed {p.rtol:g}); {note}", diagnosis="precision")
     return Verdict(False, "your gradients disagree with finite differences of the loss along a random direction "
                           f"(relative error {worst:.3g}); check the derivation, not just the shapes")

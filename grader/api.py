@@ -15,7 +15,9 @@ from grader.output.gradescope import write_results_json
 from grader.output.scores_csv import write_scores_csv
 from grader.reference import ReferenceFailure
 from grader.report import write_reports
-from grader.resume import JobExecutor, LocalExecutor, plan_batch, run_jobs, with_manual
+from grader.output.regrade_diff import REGRADE_DIFF, write_regrade_diff
+from grader.problem_hash import describe_changes, problem_fingerprint
+from grader.resume import JobExecutor, LocalExecutor, ScoreChange, plan_batch, run_jobs, with_manual
 from grader.sandbox import gpu, isolation
 from grader.sandbox.pool import WarmPool
 from grader.session import UsageError, choose_problems, full_assignment, grade_submission, open_session
@@ -122,7 +124,13 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     local_warm = warm and executor == "local"
     with Gradebook.open(out_dir / GRADEBOOK) as gradebook, \
             open_session(assignment, problems, sandbox=sandbox, secrets=secrets, warm=local_warm, jobs=jobs) as session:
-        plan = plan_batch(gradebook.stored(), found.submissions, chosen, assignment_hash(assignment), force=force)
+        spec_hash = assignment_hash(assignment)
+        fingerprints = {p.id: problem_fingerprint(assignment, p) for p in chosen}
+        gradebook.adopt_fingerprints(spec_hash, fingerprints)  # an older gradebook's current grades stay current
+        stored = gradebook.stored()
+        known = gradebook.fingerprint_parts(d for s in stored.values() for d in s.fingerprints.values() if d)
+        plan = plan_batch(stored, found.submissions, chosen, spec_hash, fingerprints=fingerprints, force=force,
+                          known_parts=known, describe=lambda pid, parts: describe_changes(assignment.problem(pid), parts))
         if plan.notice and on_notice:
             on_notice(plan.notice)
         if plan.jobs and on_notice:
@@ -150,8 +158,14 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
             if on_result:
                 on_result(with_manual(result, grades))
 
-        graded = run_jobs(plan, gradebook, run, runner, order=[p.id for p in assignment.problems], on_saved=saved)
+        changes: list[ScoreChange] = []
+        graded = run_jobs(plan, gradebook, run, runner, order=[p.id for p in assignment.problems], on_saved=saved,
+                          changes=changes)
         gradebook.finish_run(run, graded=graded, skipped=len(plan.skipped))
+        if changes:
+            write_regrade_diff(changes, out_dir / REGRADE_DIFF, run=run)
+            if on_notice:
+                on_notice(f"{len(changes)} stored score(s) changed; listed in {out_dir / REGRADE_DIFF}")
         stored = gradebook.load(students)
     results = [with_manual(stored[s], grades) for s in sorted(stored)]
     for result in results:

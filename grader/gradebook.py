@@ -7,7 +7,11 @@ before manual grades are merged, so a changed ``manual-grades.csv`` takes effect
 
 Each result's ``data`` (the measurements behind a verdict, plain data that a kit's checks attach and its
 report parts draw) is stored as JSON beside it, so reports written from the gradebook draw
-what the grading saw. A version 1 gradebook (before ``data`` was stored) is upgraded in place when opened.
+what the grading saw. Each problem's grade is stored with the fingerprint of what decided it
+(:mod:`grader.problem_hash`: its spec, reference, kit code and checks), and each fingerprint with its parts, so
+a spec edit regrades that problem only and a regrade can say which file changed. Older gradebooks are upgraded
+in place when opened: version 1 (before ``data`` was stored), version 2 (before per-problem fingerprints; its
+problems carry none until :meth:`Gradebook.adopt_fingerprints` or a regrade gives them one).
 
 Crash safety: one submission is written in one transaction (WAL journal, ``synchronous=FULL``), so a
 killed grader loses at most the submissions still being graded, and UNIQUE constraints keep a rerun
@@ -21,15 +25,18 @@ import json
 import math
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from grader.models import NOT_GRADED, CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 
+if TYPE_CHECKING:
+    from grader.problem_hash import ProblemFingerprint
+
 FILENAME = "gradebook.sqlite"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 BUSY_TIMEOUT_S = 10.0  #: how long to wait for another process's write lock before giving up
 
 _SCHEMA = """
@@ -72,7 +79,13 @@ CREATE TABLE problems (
     run_id        INTEGER REFERENCES runs(id),
     graded_at     TEXT NOT NULL,
     seconds       REAL,
+    fingerprint   TEXT,                 -- what decided this grade (fingerprints.digest), NULL when unknown (older)
     UNIQUE (submission_id, problem)
+);
+CREATE TABLE fingerprints (
+    digest  TEXT PRIMARY KEY,
+    problem TEXT NOT NULL,
+    parts   TEXT NOT NULL               -- JSON object: part (spec, reference, kit:<file>, ...) -> its hash
 );
 CREATE TABLE results (
     id          INTEGER PRIMARY KEY,
@@ -99,6 +112,8 @@ CREATE INDEX problems_by_submission ON problems (submission_id);
 #: statements that bring a gradebook of the version in the key to the next version
 _UPGRADES = {
     1: ("ALTER TABLE results ADD COLUMN data TEXT",),
+    2: ("ALTER TABLE problems ADD COLUMN fingerprint TEXT",
+        "CREATE TABLE fingerprints (digest TEXT PRIMARY KEY, problem TEXT NOT NULL, parts TEXT NOT NULL)"),
 }
 
 
@@ -115,6 +130,8 @@ class Stored:
     problems: frozenset[str]
     #: those of ``problems`` with a result the machine kept from being graded (models.NOT_GRADED)
     ungraded: frozenset[str] = frozenset()
+    #: each stored problem's fingerprint digest (None: graded before fingerprints were stored)
+    fingerprints: dict[str, str | None] = field(default_factory=dict, compare=False)
 
 
 def _now() -> str:
@@ -294,27 +311,62 @@ class Gradebook:
         of them hold a result that the machine kept from being graded."""
         with self._errors():
             subs = self._conn.execute("SELECT id, student, content_hash, spec_hash FROM submissions").fetchall()
-            problems: dict[int, set[str]] = {}
+            problems: dict[int, dict[str, str | None]] = {}
             ungraded: dict[int, set[str]] = {}
-            for sid, name, left in self._conn.execute(
+            for sid, name, left, digest in self._conn.execute(
                     "SELECT submission_id, problem, EXISTS (SELECT 1 FROM results WHERE results.problem_id = "
-                    "problems.id AND results.diagnosis = ?) FROM problems", (NOT_GRADED,)):
-                problems.setdefault(sid, set()).add(name)
+                    "problems.id AND results.diagnosis = ?), fingerprint FROM problems", (NOT_GRADED,)):
+                problems.setdefault(sid, {})[name] = digest
                 if left:
                     ungraded.setdefault(sid, set()).add(name)
-        return {student: Stored(content, spec, frozenset(problems.get(sid, ())), frozenset(ungraded.get(sid, ())))
+        return {student: Stored(content, spec, frozenset(problems.get(sid, {})), frozenset(ungraded.get(sid, ())),
+                                dict(problems.get(sid, {})))
                 for sid, student, content, spec in subs}
 
+    def fingerprint_parts(self, digests: Iterable[str]) -> dict[str, dict[str, str]]:
+        """The parts of each stored fingerprint among ``digests`` (unknown ones are left out)."""
+        wanted = sorted(set(digests))
+        found: dict[str, dict[str, str]] = {}
+        with self._errors():
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i:i + 500]
+                rows = self._conn.execute(f"SELECT digest, parts FROM fingerprints WHERE digest IN "
+                                          f"({', '.join('?' * len(chunk))})", chunk).fetchall()
+                found.update({digest: json.loads(parts) for digest, parts in rows})
+        return found
+
+    def adopt_fingerprints(self, spec_hash: str, fingerprints: dict[str, "ProblemFingerprint"]) -> int:
+        """Give the problems an older grader stored without a fingerprint the current one, where the submission was
+        graded against this very assignment (``spec_hash``, the whole assignment's hash, unchanged): their grades
+        are current, and need no regrade. Returns how many problems were adopted."""
+        with self._transaction() as db:
+            self._remember(db, fingerprints.values())
+            adopted = 0
+            for problem, fp in fingerprints.items():
+                adopted += db.execute(
+                    "UPDATE problems SET fingerprint = ? WHERE fingerprint IS NULL AND problem = ? AND submission_id "
+                    "IN (SELECT id FROM submissions WHERE spec_hash = ?)", (fp.digest, problem, spec_hash)).rowcount
+        return adopted
+
+    @staticmethod
+    def _remember(db: sqlite3.Connection, fingerprints: Iterable["ProblemFingerprint"]) -> None:
+        db.executemany("INSERT OR IGNORE INTO fingerprints (digest, problem, parts) VALUES (?, ?, ?)",
+                       [(fp.digest, fp.problem, json.dumps(fp.parts, sort_keys=True)) for fp in fingerprints])
+
     def save(self, result: SubmissionResult, *, folder: Path, content_hash: str, spec_hash: str, run_id: int | None,
-             fresh: Iterable[str], seconds: float | None = None) -> None:
+             fresh: Iterable[str], seconds: float | None = None,
+             fingerprints: dict[str, "ProblemFingerprint"] | None = None) -> None:
         """Store ``result`` (raw, before manual grades) as the student's grade, in one transaction.
 
-        Problems named in ``fresh`` were just graded and replace what was stored; the other problems of
-        ``result`` are kept as stored (when they are); stored problems not in ``result`` are dropped.
+        Problems named in ``fresh`` were just graded and replace what was stored, with their ``fingerprints``
+        (what decided them); the other problems of ``result`` are kept as stored (when they are); stored
+        problems not in ``result`` are dropped.
         """
         fresh = set(fresh)
+        fingerprints = fingerprints or {}
         now = _now()
         with self._transaction() as db:
+            self._remember(db, [fingerprints[p] for p in fresh if p in fingerprints])
             db.execute(
                 "INSERT INTO submissions (student, folder, content_hash, spec_hash, notes, run_id, graded_at, seconds) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (student) DO UPDATE SET folder = excluded.folder, "
@@ -332,11 +384,12 @@ class Gradebook:
                 if p.problem in existing and p.problem not in fresh:
                     db.execute("UPDATE problems SET position = ? WHERE id = ?", (position, existing[p.problem]))
                     continue
+                fp = fingerprints.get(p.problem)
                 cursor = db.execute(
                     "INSERT INTO problems (submission_id, position, problem, title, stdout, stderr, notes, "
-                    "answer_issues, run_id, graded_at, seconds) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "answer_issues, run_id, graded_at, seconds, fingerprint) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (sid, position, p.problem, p.title, p.stdout, p.stderr, json.dumps(p.notes),
-                     json.dumps(p.answer_issues), run_id, now, p.seconds))
+                     json.dumps(p.answer_issues), run_id, now, p.seconds, fp.digest if fp is not None else None))
                 db.executemany(
                     "INSERT INTO results (problem_id, position, problem, check_name, case_id, kind, visibility, "
                     "status, score, max_score, feedback, diagnosis, data) "

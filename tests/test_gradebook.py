@@ -125,6 +125,8 @@ def test_a_version_1_gradebook_is_upgraded_in_place(tmp_path):
         book.save(sample_result(), folder=tmp_path, content_hash="c", spec_hash="s", run_id=None, fresh=["p1", "p0"])
     with sqlite3.connect(path) as conn:  # what a grader before stored data wrote
         conn.execute("ALTER TABLE results DROP COLUMN data")
+        conn.execute("ALTER TABLE problems DROP COLUMN fingerprint")
+        conn.execute("DROP TABLE fingerprints")
         conn.execute("UPDATE schema_version SET version = 1")
     with Gradebook.open(path) as book:
         assert book.load() == {"alice.b@x": sample_result()}  # kept, without data
@@ -181,25 +183,33 @@ def test_a_changed_solution_is_regraded(tmp_path, graded):
     notices: list[str] = []
     batch = api.grade_batch(subs, ASSIGNMENT, out, problems=[GRADIENTS], on_notice=notices.append)
     assert graded == [GRADIENTS]
-    assert notices == ["Resuming: 1 of 2 submission(s) already graded and unchanged; grading 1 (1 files changed)."]
+    assert notices == ["Resuming: 1 of 2 submission(s) already graded and unchanged; grading 1 (1 files changed).",
+                       f"1 stored score(s) changed; listed in {out / 'regrade-diff.csv'}"]
+    assert [(r["student"], r["old"], r["new"], r["reason"]) for r in read_csv(out / "regrade-diff.csv")] == [
+        ("slip-sign", "0", "10", "files changed")]
     assert {r.student: r.score for r in batch.results} == {"correct-numpy": 10, "slip-sign": 10}
     assert {r["student"]: r["score"] for r in read_csv(out / "scores.csv")} == {"correct-numpy": "10",
                                                                                 "slip-sign": "10"}
 
 
-def test_a_changed_spec_regrades_everyone(tmp_path, graded):
+def test_a_changed_spec_regrades_everyone_on_that_problem(tmp_path, graded):
     subs = copy_samples(tmp_path / "subs", ["correct-numpy", "slip-sign"])
     assignment = tmp_path / "assignment"
     shutil.copytree(ASSIGNMENT, assignment, ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path / "out"
     api.grade_batch(subs, assignment, out, problems=[GRADIENTS])
     spec = assignment / f"{GRADIENTS}.yaml"
-    spec.write_text(spec.read_text() + "\n# a comment counts as a change of the spec\n")
+    spec.write_text(spec.read_text() + "\n# a comment decides no grade\n")
     graded.clear()
+    api.grade_batch(subs, assignment, out, problems=[GRADIENTS])
+    assert graded == []
+    spec.write_text(spec.read_text().replace("rtol: 1.0e-5", "rtol: 2.0e-5"))
     notices: list[str] = []
     api.grade_batch(subs, assignment, out, problems=[GRADIENTS], on_notice=notices.append)
     assert graded == [GRADIENTS, GRADIENTS]
-    assert notices == ["Resuming: 0 of 2 submission(s) already graded and unchanged; grading 2 (2 specs changed)."]
+    assert notices == ["Resuming: 0 of 2 submission(s) already graded and unchanged; grading 2 (2 specs changed).\n"
+                       f"Regrading {GRADIENTS} for 2 submission(s): {GRADIENTS}.yaml changed; every other stored "
+                       "grade is kept."]
     reference = assignment / "linear_ae_gradients_ref.py"
     reference.write_text(reference.read_text() + "\n# so does a change of a reference solution\n")
     graded.clear()

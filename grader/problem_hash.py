@@ -15,7 +15,8 @@ The parts, each hashed on its own so that a regrade can say what changed:
   regrades nothing else);
 - ``sandbox:<name>``: the sandbox modules of the problem's drivers, the ones those import, and any whose name a
   counted kit module spells out (an object handed to student code names its module in ``__sandbox__``);
-- ``engine:<file>``: the built-in checks it runs, and the slips, tolerances and check base they all share.
+- ``engine:<file>``: the built-in checks it runs, and the slips, tolerances and check base they all share; the
+  engine's scoring of written questions, for a problem with questions.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ SPEC_IGNORED = ("mutants",)
 ASSIGNMENT_IGNORED = ("problems", "title", "late", "mutants")
 #: engine files every check leans on
 ENGINE_SHARED = ("checks/base.py", "checks/slips.py", "tolerance.py")
+#: engine files that score written questions
+QUESTIONS_ENGINE = ("answers/questions.py", "answers/scoring.py")
 
 _GRADER = Path(__file__).resolve().parent
 
@@ -186,6 +189,8 @@ def _engine_parts(problem: ProblemSpec, kit: Any) -> dict[str, str]:
             src = _source(CHECKS[check.check].func)
             if src is not None:
                 files.add(src)
+    if problem.questions:  # written questions are scored by the engine's answers package
+        files |= {(_GRADER / rel).resolve() for rel in QUESTIONS_ENGINE}
     return {f"engine:{f.relative_to(_GRADER).as_posix()}": _bytes_hash(f) for f in files if f.is_relative_to(_GRADER)}
 
 

@@ -44,8 +44,8 @@ EPSILON = {np.dtype(np.float16): float(np.finfo(np.float16).eps), np.dtype(np.fl
            np.dtype(np.float64): float(np.finfo(np.float64).eps)}
 
 #: a tolerance of at least this many roundings (epsilons) of a width accepts answers computed in that width: float32
-#: answers to the shipped problems are measured within 5 roundings of float32 of the float64 values (34 for a softmax
-#: of logits up to 1000)
+#: answers to the shipped problems are measured within 5 roundings of float32 of the float64 values (34 where
+#: exponentials of logits up to 1000 are taken)
 ACCEPTS = 50
 #: an error up to this many roundings of a width may be that width's rounding (ill-conditioned steps amplify it); one
 #: beyond it is not rounding

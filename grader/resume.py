@@ -42,7 +42,7 @@ class Job:
     problems: tuple[ProblemSpec, ...]
     keep: bool  #: the stored grades of its other problems are still valid and stay
     reason: str  #: new, changed, specs, problems, ungraded or force
-    #: why each problem is graded, in words ("pca-optimality.yaml changed", "files changed", ...)
+    #: why each problem is graded, in words ("problem-1.yaml changed", "files changed", ...)
     why: dict[str, str] = field(default_factory=dict)
 
 

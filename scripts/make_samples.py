@@ -214,6 +214,118 @@ VARIANTS = {
                     break
             return fed
     """},
+    # regularized-ae (build_model, build_loss, build_optimizer) written in other ways, right or wrong
+    "regularized-l2-in-loss": {"build_model": """
+        _MODEL = None  # the model and lam, for the penalty in the loss
+        _LAM = None
+
+
+        def build_model(m, k):
+            global _MODEL
+            from torch import nn
+            _MODEL = nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+            return _MODEL
+    """, "build_loss": """
+        def build_loss():
+            def loss(prediction, target):  # Eq. 6's summand: ||x - W2 W1 x||^2 + lam (||W1||^2 + ||W2||^2)
+                penalty = sum((W ** 2).sum() for W in _MODEL.parameters())
+                return ((prediction - target) ** 2).sum() + _LAM * penalty
+            return loss
+    """, "build_optimizer": """
+        def build_optimizer(model, lam, lr):
+            global _LAM
+            import torch
+            _LAM = lam
+            return torch.optim.SGD(model.parameters(), lr=lr)  # no weight decay: the penalty is in the loss
+    """},
+    "regularized-l2-in-loss-half": {"build_model": """
+        _MODEL = None  # the model and lam, for the penalty in the loss
+        _LAM = None
+
+
+        def build_model(m, k):
+            global _MODEL
+            from torch import nn
+            _MODEL = nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+            return _MODEL
+    """, "build_loss": """
+        def build_loss():
+            def loss(prediction, target):
+                penalty = sum((W ** 2).sum() for W in _MODEL.parameters())
+                return ((prediction - target) ** 2).sum() + _LAM / 2 * penalty  # lam/2: half Eq. 6's penalty
+            return loss
+    """, "build_optimizer": """
+        def build_optimizer(model, lam, lr):
+            global _LAM
+            import torch
+            _LAM = lam
+            return torch.optim.SGD(model.parameters(), lr=lr)
+    """},
+    "regularized-parameters": {"build_model": """
+        import torch
+        from torch import nn
+
+
+        class LinearAutoencoder(nn.Module):
+            def __init__(self, m, k):
+                super().__init__()
+                self.W1 = nn.Parameter(torch.randn(k, m) / m ** 0.5)  # encoder, k x m
+                self.W2 = nn.Parameter(torch.randn(m, k) / k ** 0.5)  # decoder, m x k
+
+            def forward(self, x):  # a batch of rows: x -> W2 W1 x for each
+                return x @ self.W1.T @ self.W2.T
+
+
+        def build_model(m, k):
+            return LinearAutoencoder(m, k)
+    """},
+    "regularized-decoder-first": {"build_model": """
+        from torch import nn
+
+
+        class LinearAutoencoder(nn.Module):
+            def __init__(self, m, k):
+                super().__init__()
+                self.decoder = nn.Linear(k, m, bias=False)  # W2, registered first
+                self.encoder = nn.Linear(m, k, bias=False)  # W1
+
+            def forward(self, x):
+                return self.decoder(self.encoder(x))
+
+
+        def build_model(m, k):
+            return LinearAutoencoder(m, k)
+    """},
+    "regularized-noop-parametrization": {"build_model": """
+        from torch import nn
+        from torch.nn.utils import parametrize
+
+
+        class Same(nn.Module):
+            def forward(self, weight):
+                return weight
+
+
+        def build_model(m, k):
+            model = nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+            parametrize.register_parametrization(model[0], "weight", Same())  # changes nothing
+            return model
+    """},
+    "regularized-scaled-parametrization": {"build_model": """
+        from torch import nn
+        from torch.nn.utils import parametrize
+
+
+        class Doubled(nn.Module):
+            def forward(self, weight):
+                return 2 * weight
+
+
+        def build_model(m, k):
+            model = nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+            parametrize.register_parametrization(model[0], "weight", Doubled())  # W1 = 2 * original
+            return model
+    """},
 }
 
 

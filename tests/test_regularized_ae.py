@@ -131,11 +131,17 @@ def _structure_probes(m=16, k=4, gradient=lambda W1, W2, X, G: (W2.T @ G.T @ X, 
     x, y = pts[:2], pts[2:]
     G = rng.standard_normal(pts.shape)
     g1, g2 = gradient(W1, W2, pts, G)
+    weight = lambda name, shape: {"name": name, "shape": shape, "kind": "parameter",  # noqa: E731
+                                  "trainable": name not in frozen, "leaf": name, "originals": [name]}
     return {"modules": [["", "torch.nn.modules.container.Sequential"], ["0", "torch.nn.modules.linear.Linear"],
                         ["1", "torch.nn.modules.linear.Linear"]],
             "parameters": [["0.weight", [k, m], "0.weight" not in frozen], ["1.weight", [m, k], "1.weight" not in frozen]],
             "linears": [{"in": m, "out": k, "bias": False, "name": "0"}, {"in": k, "out": m, "bias": False, "name": "1"}],
-            "parameter_count": 2, "buffers": [], "W1": W1, "W2": W2, "biases": [None, None],
+            "weights": {"how": "shape", "W1": weight("0.weight", [k, m]), "W2": weight("1.weight", [m, k]),
+                        "biases": [None, None], "bias_vectors": [], "extra": [], "km": ["0.weight"], "mk": ["1.weight"],
+                        "candidates": [["0.weight", [k, m], "0.weight" not in frozen, "parameter"],
+                                       ["1.weight", [m, k], "1.weight" not in frozen, "parameter"]]},
+            "parameter_count": 2, "buffers": [], "W1": W1, "W2": W2,
             "forward": {"basis": f(np.eye(m)), "zero": f(np.zeros((1, m)))[0], "points": pts, "batch": f(pts),
                         "single": f(pts), "again": f(pts),
                         "combo": {"x": x, "y": y, "fx": f(x), "fy": f(y), "f_combo": f(2 * x - 3 * y),
@@ -147,7 +153,7 @@ def _structure_probes(m=16, k=4, gradient=lambda W1, W2, X, G: (W2.T @ G.T @ X, 
     (None, (), None, ""),
     (lambda W1, W2, X, G: (None, G.T @ X @ W1.T), (), "no_gradient", "W1 gets no gradient through the model"),
     (lambda W1, W2, X, G: (np.zeros_like(W1), G.T @ X @ W1.T), (), "no_gradient", "(a .detach(), torch.no_grad()"),
-    (lambda W1, W2, X, G: (None, G.T @ X @ W1.T), ("0.weight",), "frozen_weight", "W1 is frozen (requires_grad=False)"),
+    (lambda W1, W2, X, G: (None, G.T @ X @ W1.T), ("0.weight",), "frozen_weight", "W1 (0.weight) is frozen (requires_grad=False)"),
     (lambda W1, W2, X, G: (W2.T @ G.T @ X, 3 * G.T @ X @ W1.T), (), "wrong_gradient", "W2 is 3 times that of"),
     (lambda W1, W2, X, G: (W2.T @ G.T @ X, G.T @ X @ W1.T + 0.1), (), "wrong_gradient", "W2 is not that of x -> W2 W1 x"),
 ])
@@ -163,11 +169,17 @@ def test_backpropagation_through_the_model_is_probed(gradient, frozen, diagnosis
 
 def test_computed_weights_are_named():
     data = _structure_probes()
-    for linear in data["linears"]:
-        linear["parameter"] = False
+    for role in ("W1", "W2"):
+        name = data["weights"][role]["name"]
+        data["weights"][role].update(kind="computed", leaf=None, originals=[f"{name[0]}.parametrizations.weight.original0",
+                                                                           f"{name[0]}.parametrizations.weight.original1"])
     del data["gradient"]  # not probed: the weights are no leaves
     report = analyse_structure(data, 16, 4)
-    assert report.diagnosis == "parametrized" and "W1 and W2 are computed from other parameters" in report.explain()
+    assert report.diagnosis == "parametrized", report.explain()
+    assert "W1 (0.weight, from 0.parametrizations.weight.original0, 0.parametrizations.weight.original1) and W2 " \
+           "(1.weight, from 1.parametrizations.weight.original0, 1.parametrizations.weight.original1) are computed " \
+           "from other parameters" in report.explain()
+    assert "besides" not in report.explain()  # the originals are not extra parameters
 
 
 WEIGHT_NORM = textwrap.dedent('''
@@ -211,6 +223,155 @@ def test_a_failed_backward_pass_is_reported():
     assert report.diagnosis == "backward_error" and "does not require grad" in report.explain()
 
 
+# --------------------------------------------------------------------------- W1 and W2, found in real models
+
+
+SETUP = textwrap.dedent('''
+    import torch
+    from torch import nn
+    from torch.nn.utils import parametrize
+
+
+    class Scaled(nn.Module):  # a parametrization: weight = factor * original
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def forward(self, weight):
+            return self.factor * weight
+
+
+    class Bare(nn.Module):  # matrices as bare parameters, registered in the order given: x -> B A x (A^T B^T)
+        def __init__(self, shapes, enc, dec, transposed=False):
+            super().__init__()
+            for name, shape in shapes:
+                setattr(self, name, nn.Parameter(0.3 * torch.randn(*shape)))
+            self.roles, self.transposed = (enc, dec), transposed
+
+        def forward(self, x):
+            A, B = (getattr(self, name) for name in self.roles)
+            return x @ A @ B if self.transposed else x @ A.T @ B.T
+
+
+    class DecoderFirst(nn.Module):
+        def __init__(self, m, k):
+            super().__init__()
+            self.decoder = nn.Linear(k, m, bias=False)
+            self.encoder = nn.Linear(m, k, bias=False)
+
+        def forward(self, x):
+            return self.decoder(self.encoder(x))
+
+
+    def build_model(m, k):
+        MODEL
+
+
+    def build_loss():
+        return nn.MSELoss(reduction="sum")
+
+
+    def build_optimizer(model, lam, lr):
+        return torch.optim.SGD(model.parameters(), lr=lr, weight_decay=2 * lam)
+''')
+
+
+def _env(source: str | None, m: int = 16, k: int = 4, lam: float = 0.1, namespace: dict | None = None):
+    """The driver's environment on ``source`` (exec'd into ``namespace``), in this process."""
+    torch = pytest.importorskip("torch")
+    namespace = {} if namespace is None else namespace
+    if source is not None:
+        exec(compile(source, "solution.py", "exec"), namespace)
+    funcs = {name: namespace[name] for name in driver.FUNCTIONS}
+    return driver._Env(torch, np, funcs, m, k, lam, 0.1, torch.device("cpu"), "solution.py", 0, probes)
+
+
+def _model(body: str) -> str:
+    return SETUP.replace("MODEL", body)
+
+
+PLAIN = "return nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))"
+
+
+def _parametrized(factor: float) -> str:
+    """build_model's body: the plain model with W1 = factor * original (a parametrization)."""
+    return (f"model = {PLAIN[7:]}\n    parametrize.register_parametrization(model[0], 'weight', Scaled({factor}))\n"
+            "    return model")
+
+
+@pytest.mark.parametrize("body, how, names, settable, diagnosis, phrase", [
+    (PLAIN, "shape", ("0.weight", "1.weight"), True, None, ""),
+    ("return DecoderFirst(m, k)", "shape", ("encoder.weight", "decoder.weight"), True, None, ""),
+    ("return Bare([('W1', (k, m)), ('W2', (m, k))], 'W1', 'W2')", "shape", ("W1", "W2"), True, None, ""),
+    ("return Bare([('dec', (m, k)), ('enc', (k, m))], 'enc', 'dec')", "shape", ("enc", "dec"), True, None, ""),
+    (_parametrized(1.0), "shape", ("0.weight", "1.weight"), True, None, ""),
+    (_parametrized(2.0), "shape", ("0.weight", "1.weight"), False, "parametrized",
+     "a parametrization changes W1's values (0.weight is computed from 0.parametrizations.weight.original"),
+    ("return nn.Sequential(nn.Linear(m, k), nn.Linear(k, m))", "shape", ("0.weight", "1.weight"), True, "bias",
+     "the encoder and the decoder have biases (0.bias, 1.bias)"),
+    ("return nn.Sequential(*[nn.Linear(a, b, bias=False) for a, b in ((m, k), (k, m), (m, k), (k, m))])", "order",
+     ("0.weight", "1.weight"), True, "extra_parameters", "besides W1 (0.weight) and W2 (1.weight): 2.weight (4, 16), "
+                                                         "3.weight (16, 4) (its shapes cannot tell"),
+    ("return Bare([('A', (k, m)), ('C', (k, m)), ('B', (m, k))], 'A', 'B')", None, None, False, "layer_count",
+     "the model has 2 4 x 16 matrices (A, C), so the grader cannot tell W1 and W2 apart"),
+    ("return Bare([('W1', (m, k)), ('W2', (k, m))], 'W1', 'W2', transposed=True)", "shape", ("W2", "W1"), True,
+     "transposed_weights", "your matrices act transposed"),
+    ("return nn.Sequential(nn.Linear(m, m, bias=False), nn.Linear(m, m, bias=False))", None, None, False,
+     "wrong_shapes", "no 4 x 16 matrix (W1) and no 16 x 4 matrix (W2)"),
+], ids=["sequential", "decoder-first", "parameters", "parameters-decoder-first", "identity-parametrization",
+        "scaled-parametrization", "biases", "two-encoders", "two-k-x-m-parameters", "transposed", "square"])
+def test_w1_and_w2_are_found_by_shape_whatever_the_modules(body, how, names, settable, diagnosis, phrase):
+    """find_weights (in the sandbox) decides which tensors are W1 and W2 for every probe and the training;
+    the structure check judges the model it found, naming only what is really wrong."""
+    env = _env(_model(body))
+    found = env.weights(env.model())
+    assert (found.how, found.settable) == (how, settable)
+    if names:
+        assert (found.info["W1"]["name"], found.info["W2"]["name"]) == names
+        assert [tuple(w.shape) for w in found.values()] == [(4, 16), (16, 4)]
+    report = analyse_structure(plain_json(probes.probe_structure(env)), 16, 4)
+    assert (report.ok, report.diagnosis) == (diagnosis is None, diagnosis), report.explain()
+    assert phrase in report.explain()
+    assert "besides" not in report.explain() or diagnosis == "extra_parameters"
+
+
+def test_an_identity_parametrization_is_the_weight_itself():
+    """Its parameter ``0.parametrizations.weight.original`` is W1: the grader sets, trains and reads it."""
+    torch = pytest.importorskip("torch")
+    env = _env(_model(_parametrized(1.0)))
+    model = env.model()
+    found = env.weights(model)
+    assert found.info["W1"]["kind"] == "identity" and found.info["W1"]["leaf"] == "0.parametrizations.weight.original"
+    assert found.leaves()[0] is model[0].parametrizations.weight.original and found.info["extra"] == []
+    with torch.no_grad():
+        found.leaves()[0].copy_(torch.ones(4, 16))
+    assert torch.equal(found.values()[0], torch.ones(4, 16))  # what acts in the forward pass is what was set
+
+
+L2_IN_LOSS = (SUBMISSIONS / "regularized-l2-in-loss" / "solution.py").read_text()
+L2_HALF = (SUBMISSIONS / "regularized-l2-in-loss-half" / "solution.py").read_text()
+
+
+@pytest.mark.parametrize("source, factor, diagnosis", [
+    (L2_IN_LOSS, 1.0, None),
+    (L2_HALF, 0.5, "wrong_lambda"),
+    (L2_IN_LOSS.replace("lr=lr)", "lr=lr, weight_decay=2 * lam)"), 2.0, "wrong_lambda"),  # penalised twice
+], ids=["l2-in-loss", "l2-in-loss-half", "l2-in-loss-and-decay"])
+def test_the_objective_is_read_from_the_setup_as_trained_on_every_case(source, factor, diagnosis):
+    """A penalty in the loss, read from a global that build_model and build_optimizer set: every probe builds
+    the setup afresh in the training's order, so each case reads its own lam, whatever the case before left."""
+    namespace: dict = {}
+    for m, k, lam in [(16, 4, 0.1), (12, 3, 0.05), (16, 4, 0.1)]:  # one module, as the sandbox runs the cases
+        env = _env(source if not namespace else None, m, k, lam, namespace)
+        objective = analyse_objective(*(plain_json(probe(env)) for probe in
+                                        (probes.probe_loss, probes.probe_penalty, probes.probe_optimizer)),
+                                      m, lam, 0.1)
+        assert (objective.ok, objective.diagnosis) == (diagnosis is None, diagnosis), objective.text
+        assert objective.effective_lambda == pytest.approx([factor * lam] * 2, rel=1e-6)
+        assert objective.penalty.mu == pytest.approx([(0.5 if factor == 0.5 else 1) * lam] * 2, rel=1e-9)
+        env.optimizer(env.model())  # what a training leaves behind: the next case must not read it
+
+
 # --------------------------------------------------------------------------- the objective, from probes
 
 
@@ -236,6 +397,18 @@ def _loss_probes(kind: str, m: int) -> dict:
             "values": [loss(a + b, a) for a, b in zip(t, r)], "grads": grads,
             "zero": [loss(a, a) for a in t[:2]], "double": [loss(a + 2 * b, a) for a, b in zip(t[:3], r[:3])],
             "shifted": [loss(a + b + shift, a + shift) for a, b in zip(t[:3], r[:3])]}
+
+
+def _penalty_probes(mu=(0.0, 0.0), gradient=None) -> dict:
+    """What probe_penalty measures for a loss adding mu[0] ||W1||^2 + mu[1] ||W2||^2 (``gradient(w, i)``: another
+    term's gradient on weight i), at two sets of weights."""
+    rng = np.random.default_rng(2468)
+    trials = []
+    for _ in range(2):
+        w = [0.5 * rng.standard_normal(s) for s in ((4, 16), (16, 4))]
+        grads = [gradient(w[i], i) if gradient else (2 * mu[i] * w[i] if mu[i] else None) for i in range(2)]
+        trials.append({"w": w, "grads": grads, "value": 0.0, "prediction": "model"})
+    return {"points": rng.standard_normal((4, 16)), "trials": trials, "grader_model": False}
 
 
 def _optimizer_probes(step) -> dict:
@@ -265,32 +438,57 @@ def _adam(lr, wd, decoupled):
     return step
 
 
-@pytest.mark.parametrize("loss, optimizer, ok, diagnosis, phrase", [
-    ("sum", _sgd(0.1, 0.2), True, None, "exactly as written"),
-    ("mean", _sgd(1.6, 0.2 / 16), True, None, "exactly as written"),
-    ("sum", _adam(0.1, 0.2, decoupled=False), True, None, "exactly as written"),  # coupled: same minimisers
-    ("sum", _sgd(0.1, 0.1), False, "half_penalty", "lam/2"),
-    ("mean", _sgd(0.1, 0.2), False, "lambda_times_m", "16 * lam"),
-    ("sum", _sgd(0.1, 0.0), False, "no_weight_decay", "no weight decay"),
-    ("sum", _adam(0.1, 0.2, decoupled=True), False, "decoupled_decay", "decoupled"),
-    ("l1", _sgd(0.1, 0.2), False, "l1_loss", "L1Loss"),
-    ("ce", _sgd(0.1, 0.2), False, "cross_entropy", "cross-entropy"),
-    ("sum", _sgd(0.1, 0.7), False, "wrong_lambda", "3.5 * lam"),
+@pytest.mark.parametrize("loss, mu, optimizer, ok, diagnosis, phrase", [
+    ("sum", 0.0, _sgd(0.1, 0.2), True, None, "exactly as written"),
+    ("mean", 0.0, _sgd(1.6, 0.2 / 16), True, None, "exactly as written"),
+    ("sum", 0.0, _adam(0.1, 0.2, decoupled=False), True, None, "exactly as written"),  # coupled: same minimisers
+    ("sum", 0.1, _sgd(0.1, 0.0), True, None, "+ 0.1 (||W1||^2 + ||W2||^2) (a penalty read from the model's weights), "
+                                             "and the optimizer adds no weight decay"),  # Eq. 6's penalty in the loss
+    ("mean", 0.1 / 16, _sgd(1.6, 0.0), True, None, "exactly as written"),
+    ("sum", 0.1, _adam(0.1, 0.0, decoupled=True), True, None, "exactly as written"),  # AdamW without decay: Adam
+    ("sum", 0.0, _sgd(0.1, 0.1), False, "half_penalty", "lam/2"),
+    ("sum", 0.05, _sgd(0.1, 0.0), False, "wrong_lambda", "effective lambda is 0.05 = 0.5 * lam"),
+    ("sum", 0.1, _sgd(0.1, 0.2), False, "wrong_lambda", "effective lambda is 0.2 = 2 * lam"),  # both: twice
+    ("mean", 0.0, _sgd(0.1, 0.2), False, "lambda_times_m", "16 * lam"),
+    ("mean", 0.1, _sgd(0.1, 0.0), False, "lambda_times_m", "the penalty in your loss still adds"),
+    ("sum", 0.0, _sgd(0.1, 0.0), False, "no_weight_decay", "no weight decay, and no penalty in your loss"),
+    ("sum", 0.0, _adam(0.1, 0.2, decoupled=True), False, "decoupled_decay", "decoupled"),
+    ("sum", 0.1, _adam(0.1, 0.2, decoupled=True), False, "decoupled_decay", "decoupled"),
+    ("l1", 0.0, _sgd(0.1, 0.2), False, "l1_loss", "L1Loss"),
+    ("ce", 0.0, _sgd(0.1, 0.2), False, "cross_entropy", "cross-entropy"),
+    ("sum", 0.0, _sgd(0.1, 0.7), False, "wrong_lambda", "3.5 * lam"),
 ])
-def test_effective_objective_from_probes(loss, optimizer, ok, diagnosis, phrase):
-    objective = analyse_objective(_loss_probes(loss, 16), _optimizer_probes(optimizer), 16, 0.1, 0.1)
+def test_effective_objective_from_probes(loss, mu, optimizer, ok, diagnosis, phrase):
+    loss_probes = _loss_probes(loss, 16)
+    if mu:  # the penalty's value at the loss probe's weights: the same constant on every call
+        loss_probes = {**loss_probes, **{key: list(np.asarray(loss_probes[key]) + 0.8)
+                                         for key in ("values", "zero", "double", "shifted")}}
+    objective = analyse_objective(loss_probes, _penalty_probes((mu, mu)), _optimizer_probes(optimizer), 16, 0.1, 0.1)
     assert (objective.ok, objective.diagnosis) == (ok, diagnosis), objective.text
-    assert phrase in objective.text
+    assert phrase in objective.text, objective.text
     if ok:
         assert objective.effective_lambda == pytest.approx([0.1, 0.1], rel=1e-6)
+    if diagnosis == "wrong_lambda" and mu:
+        assert "the penalty in the loss must be 1 * lam * (||W1||^2 + ||W2||^2)" in objective.text or \
+            "weight decay adds (omega/2)||W||^2 with omega = 0.2" in objective.text
 
 
 def test_unequal_decay_is_named():
     probes = _optimizer_probes(_sgd(0.1, 0.2))
     probes["decay"][0] = np.zeros_like(probes["decay"][0])  # W1 not decayed
     probes["both"][0] = probes["gradient"][0]
-    objective = analyse_objective(_loss_probes("sum", 16), probes, 16, 0.1, 0.1)
+    objective = analyse_objective(_loss_probes("sum", 16), _penalty_probes(), probes, 16, 0.1, 0.1)
     assert objective.diagnosis == "unequal_decay" and "0 for W1" in objective.text
+
+
+@pytest.mark.parametrize("gradient, phrase", [
+    (lambda w, i: 0.1 * np.sign(w), "with respect to W1, the prediction held fixed, is not a multiple of W1"),  # l1
+    (lambda w, i: 0.4 * np.sum(w * w) * w, "coefficient on ||W1||^2 changes with the weights"),  # ||W||^4
+])
+def test_a_penalty_in_the_loss_that_is_not_l2_is_named(gradient, phrase):
+    objective = analyse_objective(_loss_probes("sum", 16), _penalty_probes(gradient=gradient),
+                                  _optimizer_probes(_sgd(0.1, 0.0)), 16, 0.1, 0.1)
+    assert objective.diagnosis == "penalty_not_l2" and phrase in objective.text, objective.text
 
 
 # --------------------------------------------------------------------------- timed training, judged
@@ -334,11 +532,12 @@ def _gd_run(inputs, lam_eff, *, every=10, max_steps=800, tol=1e-3, frozen=False,
 
 
 def _judge(training, seconds_per_step=0.001, *, ticks=None, reference=CALIBRATION, budget_seconds=10.0,
-           untimed=None, step_budget=800, device="cpu (1 thread)", loss=None, optimizer=None):
+           untimed=None, step_budget=800, device="cpu (1 thread)", loss=None, optimizer=None, structure=None):
     case, inputs, expected = _case()
     if ticks is None:
         ticks = (0.5,) + tuple(0.5 + seconds_per_step * (s + 1) for s in training["steps"])
-    value = {"structure": {}, "loss": loss or {}, "optimizer": optimizer or {}, "training": training, "device": device}
+    value = {"structure": structure or {}, "loss": loss or {}, "penalty": _penalty_probes(), "optimizer": optimizer or {},
+             "training": training, "device": device}
     context = {"reference": reference, "untimed": untimed, "budget_seconds": budget_seconds, "capped": False,
                "step_budget": step_budget, "dynamics_steps": 200}
     data = CaseData(case, SPEC.entry(case.entry), inputs, expected, value, ticks, context, KIT)
@@ -443,6 +642,46 @@ def test_an_adaptive_optimizer_that_misses_the_target_is_named():
     assert sgd.diagnosis == "budget_exhausted" and "adaptive" not in sgd.feedback
 
 
+def _objective_verdict(training, optimizer, mu=0.0, structure=None):
+    case, inputs, expected = _case()
+    value = {"structure": structure or _structure_probes(), "loss": _loss_probes("sum", 16),
+             "penalty": _penalty_probes((mu, mu)), "optimizer": _optimizer_probes(optimizer), "training": training,
+             "device": "cpu"}
+    data = CaseData(case, SPEC.entry(case.entry), inputs, expected, value, (), {}, KIT)
+    check = next(c for c in SPEC.checks if c.check == "effective_objective")
+    return KIT.checks["effective_objective"].func(data, check.params)
+
+
+def test_where_training_contradicts_the_objective_reading_both_are_stated():
+    """The objective check never states what the training refutes: where the grader's training of the same
+    setup reached Eq. 6's closed form, or settled on another lambda's minimiser, it says the two disagree."""
+    _, inputs, _ = _case()
+    lam = inputs["lam"]
+    right, half = _gd_run(inputs, lam), _gd_run(inputs, lam / 2, max_steps=2000)
+    verdict = _objective_verdict(right, _sgd(0.1, 0.0))  # read: no penalty at all; trained: Eq. 6's minimiser
+    assert not verdict.passed and verdict.diagnosis == "disagrees_with_training", verdict.feedback
+    assert "disagree" in verdict.feedback and "effective lambda 0" in verdict.feedback
+    assert "reached Eq. 6's closed form for lam = 0.1" in verdict.feedback
+    assert "minimises the reconstruction error alone" not in verdict.feedback  # what the training refutes
+    verdict = _objective_verdict(half, _sgd(0.1, 0.2))  # read: Eq. 6; trained: lam/2's minimiser
+    assert verdict.diagnosis == "disagrees_with_training" and "exactly as written" not in verdict.feedback
+    assert "settled where Eq. 6 with lambda 0.05 = 0.5 * lam" in verdict.feedback
+    assert "effective lambda 0.1" in verdict.feedback
+    training = _judge(half, loss=_loss_probes("sum", 16), optimizer=_optimizer_probes(_sgd(0.1, 0.2)),
+                      step_budget=2000, structure=_structure_probes())
+    assert "read your setup differently from what this training shows" in training.feedback
+    # where they agree, each check says its own
+    agree = _objective_verdict(half, _sgd(0.1, 0.1))
+    assert agree.diagnosis == "half_penalty" and "disagree" not in agree.feedback
+    assert _objective_verdict(right, _sgd(0.1, 0.2)).passed
+    assert _objective_verdict(right, _sgd(0.1, 0.0), mu=lam).passed  # the penalty in the loss
+    near = _objective_verdict(right, _sgd(0.1, 0.202))  # lambda 1% off: its closed form is within tolerance
+    assert near.diagnosis == "wrong_lambda" and "disagree" not in near.feedback
+    bias = _structure_probes()
+    bias["weights"]["biases"] = ["0.bias", None]  # the structure explains the training: no comparison
+    assert _objective_verdict(right, _sgd(0.1, 0.0), structure=bias).diagnosis == "no_weight_decay"
+
+
 # --------------------------------------------------------------------------- the samples (graded once)
 
 
@@ -467,6 +706,22 @@ EXPLAINED = {  # sample -> check -> phrases its feedback must contain (every cas
     "regularized-detached": {"structure": ["W1 gets no gradient", ".detach()"],
                              "training": ["not to the minimiser of Eq. 6", "the structure check"]},
     "regularized-adam": {"objective": ["exactly as written"], "training": ["reached the closed form"]},
+    "regularized-l2-in-loss": {"objective": ["exactly as written", "(a penalty read from the model's weights)",
+                                             "the optimizer adds no weight decay"],
+                               "training": ["reached the closed form"]},
+    "regularized-l2-in-loss-half": {"objective": ["= 0.5 * lam, not lam", "the penalty in the loss must be 1 * lam"],
+                                    "training": ["not to the minimiser of Eq. 6", "0.5 * lam",
+                                                 "the objective check explains"]},
+    "regularized-parameters": {"structure": ["(W1 and W2, told apart by their shapes)"],
+                               "training": ["reached the closed form"]},
+    "regularized-decoder-first": {"structure": ["(encoder.weight and decoder.weight, told apart by their shapes)"],
+                                  "training": ["reached the closed form"]},
+    "regularized-noop-parametrization": {"structure": ["two bias-free linear maps", "(0.weight and 1.weight"],
+                                         "training": ["reached the closed form"]},
+    "regularized-scaled-parametrization": {
+        "structure": ["a parametrization changes W1's values (0.weight is computed from "
+                      "0.parametrizations.weight.original and differs from it)"],
+        "training": ["not trained", "a parametrization changes W1's values"]},
 }
 
 
@@ -485,7 +740,7 @@ def test_each_setup_gets_its_explanation(sample_batch, student):
                 assert phrase in c.feedback, (c.case, c.feedback)
 
 
-@pytest.mark.parametrize("student", ["correct-numpy", "correct-notebook", "regularized-sum-sgd"])
+@pytest.mark.parametrize("student", ["correct-numpy", "correct-notebook", "regularized-sum-sgd", "regularized-l2-in-loss"])
 def test_results_state_the_device_reference_time_budget_and_curve(sample_batch, student):
     checks = _checks(sample_batch, student)
     for c in checks:

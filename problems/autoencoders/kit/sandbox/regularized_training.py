@@ -8,8 +8,9 @@ training with its own clock from the ``tick()`` events (one when training starts
 
 Measurements:
 
-- ``structure``, ``loss``, ``optimizer``: what the setup is, probed piece by piece (see
-  ``_regularized_probes.py``, loaded from this driver's folder);
+- ``structure``, ``loss``, ``penalty``, ``optimizer``: what the setup is, probed piece by piece, each on a
+  setup built afresh (see ``_regularized_probes.py``, loaded from this driver's folder, whose
+  ``find_weights`` decides which tensors are W1 and W2 for every probe and for the training);
 - ``training``: the grader's procedure: from the grader's initial weights, full-batch steps whose
   objective is the mean over points of the student's loss on each point alone (``torch.func.vmap`` keeps
   the per-point semantics), the student's optimizer's ``step()``; a snapshot of (W1, W2) every
@@ -54,12 +55,13 @@ def run(namespace, X, lam, lr, W1_init, W2_init, settings=None, *, tick):
     X = np.array(X, dtype=np.float64)  # a writable copy
     n, m = X.shape
     k = int(W1_init.shape[0])
-    env = _Env(torch, np, funcs, m, k, float(lam), float(lr), device, filename, int(settings.get("seed", 0)))
+    probes = _beside(PROBES)
+    env = _Env(torch, np, funcs, m, k, float(lam), float(lr), device, filename, int(settings.get("seed", 0)), probes)
     result = {"device": _device_name(torch, device), "torch": str(torch.__version__), "m": m, "k": k, "n": n,
               "lam": float(lam), "lr": float(lr)}
-    probes = _beside(PROBES)
     result["structure"] = _guard(env, probes.probe_structure)
     result["loss"] = _guard(env, probes.probe_loss)
+    result["penalty"] = _guard(env, probes.probe_penalty)
     result["optimizer"] = _guard(env, probes.probe_optimizer)
     result["training"] = _guard(env, lambda e: _train(e, X, W1_init, W2_init, settings, tick))
     return result
@@ -69,10 +71,10 @@ def run(namespace, X, lam, lr, W1_init, W2_init, settings=None, *, tick):
 
 
 class _Env:
-    def __init__(self, torch, np, funcs, m, k, lam, lr, device, filename, seed):
+    def __init__(self, torch, np, funcs, m, k, lam, lr, device, filename, seed, probes):
         self.torch, self.np, self.funcs = torch, np, funcs
         self.m, self.k, self.lam, self.lr, self.device = m, k, lam, lr, device
-        self.filename, self.seed = filename, seed
+        self.filename, self.seed, self.probes = filename, seed, probes
 
     def model(self):
         self.torch.manual_seed(self.seed)
@@ -101,10 +103,9 @@ class _Env:
     def linears(self, model):
         return [mod for mod in model.modules() if isinstance(mod, self.torch.nn.Linear)]
 
-    def settable(self, lin):
-        """Whether the first two linear maps' weights are parameters the grader can set and train (not
-        computed from other parameters by a parametrization such as weight_norm)."""
-        return all(isinstance(mod.weight, self.torch.nn.Parameter) for mod in lin[:2])
+    def weights(self, model):
+        """Which of the model's tensors are W1 and W2 (``find_weights``: the same for every probe and the training)."""
+        return self.probes.find_weights(self, model)
 
     def array(self, tensor):
         return tensor.detach().to("cpu", self.torch.float64).numpy().copy()
@@ -198,11 +199,11 @@ def _flat(torch, weights):
     return torch.cat([w.detach().reshape(-1) for w in weights]).view(torch.uint8)
 
 
-def _changed(torch, lin, weights, before):
+def _changed(torch, found, weights, before):
     """Whether W1 or W2 differs from ``before`` (``_flat`` of them), or another parameter took its place, as
     a tensor on the weights' device: not reading the answer keeps the step free of a device synchronization.
-    ``weights``: the modules' weight parameters when training began."""
-    now = [mod.weight for mod in lin[:2]]
+    ``weights``: the parameters W1 and W2 when training began."""
+    now = found.leaves()
     if any(n is not w for n, w in zip(now, weights)):
         return torch.ones((), dtype=torch.bool, device=before.device)
     return (_flat(torch, now) != before).any()
@@ -219,32 +220,30 @@ def _train(env, X, W1_init, W2_init, settings, tick):
     Uk, target = _closed_form(np, X, env.lam, env.k)
 
     model = env.model()
-    lin = env.linears(model)
-    shapes = [(env.k, env.m), (env.m, env.k)]
-    if len(lin) < 2 or [tuple(mod.weight.shape) for mod in lin[:2]] != shapes:
-        found = ", ".join(f"Linear({mod.in_features}, {mod.out_features})" for mod in lin) or "none"
-        return {"error": f"the grader trains the weights of the first two nn.Linear modules, an encoder "
-                         f"Linear({env.m}, {env.k}) and a decoder Linear({env.k}, {env.m}); the model has: "
-                         f"{found}", "skipped": True}
-    if not env.settable(lin):
-        return {"error": "the grader starts W1 and W2 from its own initial weights and trains them, and your "
-                         "nn.Linear weights are computed from other parameters (a parametrization), which it "
-                         "cannot set", "skipped": True}
+    found = env.weights(model)
+    if found.how is None:
+        return {"error": f"the grader trains W1 ({env.k} x {env.m}) and W2 ({env.m} x {env.k}), which it finds "
+                         f"by their shapes among your model's trainable parameters, and {found.why_not()}",
+                "skipped": True}
+    if not found.settable:
+        return {"error": "the grader starts W1 and W2 from its own initial weights and trains them, and "
+                         + found.why_not(), "skipped": True}
+    leaves = found.leaves()
     with torch.no_grad():
-        lin[0].weight.copy_(torch.as_tensor(np.array(W1_init, dtype=np.float64), dtype=lin[0].weight.dtype))
-        lin[1].weight.copy_(torch.as_tensor(np.array(W2_init, dtype=np.float64), dtype=lin[1].weight.dtype))
+        for leaf, init in zip(leaves, (W1_init, W2_init)):
+            leaf.copy_(torch.as_tensor(np.array(init, dtype=np.float64), dtype=leaf.dtype))
     model.to(env.device)
     model.train()
     loss_fn = env.loss_fn()
     if isinstance(loss_fn, torch.nn.Module):
         loss_fn = loss_fn.to(env.device)
     opt = env.optimizer(model)
-    dtype = lin[0].weight.dtype
+    dtype = found.leaves()[0].dtype
     data = torch.as_tensor(X, dtype=dtype, device=env.device)
     per_point = torch.func.vmap(lambda p, t: loss_fn(p.unsqueeze(0), t.unsqueeze(0)), randomness="different")
 
     _warm_up(torch, env.device, dtype)
-    weights = [lin[0].weight, lin[1].weight]
+    weights = found.leaves()
     tampered = torch.zeros((), dtype=torch.bool, device=env.device)  # W1, W2 changed outside opt.step()
     steps, W1s, W2s, losses, changes = [], [], [], [], []
     stopped, error, quiet = "max_steps", None, 0
@@ -270,10 +269,10 @@ def _train(env, X, W1_init, W2_init, settings, tick):
         objective = values.mean()
         if step % snapshot_every == 0:
             # the forward pass and the loss of this step; the backward pass is checked below, every step
-            if bool(tampered | _changed(torch, lin, weights, before)):  # the snapshot synchronizes anyway
+            if bool(tampered | _changed(torch, found, weights, before)):  # the snapshot synchronizes anyway
                 stopped, error = "error", TAMPERED
                 break
-            W1, W2 = env.array(lin[0].weight), env.array(lin[1].weight)  # copies to the CPU: synchronizes
+            W1, W2 = (env.array(w) for w in found.values())  # copies to the CPU: synchronizes
             steps.append(step)
             W1s.append(W1)
             W2s.append(W2)
@@ -301,7 +300,7 @@ def _train(env, X, W1_init, W2_init, settings, tick):
                 break
         try:
             objective.backward()
-            tampered = tampered | _changed(torch, lin, weights, before)
+            tampered = tampered | _changed(torch, found, weights, before)
             opt.step()
         except (MemoryError, SystemExit, KeyboardInterrupt):
             raise

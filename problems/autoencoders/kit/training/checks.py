@@ -4,11 +4,14 @@ The case's value is what ``sandbox/regularized_training.py`` measured in the san
 (plain data); its expected value is the closed form from the reference solution; the timed check also
 gets the grader's progress ticks and the reference's timing on this machine (``training/``).
 
-- ``linear_structure``: exactly two bias-free linear maps, W1 (k x m) then W2 (m x k), a forward map
-  that is x -> W2 W1 x (probed, not read off the code), and backpropagation giving both weights that map's
+- ``linear_structure``: W1 (k x m) and W2 (m x k), told apart by their shapes (or, where shapes cannot,
+  as the nn.Linear modules in registration order), nothing else trainable and no bias, a forward map that
+  is x -> W2 W1 x (probed, not read off the code), and backpropagation giving both weights that map's
   gradients;
-- ``effective_objective``: the loss plus the optimizer's weight decay minimise Eq. 6's per-point summand
-  up to a positive factor: the effective lambda equals lam, for both weights;
+- ``effective_objective``: the loss (with any penalty it reads from the weights) plus the optimizer's weight
+  decay minimise Eq. 6's per-point summand up to a positive factor: the effective lambda equals lam, for
+  both weights. Where the grader's training of the same setup says otherwise (it reached the closed form,
+  or settled on another lambda's), the feedback says that the two disagree and what each measured;
 - ``timed_training``: the grader's training of the student's setup reaches the closed form within the
   budget (time by the grader's clock, and steps); otherwise says why (diverged, no progress, converged to
   another point and which, budget exhausted). Where the reference cannot be timed on this machine, a run
@@ -27,9 +30,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from grader.kit import AnswerError, CaseData, NotGraded, Status, Verdict
 
 from .. import kit
-from .closed_form import eq6_loss, from_expected
+from .closed_form import distance, eq6_loss, from_expected, target_singular_values
 from .curve import ProtocolError, explain_mismatch, no_progress, read_run
-from .objective import analyse_objective
+from .objective import Objective, analyse_objective
 from .structure import analyse_structure
 
 MALFORMED = "the training driver's measurements are malformed (did the code interfere with the grader's driver?)"
@@ -51,7 +54,8 @@ def _device(value: dict[str, Any], fallback: str = "") -> str:
 
 
 def _value(data: CaseData) -> dict[str, Any]:
-    if not isinstance(data.value, dict) or not all(k in data.value for k in ("structure", "loss", "optimizer", "training")):
+    parts = ("structure", "loss", "penalty", "optimizer", "training")
+    if not isinstance(data.value, dict) or not all(k in data.value for k in parts):
         raise AnswerError(MALFORMED, Status.ERROR)
     return data.value
 
@@ -71,7 +75,7 @@ class StructureParams(BaseModel):
 
 @kit.check("linear_structure", StructureParams)
 def linear_structure(data: CaseData, p: StructureParams) -> Verdict:
-    """Exactly two bias-free nn.Linear maps, W1 then W2, a forward map equal to x -> W2 W1 x, and its gradients."""
+    """W1 (k x m) and W2 (m x k) and nothing else, no bias, a forward map equal to x -> W2 W1 x, and its gradients."""
     value = _value(data)
     m, k, _, _ = _shape(data)
     try:
@@ -79,27 +83,95 @@ def linear_structure(data: CaseData, p: StructureParams) -> Verdict:
     except (KeyError, TypeError, ValueError, IndexError) as exc:
         raise AnswerError(f"{MALFORMED} ({type(exc).__name__})", Status.ERROR) from exc
     if report.ok:
-        return Verdict(True, f"two bias-free linear maps, W1 ({k} x {m}) then W2 ({m} x {k}); the forward map "
-                             "is x -> W2 W1 x (probed on basis vectors and linear combinations), and "
+        names = _weight_names(value["structure"])
+        return Verdict(True, f"two bias-free linear maps, W1 ({k} x {m}) and W2 ({m} x {k}){names}; the forward "
+                             "map is x -> W2 W1 x (probed on basis vectors and linear combinations), and "
                              "backpropagation gives both weights its gradients")
     return Verdict(False, report.explain(), diagnosis=report.diagnosis)
+
+
+def _weight_names(structure: dict) -> str:
+    ident = structure.get("weights") or {}
+    if ident.get("how") not in ("shape", "order"):
+        return ""
+    return f" ({ident['W1']['name']} and {ident['W2']['name']}, told apart by their " + \
+        ("shapes)" if ident["how"] == "shape" else "registration order)")
 
 
 class ObjectiveParams(BaseModel):
     model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     rtol: float = Field(1e-3, gt=0, lt=0.5, description="relative tolerance on the effective lambda")
+    training_tol: float = Field(1e-3, gt=0, lt=0.5, description="distance to the closed form at which the grader's "
+                                                                "training counts as having reached it (as the "
+                                                                "training check's tol)")
+    lambda_rtol: float = Field(0.05, gt=0, lt=1, description="relative difference between the effective lambda "
+                                                             "and the one a converged run fits, beyond which the "
+                                                             "two readings disagree")
 
 
 @kit.check("effective_objective", ObjectiveParams)
 def effective_objective(data: CaseData, p: ObjectiveParams) -> Verdict:
     """The loss plus the optimizer's weight decay minimise Eq. 6's per-point summand (effective lambda = lam)."""
     value = _value(data)
-    m, _, lam, lr = _shape(data)
+    m, k, lam, lr = _shape(data)
     try:
-        objective = analyse_objective(value["loss"], value["optimizer"], m, lam, lr, p.rtol)
+        objective = analyse_objective(value["loss"], value["penalty"], value["optimizer"], m, lam, lr, p.rtol)
     except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError) as exc:
         raise AnswerError(f"{MALFORMED} ({type(exc).__name__})", Status.ERROR) from exc
-    return Verdict(objective.ok, objective.text, diagnosis=objective.diagnosis, data=objective.data())
+    result = objective.data()
+    conflict = _disagreement(data, value, objective, m, k, lam, p)
+    if conflict is not None:
+        result["disagrees_with_training"] = True
+        return Verdict(False, conflict, diagnosis="disagrees_with_training", data=result)
+    return Verdict(objective.ok, objective.text, diagnosis=objective.diagnosis, data=result)
+
+
+def _disagreement(data: CaseData, value: dict, objective: Objective, m: int, k: int, lam: float,
+                  p: ObjectiveParams) -> str | None:
+    """Where the grader's training of the same setup contradicts the objective's reading (it reached Eq. 6's
+    closed form, or settled on another lambda's minimiser), the two measurements side by side; None where they
+    agree or the training says nothing about the objective (not trained, not settled, or the model differs
+    from Eq. 6's, which the structure check explains)."""
+    training = value.get("training")
+    if not isinstance(training, dict) or not training.get("steps"):
+        return None
+    W1s, W2s = training.get("W1"), training.get("W2")
+    if not isinstance(W1s, np.ndarray) or not isinstance(W2s, np.ndarray) or W1s.ndim != 3 or len(W1s) == 0:
+        return None
+    try:
+        if not analyse_structure(value["structure"], m, k).ok:
+            return None
+        cf = _closed_form(data)
+        if W1s.shape[1:] != (cf.k, cf.U.shape[0]) or W2s.shape[1:] != (cf.U.shape[0], cf.k):
+            return None
+        best = min(distance(a, b, cf).value for a, b in zip(W1s, W2s))
+        reached = bool(np.isfinite(best) and best <= p.training_tol)
+        fitted = None
+        if not reached and training.get("stopped") == "stalled":
+            fitted = explain_mismatch(W1s[-1], W2s[-1], cf, p.training_tol).fitted_lambda
+    except (KeyError, TypeError, ValueError, IndexError, np.linalg.LinAlgError):
+        return None
+    read = f"the probes of your loss and optimizer read: {objective.reading}"
+    lam_eff = objective.effective_lambda
+    same = None not in lam_eff and \
+        abs(lam_eff[0] - lam_eff[1]) <= p.rtol * max(abs(lam_eff[0]), abs(lam_eff[1]), 1e-300)
+    if reached and not objective.ok:
+        if same and lam_eff[0] > 0 and np.max(np.abs(target_singular_values(cf.s[:cf.k], lam_eff[0])
+                                                     - cf.singular_values)) <= p.training_tol:
+            return None  # that lambda's closed form lies within the training's tolerance of Eq. 6's: no conflict
+        seen = (f"the grader's training of the same setup reached Eq. 6's closed form for lam = {lam:g} (distance "
+                f"{best:.3g} <= {p.training_tol:g})")
+    elif fitted is not None and (objective.ok or same):
+        expected = lam if objective.ok else float(lam_eff[0])
+        if abs(fitted - expected) <= p.lambda_rtol * max(fitted, abs(expected)):
+            return None
+        seen = (f"the grader's training of the same setup settled where Eq. 6 with lambda {fitted:.4g} = "
+                f"{fitted / lam:.3g} * lam has its minimum")
+    else:
+        return None
+    return (f"the objective probes and the grader's training disagree: {read}; but {seen}. The two measurements "
+            "cannot both describe your setup (does it behave differently on the training data, or from one call "
+            "to the next?); this result needs a person to look at it")
 
 
 class TimedTrainingParams(BaseModel):
@@ -123,13 +195,16 @@ class TimedTrainingParams(BaseModel):
         return self
 
 
-def _hint(value: dict, m: int, k: int, lam: float, lr: float) -> tuple[str, list | None]:
+def _hint(data: CaseData, value: dict, m: int, k: int, lam: float, lr: float, tol: float) -> tuple[str, list | None]:
     """The objective's reading of the setup, for the training check's explanations (best effort), and
     the effective lambda."""
     try:
-        objective = analyse_objective(value["loss"], value["optimizer"], m, lam, lr)
+        objective = analyse_objective(value["loss"], value["penalty"], value["optimizer"], m, lam, lr)
     except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
         return "", None
+    if _disagreement(data, value, objective, m, k, lam, ObjectiveParams(training_tol=tol)) is not None:
+        return ("the objective check's probes read your setup differently from what this training shows: see "
+                "the objective check"), objective.effective_lambda
     parts = []
     try:
         if not analyse_structure(value["structure"], m, k).ok:
@@ -192,7 +267,7 @@ def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
                    f"steps ({every})")
     if capped:
         context += "; the time budget is capped by the problem's call limit"
-    hint, effective_lambda = _hint(value, m, k, lam, lr)
+    hint, effective_lambda = _hint(data, value, m, k, lam, lr, p.tol)
     hinted = f" ({hint})" if hint else ""
     result = _data(info, value, run)
     result.update({"effective_lambda": effective_lambda, "tol": p.tol,

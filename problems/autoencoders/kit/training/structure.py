@@ -1,8 +1,10 @@
 """What the student's model is, read from the driver's probes (``probe_structure`` in
-``sandbox/_regularized_probes.py``): exactly two bias-free ``nn.Linear`` maps, W1 (k x m) then
-W2 (m x k), a forward map equal to x -> W2 W1 x (probed on basis vectors and linear combinations, not read
-off the code), and the gradients of that map reaching both weights (a detached encoder, a frozen weight or
-a gradient hook leaves the forward map right and trains something else).
+``sandbox/_regularized_probes.py``): W1 (k x m) and W2 (m x k), identified in the sandbox by
+``find_weights`` (by shape among the trainable parameters when that is unambiguous, whatever the modules and
+their order; else the ``nn.Linear`` modules in registration order), nothing else trainable and no bias, a
+forward map equal to x -> W2 W1 x (probed on basis vectors and linear combinations, not read off the code),
+and the gradients of that map reaching both weights (a detached encoder, a frozen weight or a gradient hook
+leaves the forward map right and trains something else).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ CONTAINERS = {"torch.nn.modules.container.Sequential", "torch.nn.modules.contain
               "torch.nn.modules.container.ModuleDict", "torch.nn.modules.linear.Linear",
               "torch.nn.modules.linear.Identity", "torch.nn.modules.flatten.Flatten"}
 WEIGHTS = ("the encoder's weight W1", "the decoder's weight W2")
+ROLES = ("W1", "W2")
 
 
 @dataclass
@@ -32,8 +35,40 @@ class Structure:
         return "; ".join(self.problems)
 
 
+def _listed(items: list, most: int = 6) -> str:
+    shown = ", ".join(f"{name} {tuple(shape)}" for name, shape in items[:most])
+    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
+
+
+def _not_found(data: dict, ident: dict, m: int, k: int) -> tuple[str, str]:
+    """Why the model has no W1 and W2 the grader can tell apart, and what to change."""
+    linears = data.get("linears") or []
+    shapes = [(int(l["in"]), int(l["out"])) for l in linears]
+    shown = ", ".join(f"Linear({i}, {o})" for i, o in shapes) or "none"
+    matrices = [(c[0], c[1]) for c in ident.get("candidates", []) if len(c[1]) == 2 and c[2]]
+    wanted = (f"Eq. 6's model has exactly one encoder W1 ({k} x {m}, e.g. nn.Linear({m}, {k}, bias=False)) and "
+              f"one decoder W2 ({m} x {k}, nn.Linear({k}, {m}, bias=False))")
+    km, mk = ident.get("km", []), ident.get("mk", [])
+    if len(km) > 1 or len(mk) > 1:
+        several = "; ".join(f"{len(names)} {a} x {b} matrices ({', '.join(names[:6])})"
+                            for names, a, b in ((km, k, m), (mk, m, k)) if len(names) > 1)
+        return (f"the model has {several}, so the grader cannot tell W1 and W2 apart by their shapes (nor as "
+                f"the first two nn.Linear modules, {shown}): {wanted}; remove the others", "layer_count")
+    if len(linears) == 1 and len(matrices) <= 1:
+        return (f"the model has one nn.Linear ({shown}); Eq. 6 factors the map through k = {k} dimensions as "
+                f"W2 W1: an encoder nn.Linear({m}, {k}) (W1, {k} x {m}) then a decoder nn.Linear({k}, {m}) "
+                f"(W2, {m} x {k})", "one_linear_layer")
+    if linears and len(linears) != 2 and len(matrices) == len(linears):
+        return (f"the model has {len(linears)} nn.Linear modules ({shown}); Eq. 6 has exactly two: an encoder "
+                f"nn.Linear({m}, {k}) and a decoder nn.Linear({k}, {m})", "layer_count")
+    missing = " and ".join(f"no {a} x {b} matrix ({role})" for names, a, b, role in ((km, k, m, "W1"), (mk, m, k, "W2"))
+                           if not names)
+    return (f"the model's trainable matrices are {_listed(matrices) or 'none'}: it has {missing}; {wanted}",
+            "wrong_shapes")
+
+
 def analyse_structure(data: dict, m: int, k: int) -> Structure:
-    """Exactly two bias-free linear maps W1 (k x m), W2 (m x k), a forward map equal to x -> W2 W1 x, and
+    """W1 (k x m) and W2 (m x k) and nothing else trainable, no bias, a forward map equal to x -> W2 W1 x, and
     that map's gradients reaching both weights."""
     if "error" in data:
         return Structure(False, [f"build_model({m}, {k}) failed: {data['error']}"], "model_error")
@@ -44,42 +79,45 @@ def analyse_structure(data: dict, m: int, k: int) -> Structure:
         problems.append(text)
         diagnoses.append(diagnosis)
 
-    linears = data.get("linears") or []
-    shapes = [(int(l["in"]), int(l["out"])) for l in linears]
-    shown = ", ".join(f"Linear({i}, {o})" for i, o in shapes) or "none"
-    if len(linears) == 1:
-        problem(f"the model has one nn.Linear ({shown}); Eq. 6 factors the map through k = {k} dimensions as "
-                f"W2 W1: an encoder nn.Linear({m}, {k}) (W1, {k} x {m}) then a decoder nn.Linear({k}, {m}) "
-                f"(W2, {m} x {k})", "one_linear_layer")
-    elif len(linears) != 2:
-        problem(f"the model has {len(linears)} nn.Linear modules ({shown}); Eq. 6 has exactly two: an encoder "
-                f"nn.Linear({m}, {k}) then a decoder nn.Linear({k}, {m})", "layer_count")
-    elif shapes == [(k, m), (m, k)]:
-        problem(f"the decoder is registered first ({shown}): register the encoder nn.Linear({m}, {k}) (W1) "
-                f"before the decoder nn.Linear({k}, {m}) (W2)", "layers_swapped")
-    elif shapes != [(m, k), (k, m)]:
-        problem(f"the linear maps are {shown}; Eq. 6 needs an encoder nn.Linear({m}, {k}) (W1 is {k} x {m}) "
-                f"then a decoder nn.Linear({k}, {m})", "wrong_shapes")
-    biased = [i for i, l in enumerate(linears[:2]) if l.get("bias")]
-    if biased:
-        which = "the encoder and the decoder have biases" if len(biased) == 2 else \
-            f"the {('encoder', 'decoder')[biased[0]]} has a bias"
-        problem(f"{which}: nn.Linear adds one by default (bias=True), and Eq. 6's model W2 W1 x "
-                "has none (a bias changes both the model and its minimiser); pass bias=False", "bias")
-    computed = [i for i, l in enumerate(linears[:2]) if l.get("parameter") is False]
-    if computed:
-        which = " and ".join(("W1", "W2")[i] for i in computed)
-        problem(f"{which} {'is' if len(computed) == 1 else 'are'} computed from other parameters (a "
-                "parametrization such as weight_norm or spectral_norm): Eq. 6 trains W1 and W2 themselves, "
-                "each with its own penalty lam ||W||^2", "parametrized")
-    names = {l.get("name") for l in linears}
-    extra = [p for p in data.get("parameters", [])
-             if not any(p[0] in (f"{n}.weight", f"{n}.bias") or (n == "" and p[0] in ("weight", "bias"))
-                        for n in names)]
-    if extra:
-        listed = ", ".join(f"{p[0]} {tuple(p[1])}" for p in extra[:6])
-        problem(f"the model has parameters besides W1 and W2: {listed}", "extra_parameters")
-    others = sorted({short_class(c) for name, c in data.get("modules", [])[1:] if c not in CONTAINERS})
+    ident = data.get("weights") or {}
+    how = ident.get("how")
+    found = [ident.get("W1"), ident.get("W2")] if how in ("shape", "order") else None
+    if found is None:
+        problem(*_not_found(data, ident, m, k))
+    else:
+        changed = [(role, w) for role, w in zip(ROLES, found) if w["kind"] == "changes"]
+        computed = [(role, w) for role, w in zip(ROLES, found) if w["kind"] == "computed"]
+        for role, w in changed:
+            problem(f"a parametrization changes {role}'s values ({w['name']} is computed from "
+                    f"{w['originals'][0]} and differs from it): Eq. 6 trains W1 and W2 themselves, each with "
+                    "its own penalty lam ||W||^2; remove the parametrization", "parametrized")
+        if computed:
+            which = " and ".join(f"{role} ({w['name']}, from {', '.join(w['originals'])})" for role, w in computed)
+            problem(f"{which} {'is' if len(computed) == 1 else 'are'} computed from other parameters (a "
+                    "parametrization such as weight_norm or spectral_norm): Eq. 6 trains W1 and W2 themselves, "
+                    "each with its own penalty lam ||W||^2", "parametrized")
+        biases = ident.get("biases") or [None, None]
+        if any(biases):
+            which = "the encoder and the decoder have biases" if all(biases) else \
+                f"the {('encoder', 'decoder')[biases.index(next(b for b in biases if b))]} has a bias"
+            problem(f"{which} ({', '.join(b for b in biases if b)}): nn.Linear adds one by default (bias=True), "
+                    "and Eq. 6's model W2 W1 x has none (a bias changes both the model and its minimiser); "
+                    "pass bias=False", "bias")
+        vectors = ident.get("bias_vectors") or []
+        if vectors:
+            problem(f"the model has bias vectors ({_listed(vectors)}): Eq. 6's model W2 W1 x has none (a bias "
+                    "changes both the model and its minimiser); remove them", "bias")
+        extra = ident.get("extra") or []
+        if extra:
+            order = ""
+            if how == "order":
+                order = (f" (its shapes cannot tell W1 and W2 apart, so the grader took the first two nn.Linear "
+                         f"modules in registration order: W1 = {found[0]['name']}, W2 = {found[1]['name']})")
+            problem(f"the model has trainable parameters besides W1 ({found[0]['name']}) and W2 "
+                    f"({found[1]['name']}): {_listed(extra)}{order}; Eq. 6's model has only W1 and W2: remove "
+                    "the others", "extra_parameters")
+    others = sorted({short_class(c) for name, c in data.get("modules", [])[1:]
+                     if c not in CONTAINERS and "parametrizations" not in name.split(".")})
     forward = data.get("forward") or {}
     A = None
     if "error" in forward:
@@ -105,19 +143,29 @@ def analyse_structure(data: dict, m: int, k: int) -> Structure:
             elif batch > LINEAR_RTOL:
                 problem(f"the output for a point depends on the other points of its batch (by {batch:.2g})"
                         f"{where}; Eq. 6 treats each point on its own (no batch statistics)", "batch_dependent")
-            if A is not None and "W1" in data and not biased and len(linears) == 2 and shapes == [(m, k), (k, m)]:
-                product = _arr(data["W2"]) @ _arr(data["W1"])
-                gap = _rel(A, product)
+            if A is not None and found is not None and "W1" in data and not problems:
+                W1, W2 = _arr(data["W1"]), _arr(data["W2"])
+                gap = _rel(A, W2 @ W1)
                 offset = float(np.linalg.norm(_arr(forward["zero"])))
-                if gap > LINEAR_RTOL:
-                    problem(f"the forward map is linear but is not W2 W1 x (it differs from the product of the "
-                            f"two nn.Linear weights by {gap:.2g}, relative){where}: nothing else may act in the "
-                            "forward path (no skip connection, scaling or extra layer)", "not_w2w1")
+                if gap > LINEAR_RTOL and _rel(A, (W2 @ W1).T) <= LINEAR_RTOL:
+                    n1, n2 = found[0]["name"], found[1]["name"]
+                    problem(f"the forward map is x -> (W2 W1)^T x, with W1 the {k} x {m} matrix {n1} and W2 the "
+                            f"{m} x {k} matrix {n2}: your matrices act transposed (x @ W multiplies each point by "
+                            f"W^T), so {n2} encodes and {n1} decodes; Eq. 6's encoder W1 is {k} x {m} and its "
+                            f"decoder W2 {m} x {k}: for a batch of rows compute x @ W1.T @ W2.T (as nn.Linear "
+                            "does)", "transposed_weights")
+                elif gap > LINEAR_RTOL:
+                    order = (" (their shapes cannot tell them apart, so the grader took the nn.Linear modules in "
+                             "registration order: register the encoder first)" if how == "order" else "")
+                    problem(f"the forward map is linear but is not W2 W1 x (it differs from the product of "
+                            f"W2 = {found[1]['name']} and W1 = {found[0]['name']} by {gap:.2g}, relative){order}"
+                            f"{where}: nothing else may act in the forward path (no skip connection, scaling or "
+                            "extra layer)", "not_w2w1")
                 elif offset > 1e-6 * max(1.0, float(np.linalg.norm(A))):
                     problem(f"the model maps 0 to a nonzero output (norm {offset:.2g}): Eq. 6's model has no "
                             "offset", "bias")
                 else:
-                    for text, diagnosis in _gradient_problems(data, linears):
+                    for text, diagnosis in _gradient_problems(data, found):
                         problem(text, diagnosis)
     if not problems:
         return Structure(True, [], None, A)
@@ -135,7 +183,7 @@ def _forward_map(forward: dict) -> tuple[np.ndarray, float]:
     return A, max(errors)
 
 
-def _gradient_problems(data: dict, linears: list[dict]) -> list[tuple[str, str]]:
+def _gradient_problems(data: dict, found: list[dict]) -> list[tuple[str, str]]:
     """Whether backpropagation through the model gives W1 and W2 the gradients of x -> W2 W1 x: for
     sum(G * f(X)) they are W2^T G^T X and G^T X W1^T."""
     probe = data.get("gradient")
@@ -145,19 +193,17 @@ def _gradient_problems(data: dict, linears: list[dict]) -> list[tuple[str, str]]
         return [(f"backpropagating through the model failed: {probe['error']}", "backward_error")]
     X, G = _arr(probe["points"]), _arr(probe["G"])
     W1, W2 = _arr(data["W1"]), _arr(data["W2"])
-    frozen = {p[0] for p in data.get("parameters", []) if len(p) > 2 and not p[2]}
-    found = []
+    result = []
     for i, (got, want) in enumerate(zip((probe["W1"], probe["W2"]), (W2.T @ G.T @ X, G.T @ X @ W1.T))):
-        name = linears[i].get("name", "")
-        if f"{name}.weight" in frozen or (name == "" and "weight" in frozen):
-            found.append((f"{WEIGHTS[i]} is frozen (requires_grad=False): training cannot move it, and Eq. 6 "
-                          "is minimised over both weights", "frozen_weight"))
+        if not found[i].get("trainable", True):
+            result.append((f"{WEIGHTS[i]} ({found[i]['name']}) is frozen (requires_grad=False): training cannot "
+                           "move it, and Eq. 6 is minimised over both weights", "frozen_weight"))
             continue
         scale = float(np.linalg.norm(want))
         if got is None or (scale > 0 and not np.any(_arr(got))):
-            found.append((f"{WEIGHTS[i]} gets no gradient through the model: the forward map is right, but "
-                          "the forward pass cuts the weight off from backpropagation (a .detach(), "
-                          "torch.no_grad() or .data in forward), so training cannot move it", "no_gradient"))
+            result.append((f"{WEIGHTS[i]} gets no gradient through the model: the forward map is right, but "
+                           "the forward pass cuts the weight off from backpropagation (a .detach(), "
+                           "torch.no_grad() or .data in forward), so training cannot move it", "no_gradient"))
             continue
         got = _arr(got)
         gap = _rel(got, want)
@@ -166,7 +212,6 @@ def _gradient_problems(data: dict, linears: list[dict]) -> list[tuple[str, str]]
         factor = float(np.sum(got * want) / scale ** 2) if scale > 0 else 0.0
         how = (f"{factor:.3g} times that of x -> W2 W1 x" if _rel(got, factor * want) <= LINEAR_RTOL
                else f"not that of x -> W2 W1 x (it differs by {gap:.2g}, relative)")
-        found.append((f"the gradient reaching {WEIGHTS[i]} is {how}: the forward map is right, but a gradient "
-                      "hook or a custom autograd function changes what training follows", "wrong_gradient"))
-    return found
-
+        result.append((f"the gradient reaching {WEIGHTS[i]} is {how}: the forward map is right, but a gradient "
+                       "hook or a custom autograd function changes what training follows", "wrong_gradient"))
+    return result

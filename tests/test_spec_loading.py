@@ -97,7 +97,7 @@ def test_shipped_problem_details():
     by_check = {c.check: c for c in p.checks}
     assert by_check["allclose"].points == 7 and by_check["finite_difference"].points == 3
     # params are the checks' validated parameter objects, not raw dicts
-    assert by_check["allclose"].params.rtol == pytest.approx(1e-6)
+    assert by_check["allclose"].params.rtol == pytest.approx(1e-5)
     slips = {ref.name: ref.feedback for ref in by_check["allclose"].params.diagnose}
     assert "transposed" in slips and "scaled_by_n" in slips  # a built-in slip and one of the kit's
     # the spec words the generic slips for its problem ({name: feedback}); the others keep their own feedback
@@ -178,7 +178,7 @@ def test_unknown_generator(assignment: Path):
 
 
 def test_negative_rtol(assignment: Path):
-    line = edit(assignment, PROBLEM_FILE, "rtol: 1.0e-6\n", "rtol: -1\n")
+    line = edit(assignment, PROBLEM_FILE, "rtol: 1.0e-5\n", "rtol: -1\n")
     issue = issue_at(issues_of(assignment), "checks[0].params.rtol")
     assert issue.path == assignment / PROBLEM_FILE and issue.line == line
     assert "greater than or equal to 0" in issue.message and "-1" in issue.message
@@ -323,7 +323,7 @@ def test_top_level_must_be_a_mapping(assignment: Path):
 
 
 def test_cli_validate_reports_spec_errors(assignment: Path, capsys):
-    line = edit(assignment, PROBLEM_FILE, "rtol: 1.0e-6\n", "rtol: -1\n")
+    line = edit(assignment, PROBLEM_FILE, "rtol: 1.0e-5\n", "rtol: -1\n")
     code = main(["validate", str(assignment)])
     out, err = capsys.readouterr()
     assert code == 2

@@ -10,7 +10,9 @@ from grader.answers.manual import ManualGrades, read_manual, write_free_text
 from grader.fingerprint import assignment_hash
 from grader.gradebook import FILENAME as GRADEBOOK, Gradebook, GradebookError
 from grader.grading import PUBLIC, grade_problem, workers_for
+from grader.kit import KitError
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
+from grader.mutants.run import ProblemMutants, grade_mutants
 from grader.output.gradescope import write_results_json
 from grader.output.scores_csv import write_scores_csv
 from grader.reference import ReferenceFailure
@@ -234,6 +236,28 @@ def validate_questions(problem) -> list[CheckResult]:
     return results
 
 
-__all__ = ["BatchResult", "GradebookError", "ProblemValidation", "ReferenceFailure", "UsageError", "Visibility",
-           "check_submission", "grade_batch", "grade_submission", "isolation_warning", "not_graded_warnings",
-           "validate_assignment"]
+def mutation_test(assignment_dir: Path, *, problems: list[str] | None = None, jobs: int = 1,
+                  max_mutants: int | None = None, sandbox: isolation.Mode = "auto",
+                  on_problem: Callable[[ProblemMutants], None] | None = None) -> list[ProblemMutants]:
+    """Mutation testing of the assignment's cases (``grader validate --mutants``): wrong variants of each reference
+    (AST mutations, the wrong answers of the slips its checks name) must lose points, valid rewrites (float32,
+    lists, torch, the kit's own) must keep full marks. Each is graded like a submission, on all cases, in one
+    session with ``jobs`` warm sandboxes; ``max_mutants`` grades a fixed sample of each problem's AST mutants.
+    ``on_problem`` gets each problem's outcome as soon as it is done."""
+    if jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    if max_mutants is not None and max_mutants < 0:
+        raise UsageError(f"--max-mutants must be at least 0, got {max_mutants}")
+    assignment = full_assignment(load_assignment(assignment_dir))
+    choose_problems(assignment, problems)  # an unknown id is a UsageError before any sandbox starts
+    with open_session(assignment, problems, sandbox=sandbox, warm=True, jobs=jobs) as session:
+        session.prepare()
+        try:
+            return grade_mutants(session, jobs=jobs, max_mutants=max_mutants, on_problem=on_problem)
+        except KitError as exc:  # a slip's wrong answer or a rewrite that cannot be copied into the sandbox
+            raise UsageError(str(exc)) from exc
+
+
+__all__ = ["BatchResult", "GradebookError", "ProblemMutants", "ProblemValidation", "ReferenceFailure", "UsageError",
+           "Visibility", "check_submission", "grade_batch", "grade_submission", "isolation_warning",
+           "mutation_test", "not_graded_warnings", "validate_assignment"]

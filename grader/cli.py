@@ -1,7 +1,8 @@
 """The ``grader`` command: a thin layer over :mod:`grader.api`.
 
 Exit codes: 0 success (for ``check``: every public check passed); 1 ``check`` found failing checks,
-``validate`` found a reference that does not earn full marks, or ``doctor`` found grading degraded; 2 the
+``validate`` found a reference that does not earn full marks (with ``--mutants``: a mutant that survives unexplained,
+a slip mutant not named, a valid rewrite that loses points), or ``doctor`` found grading degraded; 2 the
 grader could not do its job (bad spec, bad arguments, missing folders). ``gradescope`` exits 0 whenever
 it wrote results.json, whatever the student scored.
 """
@@ -98,7 +99,15 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--samples", action=argparse.BooleanOptionalAction, default=True,
                           help="grade ASSIGNMENT/samples/ and compare with ASSIGNMENT/samples.yaml (default: on, "
                           "where the assignment has them)")
-    validate.add_argument("--jobs", type=int, default=1, help="workers grading the samples")
+    validate.add_argument("--jobs", type=int, default=1, help="workers grading the samples (or the mutants)")
+    validate.add_argument("--mutants", action="store_true",
+                          help="mutation testing instead of the samples: wrong variants of each reference (AST "
+                          "mutations, the slips its checks name) must lose points, valid rewrites (float32, lists, "
+                          "torch, the kit's own) must keep full marks; exits 1 on a survivor the spec does not explain")
+    validate.add_argument("--problems", help="with --mutants: comma-separated problem ids (default: all)")
+    validate.add_argument("--max-mutants", type=int, metavar="N",
+                          help="with --mutants: grade at most N AST mutants per problem (a fixed sample)")
+    validate.add_argument("--verbose", action="store_true", help="with --mutants: list every killed mutant too")
 
     new = sub.add_parser("new", help="start a problem: a spec, reference and kit module that validate, to rewrite")
     new.add_argument("problem", help="the problem's id (lowercase, dashes), e.g. layer-gradients")
@@ -221,6 +230,12 @@ def _grade(args) -> int:
 def _validate(args) -> int:
     from grader import samples
 
+    if args.mutants:
+        return _mutants(args)
+    given = [flag for flag, value in (("--problems", args.problems), ("--max-mutants", args.max_mutants),
+                                      ("--verbose", args.verbose)) if value not in (None, False)]
+    if given:
+        raise api.UsageError(f"{', '.join(given)}: only with --mutants")
     _warn_machine(args)
     expected = samples.load_samples(args.assignment) if args.samples and args.assignment.is_dir() else None
     checks = api.validate_assignment(args.assignment, sandbox=args.sandbox)
@@ -258,6 +273,22 @@ def _validate(args) -> int:
         "every one comes out as samples.yaml expects." if report.ok else
         f"{len(report.matched)} as expected, {len(wrong)} not ({len(report.mismatches)} difference(s) above)."))
     return 1 if not report.ok else 0
+
+
+def _mutants(args) -> int:
+    from grader.mutants.report import problem_lines, total_line
+    from grader.timing import Instant
+
+    _warn_machine(args)
+    started = Instant.now()
+
+    def show(found) -> None:
+        print("\n".join(problem_lines(found, verbose=args.verbose)), flush=True)
+
+    found = api.mutation_test(args.assignment, problems=_problem_list(args.problems), jobs=args.jobs,
+                              max_mutants=args.max_mutants, sandbox=args.sandbox, on_problem=show)
+    print(f"\n{total_line(args.assignment, found, started.elapsed())}")
+    return 1 if any(f.issues for f in found) else 0
 
 
 def _gradescope(args) -> int:

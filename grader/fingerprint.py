@@ -1,7 +1,9 @@
 """Content hashes that tell the gradebook whether a stored grade is still valid.
 
 A submission's hash covers the names and contents of every file in its folder; an assignment's hash
-covers its YAML files and its problems' reference solutions. Either hash changing means a regrade.
+covers its YAML files and its problems' reference solutions. Either hash changing means a regrade. A spec's
+top-level ``mutants:`` key (mutation testing's marks, ``grader validate --mutants``) decides no grade: it is left
+out of the hash, so marking a mutant equivalent regrades nobody.
 
 A submission folder is the student's: it is walked with ``lstat`` only (:mod:`grader.submission_files`),
 a link is hashed as its target's text and never followed, a named pipe, socket or device by its kind and
@@ -20,11 +22,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
 
+import yaml
+
 from grader.models import Assignment
 from grader.submission_files import BYPRODUCTS, FileRefused, Listing, kind, open_regular, read_chunks, walk
 
 MAX_HASHED_BYTES = 16 * 1024 * 1024  #: a submission's file larger than this is hashed by size and time
 MAX_TOTAL_BYTES = 256 * 1024 * 1024  #: of one submission folder, read for its hash at most
+UNGRADED_KEYS = ("mutants",)  #: top-level keys of a spec that decide no grade, left out of the assignment's hash
 
 
 @dataclass
@@ -64,7 +69,8 @@ def _contents(digest: "hashlib._Hash", path: Path, shown: str, budget: _Budget |
 
 
 def _update(digest: "hashlib._Hash", name: str, path: Path) -> None:
-    """Feed one of the instructor's files: its name, then (following a link) its contents."""
+    """Feed one of the instructor's files: its name, then (following a link) its contents; a YAML spec without its
+    keys that decide no grade."""
     _name(digest, name)
     try:
         if path.is_symlink():  # the link itself, then (when it leads to a file) what it leads to
@@ -73,10 +79,35 @@ def _update(digest: "hashlib._Hash", name: str, path: Path) -> None:
     except OSError as exc:
         digest.update(f"E{exc.errno}\0".encode())
         return
-    if stat.S_ISREG(mode):
+    graded = _graded_text(path) if stat.S_ISREG(mode) and path.suffix in (".yaml", ".yml") else None
+    if graded is not None:  # fed as _contents feeds a file, so a spec without such keys hashes as it always did
+        digest.update(str(len(graded)).encode() + b"\0" + graded)
+    elif stat.S_ISREG(mode):
         _contents(digest, path.resolve(), name, None)
     else:
         digest.update(f"K{kind(mode)}\0".encode())
+
+
+def _graded_text(path: Path) -> bytes | None:
+    """A YAML spec's bytes without its top-level keys that decide no grade (:data:`UNGRADED_KEYS`, each with its
+    value); None when it has none (or is no readable YAML mapping): then the file is hashed as it is."""
+    try:
+        raw = path.read_bytes()
+        if not any(key.encode() in raw for key in UNGRADED_KEYS):
+            return None
+        text = raw.decode("utf-8")
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    spans = [(k.start_mark.index, v.end_mark.index) for k, v in root.value
+             if isinstance(k, yaml.ScalarNode) and k.value in UNGRADED_KEYS]
+    if not spans:
+        return None
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + text[end:]
+    return text.encode("utf-8")
 
 
 def files_hash(root: Path, files: Iterable[Path]) -> str:

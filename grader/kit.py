@@ -8,7 +8,10 @@ makes one :class:`Kit` and registers on it, by name:
 - **generators** ``(rng, params) -> {argument: value}``: a case's inputs, from its ``params`` (a pydantic
   model, validated when the spec loads) and a seeded ``numpy.random.Generator``;
 - **losses** ``(values) -> float`` for the ``finite_difference`` check;
-- **slips** ``(SlipContext) -> bool`` with their feedback: a wrong answer the checks name when it matches;
+- **slips** ``(SlipContext) -> bool`` with their feedback: a wrong answer the checks name when it matches; with
+  ``wrong=``, a builder of that wrong answer from the reference's outputs, for mutation testing;
+- **rewrites** ``(outputs, inputs) -> outputs``: valid variants of the reference's answer (another basis, another
+  type) that must keep full marks (``grader validate --mutants``);
 - **checks** ``(CaseData, params) -> Verdict``, and hooks that see all of one check's results;
 - **sandbox modules**: files copied into each sandbox. A *driver* (``run(namespace, *args, tick)``) drives
   the student's code; a module with ``build(spec)`` rebuilds an object handed to the student's code (the
@@ -54,11 +57,17 @@ if TYPE_CHECKING:  # pragma: no cover
 
 Generator = Callable[[np.random.Generator, Any], dict[str, Any]]
 Loss = Callable[[dict[str, Any]], float]
+#: builds a slip's wrong answer: (the reference's outputs by return name, the case's inputs) -> the wrong outputs; for
+#: mutation testing (``grader validate --mutants``), which copies it into the sandbox as source: it is self-contained
+WrongAnswer = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
+#: a valid rewrite of an answer: (the reference's outputs by return name, the case's inputs) -> the outputs rewritten
+RewriteFunc = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 MODULE_NAME = re.compile(r"^_?[a-z][a-z0-9_]*$")
+REWRITE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 
 __all__ = ["AnswerError", "CalibrationContext", "CalibrationFailed", "CaseData", "CheckResult", "CompanionContext",
-           "DriverContext", "Kit", "KitError", "NoParams", "NotGraded", "ReferenceFailure", "ReferenceRun", "SlipContext", "Status",
-           "SubmissionResult", "Tolerance", "Verdict", "as_array", "require_shape"]
+           "DriverContext", "Kit", "KitError", "NoParams", "NotGraded", "ReferenceFailure", "ReferenceRun", "Rewrite",
+           "SlipContext", "Status", "SubmissionResult", "Tolerance", "Verdict", "WrongAnswer", "as_array", "require_shape"]
 
 
 class KitError(Exception):
@@ -111,6 +120,16 @@ class CompanionContext(DrivenCase):
     calibration_error: str | None = None  #: why the calibration failed in this session (for staff), if it did
 
 
+@dataclass(frozen=True)
+class Rewrite:
+    """A valid rewrite of the reference's answer, registered by a kit (:meth:`Kit.rewrite`)."""
+
+    name: str
+    func: RewriteFunc  #: self-contained: ``grader validate --mutants`` copies its source into the sandbox
+    entries: tuple[str, ...] | None = None  #: the entry points it applies to (None: every one without a driver)
+    doc: str = ""
+
+
 Companion = Callable[[CompanionContext], DriverContext]
 Calibration = Callable[[CalibrationContext], Any]
 ReportPart = Callable[["ProblemResult"], "list[Part]"]  #: one student's problem -> parts of their report
@@ -128,6 +147,8 @@ class Kit:
         self.generators: Registry[Generator] = Registry("generator")
         self.losses: Registry[Loss] = Registry("loss")
         self.slips: Registry[SlipTest] = Registry("slip")
+        self.wrong_answers: dict[str, WrongAnswer] = {}  #: slip -> the builder of its wrong answer
+        self.rewrites: dict[str, Rewrite] = {}
         self.checks: Registry[CheckFunc] = Registry("check")
         self.hooks: dict[str, AcrossCases] = {}
         self.sandbox_modules: dict[str, Path] = {}
@@ -145,12 +166,40 @@ class Kit:
     def loss(self, name: str) -> Callable[[Loss], Loss]:
         return self.losses.register(name)
 
-    def slip(self, name: str, feedback: str | None = None) -> Callable[[SlipTest], SlipTest]:
+    def slip(self, name: str, feedback: str | None = None, *,
+             wrong: WrongAnswer | None = None) -> Callable[[SlipTest], SlipTest]:
         """A named wrong answer; ``feedback`` is what the student reads (default: the function's docstring's
-        first line; ``{names}`` stands for the outputs compared). A spec may word it anew for its problem."""
+        first line; ``{names}`` stands for the outputs compared). A spec may word it anew for its problem.
+
+        ``wrong(outputs, inputs) -> outputs`` builds that wrong answer from the reference's outputs (by return
+        name) and the case's inputs, for mutation testing (``grader validate --mutants`` grades it and expects
+        this slip's name). It runs in the sandbox, copied there as source: a ``def`` that imports what it uses
+        inside its body and reads nothing else of the kit."""
         if name in SLIPS:
             raise KitError(f"slip {name!r} is built in; give the kit's slip another name")
+        if wrong is not None:
+            if not callable(wrong):
+                raise KitError(f"slip {name!r}: wrong= must be a function (outputs, inputs) -> outputs")
+            self.wrong_answers[name] = wrong
         return self.slips.register(name, doc=feedback)
+
+    def rewrite(self, name: str, entries: list[str] | tuple[str, ...] | None = None
+                ) -> Callable[[RewriteFunc], RewriteFunc]:
+        """A valid rewrite of the answer, ``func(outputs, inputs) -> outputs`` (e.g. the same subspace in another
+        basis), applied to the reference's outputs for ``entries`` (default: every entry point without a driver):
+        ``grader validate --mutants`` checks that it keeps full marks. Self-contained like a slip's ``wrong=``."""
+        if not REWRITE_NAME.match(name):
+            raise KitError(f"rewrite name {name!r}: expected lowercase letters, digits and _")
+        if name in self.rewrites:
+            raise KitError(f"rewrite {name!r} is registered twice")
+
+        def decorate(func: RewriteFunc) -> RewriteFunc:
+            lines = (func.__doc__ or "").strip().splitlines()
+            self.rewrites[name] = Rewrite(name, func, tuple(entries) if entries is not None else None,
+                                          lines[0] if lines else "")
+            return func
+
+        return decorate
 
     def check(self, name: str, params: type[BaseModel] = NoParams) -> Callable[[CheckFunc], CheckFunc]:
         if name in CHECKS:

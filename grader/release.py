@@ -159,6 +159,8 @@ def _release_problem(problem: ProblemSpec, out: Path, book: CaseBook, notes: lis
                              for i, c in enumerate(value)]
         elif key == "questions":
             doc["questions"] = [_release_question(q, f"{problem.id}/{q.get('id')}", notes) for q in value]
+        elif key == "mutants":
+            continue  # mutation testing's marks quote the reference's code: never published
         else:
             raise ReleaseError(f"{problem.source}: do not know whether field {key!r} may be published")
     files = [_dump(out / problem.source.name, doc)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, field_validator, model_validator
 
 from grader.answers.questions import Question
 from grader.answers.released import ReleasedQuestion
@@ -64,6 +64,62 @@ class CheckModel(Strict):
     cases: list[str] | None = Field(None, min_length=1)
 
 
+def _stated(reason: str) -> str:
+    if not reason.strip():
+        raise ValueError("give a reason (it is what the next author reads)")
+    return reason.strip()
+
+
+class EquivalentMark(Strict):
+    """A mutant of the reference that no case can tell apart from it, and why (``grader validate --mutants``)."""
+
+    mutant: str = Field(min_length=1, description="the mutant's id, as `grader validate --mutants` prints it")
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, reason: str) -> str:
+        return _stated(reason)
+
+
+class RewriteMark(Strict):
+    """A rewrite of the reference that is not a valid answer to this problem (for ``entry``, or every entry)."""
+
+    rewrite: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    entry: str | None = None
+    reason: str
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, reason: str) -> str:
+        return _stated(reason)
+
+
+class MutantsModel(Strict):
+    """Mutation testing's marks (``grader validate --mutants``); they decide no grade."""
+
+    #: the reference's functions to mutate (default: every top-level function)
+    functions: list[str] | None = Field(None, min_length=1)
+    equivalent: list[EquivalentMark] = []
+    rewrites_not_valid: list[RewriteMark] = []
+
+    @field_validator("functions")
+    @classmethod
+    def _identifiers(cls, names: list[str] | None) -> list[str] | None:
+        bad = [n for n in names or [] if not n.isidentifier()]
+        if bad:
+            raise ValueError(f"expected names of the reference's functions, got {bad}")
+        return names
+
+    @model_validator(mode="after")
+    def _once(self) -> "MutantsModel":
+        ids = [m.mutant for m in self.equivalent]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"mutant(s) marked equivalent twice: {twice}")
+        return self
+
+
 class ProblemModel(Strict):
     id: str = Slug
     title: str
@@ -75,6 +131,7 @@ class ProblemModel(Strict):
     cases: list[CaseModel] = []
     checks: list[CheckModel] = []
     questions: list[Question] = []
+    mutants: MutantsModel | None = None  #: mutation testing's marks: decide no grade, left out of the fingerprint
 
     @model_validator(mode="after")
     def _code_or_questions(self) -> "ProblemModel":
@@ -84,6 +141,8 @@ class ProblemModel(Strict):
             missing = [f for f in ("entry", "reference", "cases") if not getattr(self, f)]
             if missing:
                 raise ValueError(f"a problem with checks needs {', '.join(missing)}")
+        if self.mutants is not None and not self.checks:
+            raise ValueError("'mutants' marks mutants of a reference solution: a problem without checks has none")
         return self
 
 

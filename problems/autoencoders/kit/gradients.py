@@ -21,13 +21,29 @@ def linear_autoencoder(v: dict[str, Any]) -> float:
     return float(np.sum(residual * residual))
 
 
-@kit.slip("scaled_by_n")
+def scaled_by_n_answer(outputs: dict, inputs: dict) -> dict:
+    """The gradients of the mean over samples, ||X - W2 W1 X||_F^2 / n: the right ones divided by n."""
+    import numpy as np
+
+    n = inputs["X"].shape[1]
+    return {name: np.asarray(value, dtype=float) / n for name, value in outputs.items()}
+
+
+@kit.slip("scaled_by_n", wrong=scaled_by_n_answer)
 def scaled_by_n(s: SlipContext) -> bool:
     """Your values are divided by n, the number of samples: the loss is a sum over samples, not a mean."""
     return s.all_scaled(1.0 / s.inputs["X"].shape[1])
 
 
-@kit.slip("scaled_by_mn")
+def scaled_by_mn_answer(outputs: dict, inputs: dict) -> dict:
+    """The gradients of the mean squared error, ||X - W2 W1 X||_F^2 / (m n): the right ones divided by m n."""
+    import numpy as np
+
+    size = inputs["X"].size
+    return {name: np.asarray(value, dtype=float) / size for name, value in outputs.items()}
+
+
+@kit.slip("scaled_by_mn", wrong=scaled_by_mn_answer)
 def scaled_by_mn(s: SlipContext) -> bool:
     """Your values are divided by m*n: the loss is the squared Frobenius norm, not the mean squared error."""
     return s.all_scaled(1.0 / s.inputs["X"].size)

@@ -18,7 +18,17 @@ def _projector_onto(P: np.ndarray, Q: np.ndarray, tol: Tolerance) -> bool:
     return P.shape == Q.shape and float(np.linalg.norm(P - Q)) <= tol.atol
 
 
-@kit.slip("smallest_eigenvectors")
+def smallest_eigenvectors_answer(outputs: dict, inputs: dict) -> dict:
+    """The first k eigenvectors of X X^T from numpy.linalg.eigh: those of the k smallest eigenvalues."""
+    import numpy as np
+
+    X, k = np.asarray(inputs["X"], dtype=float), int(inputs["k"])
+    _, vectors = np.linalg.eigh(X @ X.T)  # ascending
+    Uk = vectors[:, :k]
+    return {"W1": Uk.T.copy(), "W2": Uk.copy()}
+
+
+@kit.slip("smallest_eigenvectors", wrong=smallest_eigenvectors_answer)
 def smallest_eigenvectors(s: SlipContext) -> bool:
     """You used the k eigenvectors with the smallest eigenvalues: numpy.linalg.eigh sorts them in ascending order."""
     W1, W2, X, k = s.got["W1"], s.got["W2"], s.inputs["X"], int(s.inputs["k"])
@@ -30,7 +40,17 @@ def smallest_eigenvectors(s: SlipContext) -> bool:
     return bool(is_projector and abs(np.trace(P @ X @ X.T) - evals[:k].sum()) <= 1e-6 * evals[-1])
 
 
-@kit.slip("gram_eigenvectors")
+def gram_eigenvectors_answer(outputs: dict, inputs: dict) -> dict:
+    """The top k eigenvectors of the Gram matrix X^T X (n x n): W1 k x n, W2 n x k."""
+    import numpy as np
+
+    X, k = np.asarray(inputs["X"], dtype=float), int(inputs["k"])
+    _, vectors = np.linalg.eigh(X.T @ X)  # ascending
+    Vk = vectors[:, ::-1][:, :k]
+    return {"W1": Vk.T.copy(), "W2": Vk.copy()}
+
+
+@kit.slip("gram_eigenvectors", wrong=gram_eigenvectors_answer)
 def gram_eigenvectors(s: SlipContext) -> bool:
     """You used eigenvectors of X^T X (n x n, one per sample) instead of X X^T (m x m, one per feature)."""
     W1, W2, X, k = s.got["W1"], s.got["W2"], s.inputs["X"], int(s.inputs["k"])
@@ -40,7 +60,18 @@ def gram_eigenvectors(s: SlipContext) -> bool:
     return _projector_onto(W2 @ W1, top_projector(X.T, k), s.tol)
 
 
-@kit.slip("unsorted_eigenvectors")
+def unsorted_eigenvectors_answer(outputs: dict, inputs: dict) -> dict:
+    """The first k eigenvectors of X X^T from numpy.linalg.eig, in its own order, not sorted by eigenvalue (the right
+    subspace only where eig happens to list the top k first)."""
+    import numpy as np
+
+    X, k = np.asarray(inputs["X"], dtype=float), int(inputs["k"])
+    _, vectors = np.linalg.eig(X @ X.T)
+    Uk = np.real(vectors[:, :k])
+    return {"W1": Uk.T.copy(), "W2": Uk.copy()}
+
+
+@kit.slip("unsorted_eigenvectors", wrong=unsorted_eigenvectors_answer)
 def unsorted_eigenvectors(s: SlipContext) -> bool:
     """You kept k eigenvectors of X X^T, but not those with the largest eigenvalues: numpy.linalg.eig returns them in no particular order; sort by eigenvalue (or use numpy.linalg.eigh, which sorts them in ascending order)."""
     W1, W2, X, k = s.got["W1"], s.got["W2"], s.inputs["X"], int(s.inputs["k"])
@@ -54,7 +85,12 @@ def unsorted_eigenvectors(s: SlipContext) -> bool:
     return bool(is_projector and spanned_by_eigenvectors and not s.close(P, s.expected["P"]))
 
 
-@kit.slip("factors_swapped")
+def factors_swapped_answer(outputs: dict, inputs: dict) -> dict:
+    """The decoder returned first: W1 is the m x k factor, W2 the k x m one."""
+    return {"W1": outputs["W2"], "W2": outputs["W1"]}
+
+
+@kit.slip("factors_swapped", wrong=factors_swapped_answer)
 def factors_swapped(s: SlipContext) -> bool:
     """W1 and W2 are swapped or transposed: W1 is the k x m encoder, W2 the m x k decoder."""
     W1, W2, X, k = s.got["W1"], s.got["W2"], s.inputs["X"], int(s.inputs["k"])
@@ -64,7 +100,17 @@ def factors_swapped(s: SlipContext) -> bool:
     return _projector_onto(W1 @ W2, s.expected["P"], s.tol)
 
 
-@kit.slip("wrong_dimension")
+def wrong_dimension_answer(outputs: dict, inputs: dict) -> dict:
+    """The top k + 1 principal directions instead of k (one component too many)."""
+    import numpy as np
+
+    X, k = np.asarray(inputs["X"], dtype=float), int(inputs["k"])
+    _, vectors = np.linalg.eigh(X @ X.T)  # ascending
+    U = vectors[:, ::-1][:, :k + 1]
+    return {"W1": U.T.copy(), "W2": U.copy()}
+
+
+@kit.slip("wrong_dimension", wrong=wrong_dimension_answer)
 def wrong_dimension(s: SlipContext) -> bool:
     """Your subspace has the wrong dimension: keep exactly k components."""
     W1, W2, X, k = s.got["W1"], s.got["W2"], s.inputs["X"], int(s.inputs["k"])
@@ -73,3 +119,14 @@ def wrong_dimension(s: SlipContext) -> bool:
         return False
     j = W1.shape[0]
     return j != k and 0 < j <= m and _projector_onto(W2 @ W1, top_projector(X, j), s.tol)
+
+
+@kit.rewrite("rotated_basis", entries=["pca_autoencoder"])
+def rotated_basis(outputs: dict, inputs: dict) -> dict:
+    """Another orthonormal basis of the same subspace: W1 -> R W1 and W2 -> W2 R^T for a random orthogonal R (k x k,
+    a fixed seed), so that W2 W1 is unchanged; any such factorisation is right (``grader validate --mutants``)."""
+    import numpy as np
+
+    W1, W2 = np.asarray(outputs["W1"], dtype=float), np.asarray(outputs["W2"], dtype=float)
+    R, _ = np.linalg.qr(np.random.default_rng(0).standard_normal((W1.shape[0], W1.shape[0])))
+    return {"W1": R @ W1, "W2": W2 @ R.T}

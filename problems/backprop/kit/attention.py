@@ -54,36 +54,111 @@ def _matches(s: SlipContext, **knobs: Any) -> bool:
     return s.close(s.got[name], attention(s.inputs["Q"], s.inputs["K"], s.inputs["V"], **knobs))
 
 
+def no_mask_answer(outputs: dict, inputs: dict) -> dict:
+    """softmax(Q K^T / sqrt(d)) V over every key: no causal mask."""
+    import numpy as np
+
+    (name,) = outputs
+    Q, K, V = inputs["Q"], inputs["K"], inputs["V"]
+    S = Q @ K.T / np.sqrt(Q.shape[1])
+    A = np.exp(S - S.max(axis=1, keepdims=True))
+    return {name: A / A.sum(axis=1, keepdims=True) @ V}
+
+
 @kit.slip("no_mask", "You applied no causal mask: query t may only attend to keys 0..t; set the scores of "
-                     "later keys to -inf before the softmax.")
+                     "later keys to -inf before the softmax.", wrong=no_mask_answer)
 def no_mask(s: SlipContext) -> bool:
     return _matches(s, mask="none")
 
 
+def mask_transposed_answer(outputs: dict, inputs: dict) -> dict:
+    """The mask keeps the upper triangle (key j >= query t, the future) instead of the lower one."""
+    import numpy as np
+
+    (name,) = outputs
+    Q, K, V = inputs["Q"], inputs["K"], inputs["V"]
+    T = Q.shape[0]
+    S = np.where(np.triu(np.ones((T, T), dtype=bool)), Q @ K.T / np.sqrt(Q.shape[1]), -np.inf)
+    A = np.exp(S - S.max(axis=1, keepdims=True))
+    return {name: A / A.sum(axis=1, keepdims=True) @ V}
+
+
 @kit.slip("mask_transposed", "Your mask is the wrong way round: query t attends to keys t..T-1 (the future) "
-                             "instead of 0..t; keep the lower triangle of the scores (j <= t), e.g. np.tril.")
+                             "instead of 0..t; keep the lower triangle of the scores (j <= t), e.g. np.tril.",
+          wrong=mask_transposed_answer)
 def mask_transposed(s: SlipContext) -> bool:
     return _matches(s, mask="transposed")
 
 
+def mask_after_softmax_answer(outputs: dict, inputs: dict) -> dict:
+    """The softmax over every key, then the future probabilities zeroed (rows not renormalised)."""
+    import numpy as np
+
+    (name,) = outputs
+    Q, K, V = inputs["Q"], inputs["K"], inputs["V"]
+    S = Q @ K.T / np.sqrt(Q.shape[1])
+    A = np.exp(S - S.max(axis=1, keepdims=True))
+    A = A / A.sum(axis=1, keepdims=True) * np.tril(np.ones((Q.shape[0], Q.shape[0])))
+    return {name: A @ V}
+
+
 @kit.slip("mask_after_softmax", "You masked after the softmax: zeroing the future probabilities leaves rows "
-                                "that no longer sum to 1. Set the future scores to -inf before the softmax.")
+                                "that no longer sum to 1. Set the future scores to -inf before the softmax.",
+          wrong=mask_after_softmax_answer)
 def mask_after_softmax(s: SlipContext) -> bool:
     return _matches(s, mask_after=True)
 
 
+def unscaled_answer(outputs: dict, inputs: dict) -> dict:
+    """Causal attention on the scores Q K^T, not divided by sqrt(d)."""
+    import numpy as np
+
+    (name,) = outputs
+    Q, K, V = inputs["Q"], inputs["K"], inputs["V"]
+    T = Q.shape[0]
+    S = np.where(np.tril(np.ones((T, T), dtype=bool)), Q @ K.T, -np.inf)
+    A = np.exp(S - S.max(axis=1, keepdims=True))
+    return {name: A / A.sum(axis=1, keepdims=True) @ V}
+
+
 @kit.slip("unscaled", "Your scores are not scaled: divide Q K^T by sqrt(d), d the dimension of the queries "
-                      "and keys.")
+                      "and keys.", wrong=unscaled_answer)
 def unscaled(s: SlipContext) -> bool:
     return _matches(s, scale=1.0)
 
 
-@kit.slip("scaled_by_d", "You divided the scores by d: scaled dot-product attention divides Q K^T by sqrt(d).")
+def scaled_by_d_answer(outputs: dict, inputs: dict) -> dict:
+    """Causal attention on the scores Q K^T / d instead of / sqrt(d)."""
+    import numpy as np
+
+    (name,) = outputs
+    Q, K, V = inputs["Q"], inputs["K"], inputs["V"]
+    T, d = Q.shape
+    S = np.where(np.tril(np.ones((T, T), dtype=bool)), Q @ K.T / d, -np.inf)
+    A = np.exp(S - S.max(axis=1, keepdims=True))
+    return {name: A / A.sum(axis=1, keepdims=True) @ V}
+
+
+@kit.slip("scaled_by_d", "You divided the scores by d: scaled dot-product attention divides Q K^T by sqrt(d).",
+          wrong=scaled_by_d_answer)
 def scaled_by_d(s: SlipContext) -> bool:
     return _matches(s, scale=1.0 / s.inputs["Q"].shape[1])
 
 
+def softmax_over_queries_answer(outputs: dict, inputs: dict) -> dict:
+    """The causally masked scores normalised over each column (the queries, axis 0) instead of each row."""
+    import numpy as np
+
+    (name,) = outputs
+    Q, K, V = inputs["Q"], inputs["K"], inputs["V"]
+    T = Q.shape[0]
+    S = np.where(np.tril(np.ones((T, T), dtype=bool)), Q @ K.T / np.sqrt(Q.shape[1]), -np.inf)
+    A = np.exp(S - S.max(axis=0, keepdims=True))
+    return {name: A / A.sum(axis=0, keepdims=True) @ V}
+
+
 @kit.slip("softmax_over_queries", "Your softmax normalises each column (over the queries, axis 0): each query's "
-                                  "weights over the keys, a row of the scores, must sum to 1 (axis -1).")
+                                  "weights over the keys, a row of the scores, must sum to 1 (axis -1).",
+          wrong=softmax_over_queries_answer)
 def softmax_over_queries(s: SlipContext) -> bool:
     return _matches(s, axis=0)

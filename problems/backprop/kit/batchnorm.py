@@ -62,28 +62,66 @@ def _dx_matches(s: SlipContext, wrong_dx: Callable[[np.ndarray, np.ndarray, np.n
             and s.close(s.got["dbeta"], s.expected["dbeta"]))
 
 
+def constants_treated_answer(outputs: dict, inputs: dict) -> dict:
+    """dx = dout * gamma / sqrt(var + eps), the batch mean and variance taken as constants; dgamma, dbeta right."""
+    import numpy as np
+
+    x = np.asarray(inputs["x"], dtype=float)
+    return {"dx": inputs["dout"] * inputs["gamma"] / np.sqrt(x.var(axis=0) + inputs["eps"])}
+
+
 @kit.slip("constants_treated", "Your dx treats the batch mean and variance as constants "
                                "(dx = dout * gamma / sqrt(var + eps)): both depend on every x_i, so dx has two "
-                               "more terms, -mean(dxhat) and -xhat * mean(dxhat * xhat).")
+                               "more terms, -mean(dxhat) and -xhat * mean(dxhat * xhat).",
+          wrong=constants_treated_answer)
 def constants_treated(s: SlipContext) -> bool:
     return _dx_matches(s, lambda dxhat, xhat, inv_std: dxhat * inv_std)
 
 
+def variance_constant_answer(outputs: dict, inputs: dict) -> dict:
+    """dx = (dxhat - mean(dxhat)) / sqrt(var + eps): the mean's term kept, the variance's dropped."""
+    import numpy as np
+
+    x = np.asarray(inputs["x"], dtype=float)
+    dxhat = inputs["dout"] * inputs["gamma"]
+    return {"dx": (dxhat - dxhat.mean(axis=0)) / np.sqrt(x.var(axis=0) + inputs["eps"])}
+
+
 @kit.slip("variance_constant", "Your dx treats the batch variance as a constant: you kept the mean's term "
-                               "-mean(dxhat) but not the variance's, -xhat * mean(dxhat * xhat).")
+                               "-mean(dxhat) but not the variance's, -xhat * mean(dxhat * xhat).",
+          wrong=variance_constant_answer)
 def variance_constant(s: SlipContext) -> bool:
     return _dx_matches(s, lambda dxhat, xhat, inv_std: inv_std * (dxhat - dxhat.mean(axis=0, keepdims=True)))
 
 
+def dgamma_dbeta_swapped_answer(outputs: dict, inputs: dict) -> dict:
+    """(dx, dbeta, dgamma): the right values, the last two in the wrong order."""
+    return {"dgamma": outputs["dbeta"], "dbeta": outputs["dgamma"]}
+
+
 @kit.slip("dgamma_dbeta_swapped", "dgamma and dbeta are swapped: dgamma = sum_i dout_i * xhat_i and "
-                                  "dbeta = sum_i dout_i; return (dx, dgamma, dbeta) in that order.")
+                                  "dbeta = sum_i dout_i; return (dx, dgamma, dbeta) in that order.",
+          wrong=dgamma_dbeta_swapped_answer)
 def dgamma_dbeta_swapped(s: SlipContext) -> bool:
     return (s.close(s.got["dgamma"], s.expected["dbeta"]) and s.close(s.got["dbeta"], s.expected["dgamma"])
             and s.close(s.got["dx"], s.expected["dx"]))
 
 
+def layer_norm_axis_answer(outputs: dict, inputs: dict) -> dict:
+    """The right backward pass, for xhat normalised over each row's features (axis 1) instead of the batch."""
+    import numpy as np
+
+    dout, x, gamma, eps = inputs["dout"], np.asarray(inputs["x"], dtype=float), inputs["gamma"], inputs["eps"]
+    inv_std = 1.0 / np.sqrt(x.var(axis=1, keepdims=True) + eps)
+    xhat = (x - x.mean(axis=1, keepdims=True)) * inv_std
+    dxhat = dout * gamma
+    dx = inv_std * (dxhat - dxhat.mean(axis=1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=1, keepdims=True))
+    return {"dx": dx, "dgamma": np.sum(dout * xhat, axis=0), "dbeta": np.sum(dout, axis=0)}
+
+
 @kit.slip("layer_norm_axis", "You normalised each row over its features (axis 1, a layer norm): batch norm "
-                             "takes the mean and variance of each feature over the batch (axis 0).")
+                             "takes the mean and variance of each feature over the batch (axis 0).",
+          wrong=layer_norm_axis_answer)
 def layer_norm_axis(s: SlipContext) -> bool:
     """The backward pass of x -> gamma * xhat + beta with xhat normalised along axis 1."""
     dout, x, gamma, eps = s.inputs["dout"], s.inputs["x"], s.inputs["gamma"], s.inputs["eps"]

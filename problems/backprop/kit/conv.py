@@ -58,24 +58,71 @@ def _matches(s: SlipContext, **changed: Any) -> bool:
     return s.close(s.got[name], conv2d(**{**args, **changed}))
 
 
+def flipped_kernel_answer(outputs: dict, inputs: dict) -> dict:
+    """A true convolution: the cross-correlation with the kernel flipped along both spatial axes."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    (name,) = outputs
+    x, b, stride, padding = (inputs[k] for k in ("x", "b", "stride", "padding"))
+    w = inputs["w"][:, :, ::-1, ::-1]
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = sliding_window_view(xp, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]  # N, C, Ho, Wo, kh, kw
+    return {name: np.einsum("nchwuv,fcuv->nfhw", windows, w) + np.reshape(b, (-1, 1, 1))}
+
+
 @kit.slip("flipped_kernel", "You flipped the kernel (a true convolution): conv2d, as in PyTorch, is a "
-                            "cross-correlation, y[i, j] = sum_{u, v} w[u, v] x[s*i + u, s*j + v], no flip.")
+                            "cross-correlation, y[i, j] = sum_{u, v} w[u, v] x[s*i + u, s*j + v], no flip.",
+          wrong=flipped_kernel_answer)
 def flipped_kernel(s: SlipContext) -> bool:
     return _matches(s, w=s.inputs["w"][:, :, ::-1, ::-1])
 
 
+def padding_ignored_answer(outputs: dict, inputs: dict) -> dict:
+    """The cross-correlation of the unpadded input (the right answer where padding = 0)."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    (name,) = outputs
+    x, w, b, stride = (inputs[k] for k in ("x", "w", "b", "stride"))
+    windows = sliding_window_view(x, w.shape[2:], axis=(2, 3))[:, :, ::stride, ::stride]  # x itself, not padded
+    return {name: np.einsum("nchwuv,fcuv->nfhw", windows, w) + np.reshape(b, (-1, 1, 1))}
+
+
 @kit.slip("padding_ignored", "You ignored the padding: pad the input with `padding` zeros on each side of both "
-                             "spatial axes (np.pad) before sliding the kernel.")
+                             "spatial axes (np.pad) before sliding the kernel.", wrong=padding_ignored_answer)
 def padding_ignored(s: SlipContext) -> bool:
     return s.inputs["padding"] > 0 and _matches(s, padding=0)
 
 
-@kit.slip("bias_missing", "Your output has no bias: add b[f] to every position of output channel f.")
+def bias_missing_answer(outputs: dict, inputs: dict) -> dict:
+    """The right output less its bias."""
+    import numpy as np
+
+    (name,) = outputs
+    return {name: np.asarray(outputs[name], dtype=float) - np.reshape(inputs["b"], (-1, 1, 1))}
+
+
+@kit.slip("bias_missing", "Your output has no bias: add b[f] to every position of output channel f.",
+          wrong=bias_missing_answer)
 def bias_missing(s: SlipContext) -> bool:
     return _matches(s, b=0.0)
 
 
+def stride_ignored_answer(outputs: dict, inputs: dict) -> dict:
+    """The cross-correlation with stride 1 (the right answer where stride = 1)."""
+    import numpy as np
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    (name,) = outputs
+    x, w, b, padding = (inputs[k] for k in ("x", "w", "b", "padding"))
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    windows = sliding_window_view(xp, w.shape[2:], axis=(2, 3))  # every position: stride 1
+    return {name: np.einsum("nchwuv,fcuv->nfhw", windows, w) + np.reshape(b, (-1, 1, 1))}
+
+
 @kit.slip("stride_ignored", "You ignored the stride: move the kernel by `stride` positions, so the output is "
-                            "(H + 2 padding - kh) // stride + 1 high (and likewise wide).")
+                            "(H + 2 padding - kh) // stride + 1 high (and likewise wide).",
+          wrong=stride_ignored_answer)
 def stride_ignored(s: SlipContext) -> bool:
     return s.inputs["stride"] > 1 and _matches(s, stride=1)

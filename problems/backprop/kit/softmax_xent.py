@@ -50,23 +50,56 @@ def mean_cross_entropy(v: dict[str, Any]) -> float:
     return float(np.mean(lse - Z[np.arange(len(y)), y]))
 
 
+def not_averaged_answer(outputs: dict, inputs: dict) -> dict:
+    """The gradient of the summed loss: the right one times n."""
+    import numpy as np
+
+    (name,) = outputs
+    return {name: np.asarray(outputs[name], dtype=float) * inputs["Z"].shape[0]}
+
+
 @kit.slip("not_averaged", "Your gradient is n times too large: the loss is the mean over the batch, so "
-                          "dL/dZ = (softmax(Z) - onehot(y)) / n.")
+                          "dL/dZ = (softmax(Z) - onehot(y)) / n.", wrong=not_averaged_answer)
 def not_averaged(s: SlipContext) -> bool:
     return s.all_scaled(float(s.inputs["Z"].shape[0]))
 
 
+def probs_only_answer(outputs: dict, inputs: dict) -> dict:
+    """softmax(Z) / n: the probabilities, the one-hot labels never subtracted."""
+    import numpy as np
+
+    (name,) = outputs
+    Z = np.asarray(inputs["Z"], dtype=float)
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    P /= P.sum(axis=1, keepdims=True)
+    return {name: P / Z.shape[0]}
+
+
 @kit.slip("probs_only", "You returned the softmax probabilities: subtract the one-hot encoding of the labels, "
-                        "dL/dZ = (softmax(Z) - onehot(y)) / n.")
+                        "dL/dZ = (softmax(Z) - onehot(y)) / n.", wrong=probs_only_answer)
 def probs_only(s: SlipContext) -> bool:
     (name,) = s.expected
     P = softmax(s.inputs["Z"])
     return s.close(s.got[name], P / P.shape[0]) or s.close(s.got[name], P)
 
 
+def no_max_shift_answer(outputs: dict, inputs: dict) -> dict:
+    """(softmax(Z) - onehot(y)) / n with the softmax computed as exp(Z) / sum(exp(Z)), no row max subtracted: right
+    where exp(Z) stays finite, NaN where the logits are +-1000."""
+    import numpy as np
+
+    (name,) = outputs
+    Z, y = np.asarray(inputs["Z"], dtype=float), np.asarray(inputs["y"], dtype=np.int64)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        E = np.exp(Z)
+        P = E / E.sum(axis=1, keepdims=True)
+    P[np.arange(len(y)), y] -= 1.0
+    return {name: P / Z.shape[0]}
+
+
 @kit.slip("no_max_shift", "Your result has NaN or infinite entries where the logits are huge: exp(1000) "
                           "overflows to inf (and exp(-1000) underflows to 0, giving 0/0): subtract the row max "
-                          "before exp, since softmax(z - max(z)) = softmax(z).")
+                          "before exp, since softmax(z - max(z)) = softmax(z).", wrong=no_max_shift_answer)
 def no_max_shift(s: SlipContext) -> bool:
     """NaN or inf in the answer, on logits where a softmax without the max shift is not finite."""
     got = next(iter(s.got.values()))

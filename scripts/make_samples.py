@@ -49,6 +49,18 @@ VARIANTS = {
             E = X - W2 @ W1 @ X
             return (-2 * W2.T @ E @ X.T).T, (-2 * E @ X.T @ W1.T).T
     """},
+    "gradients-float32": {"linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            X, W1, W2 = (np.asarray(a, dtype=np.float32) for a in (X, W1, W2))  # float32 throughout
+            E = X - W2 @ W1 @ X
+            return -2 * W2.T @ E @ X.T, -2 * E @ X.T @ W1.T
+    """},
+    "gradients-float16": {"linear_ae_gradients": """
+        def linear_ae_gradients(X, W1, W2):
+            X, W1, W2 = (np.asarray(a, dtype=np.float16) for a in (X, W1, W2))  # half precision: too coarse
+            E = X - W2 @ W1 @ X
+            return -2 * W2.T @ E @ X.T, -2 * E @ X.T @ W1.T
+    """},
     "slip-factor-two": {"linear_ae_gradients": """
         def linear_ae_gradients(X, W1, W2):
             E = X - W2 @ W1 @ X
@@ -74,6 +86,13 @@ VARIANTS = {
         def linear_ae_gradients(X, W1, W2):
             E = X - W2 @ W1 @ X
             return -2 * W2.T @ E @ X.T / X.size, -2 * E @ X.T @ W1.T / X.size
+    """},
+    "pca-torch-float32": {"pca_autoencoder": """
+        def pca_autoencoder(X, k):
+            import torch
+
+            U, _, _ = torch.linalg.svd(torch.from_numpy(X).float(), full_matrices=False)  # float32 throughout
+            return U[:, :k].T, U[:, :k]
     """},
     "pca-smallest-eigenvectors": {"pca_autoencoder": """
         def pca_autoencoder(X, k):
@@ -114,6 +133,25 @@ VARIANTS = {
             U, s, Vt = np.linalg.svd(X, full_matrices=False)
             A = np.triu(np.ones((k, k))) + np.eye(k)  # any invertible mixing inside the subspace
             return np.linalg.solve(A, U[:, :k].T), U[:, :k] @ A
+    """},
+    "stationary-float32": {"is_stationary": """
+        def is_stationary(X, W1, W2):
+            X, W1, W2 = (np.asarray(a, dtype=np.float32) for a in (X, W1, W2))  # float32 throughout
+            S = X @ X.T
+            R = np.eye(X.shape[0], dtype=np.float32) - W2 @ W1
+            g1, g2 = W2.T @ R @ S, R @ S @ W1.T
+            scale = np.linalg.norm(S) * (1 + np.linalg.norm(W1) * np.linalg.norm(W2))
+            return bool(np.linalg.norm(g1) < 1e-5 * scale and np.linalg.norm(g2) < 1e-5 * scale)  # float32's rounding
+    """},
+    "stationary-symmetric-test": {"is_stationary": """
+        def is_stationary(X, W1, W2):  # tests for a symmetric projector onto eigenvectors, not the gradients
+            S = X @ X.T
+            P = W2 @ W1
+            scale = np.linalg.norm(S)
+            if np.linalg.norm(P - P.T) > 1e-9 * (1 + np.linalg.norm(P)):
+                return False
+            return bool(np.linalg.norm(P @ S - S @ P) < 1e-9 * scale * (1 + np.linalg.norm(P))
+                        and np.linalg.norm(P @ P - P) < 1e-9 * (1 + np.linalg.norm(P)))
     """},
     "stationary-always-true": {"is_stationary": """
         def is_stationary(X, W1, W2):

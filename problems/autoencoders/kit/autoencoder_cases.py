@@ -79,7 +79,7 @@ def pca_problem(rng: np.random.Generator, p: PcaShape) -> dict[str, Any]:
     return {"X": X, "k": p.k}
 
 
-CandidateKind = Literal["pca", "pca_mixed", "saddle", "zero", "random", "perturbed",
+CandidateKind = Literal["pca", "pca_mixed", "pca_null_shift", "saddle", "zero", "random", "perturbed",
                         "only_w1_condition", "only_w2_condition"]
 
 
@@ -99,6 +99,16 @@ def stationary_candidate(rng: np.random.Generator, p: CandidateParams) -> dict[s
     elif p.kind == "pca_mixed":
         A = np.eye(k) + 0.5 * rng.standard_normal((k, k)) / np.sqrt(k)
         W1, W2 = np.linalg.solve(A, Uk.T), Uk @ A
+    elif p.kind == "pca_null_shift":
+        # PCA with W1 moved along the data's null space (n - 1 < m: X X^T is singular): W1 X is unchanged, so both
+        # gradients still vanish, yet W2 W1 is no longer symmetric: only the gradients, taken as written, say
+        # "stationary" here (R^T in place of R, or a test that W2 W1 is a symmetric projector, does not)
+        rank = min(m, p.n - 1)
+        if rank >= m:
+            raise ValueError(f"kind pca_null_shift needs data with a null space: n - 1 < m (got m={m}, n={p.n})")
+        null = U[:, rank:]
+        W1 = Uk.T + rng.standard_normal((k, m - rank)) @ null.T
+        W2 = Uk.copy()
     elif p.kind == "saddle":  # the top k - 1 eigenvectors and the (k+1)-th: stationary, not a minimum
         Us = U[:, list(range(k - 1)) + [k]]
         W1, W2 = Us.T.copy(), Us.copy()

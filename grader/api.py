@@ -10,11 +10,13 @@ from grader.answers.manual import ManualGrades, read_manual, write_free_text
 from grader.fingerprint import assignment_hash
 from grader.gradebook import FILENAME as GRADEBOOK, Gradebook, GradebookError
 from grader.grading import PUBLIC, grade_problem, workers_for
+from grader.lms.canvas_import import ROSTER as CANVAS_ROSTER, late_marks
 from grader.kit import KitError
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 from grader.mutants.run import ProblemMutants, grade_mutants
 from grader.output.gradescope import write_results_json
 from grader.output.scores_csv import write_scores_csv
+from grader.policy import batch as late_policy
 from grader.reference import ReferenceFailure
 from grader.report import write_reports
 from grader.output.regrade_diff import REGRADE_DIFF, write_regrade_diff
@@ -76,6 +78,8 @@ class BatchResult:
     results: list[SubmissionResult]
     warnings: list[str] = field(default_factory=list)
     out: Path | None = None
+    #: student -> outcome under the assignment's late policy (grader.policy.rules.LateOutcome); None without one
+    late: dict | None = None
 
     @property
     def scores_csv(self) -> Path | None:
@@ -89,7 +93,8 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
                 on_start: Callable[[int], None] | None = None,
                 on_result: Callable[[SubmissionResult], None] | None = None,
                 on_notice: Callable[[str], None] | None = None,
-                notes: dict[str, list[str]] | None = None) -> BatchResult:
+                notes: dict[str, list[str]] | None = None, times: Path | None = None,
+                extensions: Path | None = None, course: Path | None = None) -> BatchResult:
     """Grade every submission folder under ``submissions_dir`` on all cases and write the results.
 
     Each result is stored in ``OUT/gradebook.sqlite`` as soon as it is graded; a rerun grades only what
@@ -100,6 +105,12 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     Manual grades for free-text answers are merged from ``manual`` (default: ``OUT/manual-grades.csv``
     when it exists); the answers still awaiting a grade are listed in ``OUT/free-text.csv``.
     ``notes`` adds lines to students' results (e.g. "submitted late (Canvas)"), by student id.
+    The assignment's late policy (``late:`` in assignment.yaml) is applied when the outputs are written, never to
+    the stored results: submission times from ``times`` (default: ``OUT/times.csv`` when it exists; a Canvas
+    download's LATE marks; times recorded by an earlier run), extensions from ``extensions`` (default:
+    ``OUT/extensions.csv``) and the slip days left in ``course`` (a course.yaml); they are read and checked before
+    anything is graded (:class:`grader.policy.errors.PolicyError`), and what was applied is written to
+    ``OUT/submission-times.csv``.
     With ``warm`` (and bubblewrap), each worker keeps a warm sandbox with numpy and torch imported and
     forks a fresh process per submission from it; otherwise every process is a fresh Python.
     ``executor="ray"`` runs each submission as a Ray task (on the cluster at ``address``, or a local
@@ -122,6 +133,10 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     students = {s.student for s in found.submissions}
     grades = read_manual(manual, assignment, students) if manual.is_file() else ManualGrades()
     found.warnings += grades.warnings
+    late = late_policy.prepare(assignment.late, students, out_dir, assignment_root=assignment.root, times=times,
+                               extensions=extensions, course=course, canvas=late_marks(out_dir, submissions_dir),
+                               canvas_where=str(out_dir / CANVAS_ROSTER))
+    found.warnings += late.warnings
     secrets = (assignment.root, submissions_dir, out_dir)
     local_warm = warm and executor == "local"
     with Gradebook.open(out_dir / GRADEBOOK) as gradebook, \
@@ -172,11 +187,14 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     results = [with_manual(stored[s], grades) for s in sorted(stored)]
     for result in results:
         result.notes.extend(n for n in (notes or {}).get(result.student, []) if n not in result.notes)
-        write_results_json(result, out_dir / "students" / result.student / "results.json")
-    write_scores_csv(results, out_dir / "scores.csv")
+        write_results_json(result, out_dir / "students" / result.student / "results.json",
+                           late.outcomes.get(result.student))
+    write_scores_csv(results, out_dir / "scores.csv", late.outcomes if late.applies else None)
     write_free_text(results, out_dir / FREE_TEXT)
-    write_reports(results, out_dir, assignment)  # OUT/index.html, OUT/students/<id>/report.html
-    return BatchResult(results, found.warnings, out_dir)
+    # OUT/index.html, OUT/students/<id>/report.html
+    write_reports(results, out_dir, assignment, late.outcomes if late.applies else None)
+    late.write(out_dir)  # OUT/submission-times.csv: the times and extensions applied
+    return BatchResult(results, found.warnings, out_dir, late.outcomes if late.applies else None)
 
 
 def _fresh_gpu_notices(problems, pool: WarmPool | None) -> list[str]:

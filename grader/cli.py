@@ -20,6 +20,7 @@ from grader.release import ReleaseError, release_assignment
 from grader.scaffold import ScaffoldError, new_problem
 from grader.output.console import problem_summary, submission_summary
 from grader.output.progress import Progress
+from grader.policy.errors import PolicyError
 from grader.ray_executor import RayUnavailable
 from grader.sandbox.isolation import SandboxUnavailable
 from grader.report import write_student_report
@@ -79,6 +80,12 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--quiet", action="store_true", help="print only the summary")
     grade.add_argument("--force", action="store_true", help="regrade every submission, even those the gradebook "
                        "(OUT/gradebook.sqlite) holds as graded and unchanged")
+    grade.add_argument("--times", type=Path, help="submission times for the late policy: a CSV (student,submitted_at) "
+                       "or Gradescope's submission_metadata.yml (default: OUT/times.csv when present)")
+    grade.add_argument("--extensions", type=Path, help="per-student extensions, a CSV (student, days or due, reason) "
+                       "(default: OUT/extensions.csv when present)")
+    grade.add_argument("--course", type=Path, help="the course.yaml whose slip days this assignment spends (after "
+                       "the assignments listed before it)")
 
     gs = sub.add_parser("gradescope", help="grade one submission inside Gradescope's autograder (all cases)")
     gs.add_argument("--submission", type=Path, default=gradescope.SUBMISSION, help="the student's upload")
@@ -119,6 +126,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="whose problems' limits the GPU probe uses (default: the assignment here, when there is "
                         "one)")
     doctor.add_argument("--sandbox", **sandbox)
+
+    course = sub.add_parser("course", help="each student's slip days, used and left, across a course.yaml")
+    course.add_argument("course", type=Path, help="the course.yaml (slip_days and the assignments in order)")
+    course.add_argument("--out", type=Path, help="the CSV to write (default: course-slip-days.csv beside course.yaml; "
+                        "- for none)")
 
     exp = sub.add_parser("export", help="write an LMS grade import file from a grade run's output folder")
     exp.add_argument("results", type=Path, help="the output folder of `grader grade` (holding scores.csv)")
@@ -210,7 +222,7 @@ def _grade(args) -> int:
                             force=args.force, warm=not args.fresh, executor=args.executor,
                             address=args.address, on_start=progress.start,
                             on_result=progress.update, on_notice=lambda line: _notice(progress, line),
-                            notes=notes)
+                            notes=notes, times=args.times, extensions=args.extensions, course=args.course)
     progress.finish()
     for warning in batch.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -220,6 +232,10 @@ def _grade(args) -> int:
     print(f"Scores:  {batch.scores_csv}")
     print(f"Results: {args.out / 'students'}/<student>/results.json")
     print(f"Reports: {args.out / 'index.html'} and {args.out / 'students'}/<student>/report.html")
+    if batch.late is not None:
+        late = sum(1 for outcome in batch.late.values() if outcome.status == "late")
+        print(f"Late policy: {late} late submission(s), penalties in the scores and reports; the times used and "
+              f"their sources: {args.out / 'submission-times.csv'}")
     pending = sum(1 for r in batch.results for p in r.problems for c in p.checks if c.status.value == "pending")
     if pending:
         print(f"Free-text answers awaiting manual grading: {pending}, listed in {args.out / 'free-text.csv'}; "
@@ -294,7 +310,8 @@ def _mutants(args) -> int:
 def _gradescope(args) -> int:
     _warn_machine(args)
     result = gradescope.run_gradescope(args.submission, args.results, args.assignment,
-                                       problems=_problem_list(args.problems), sandbox=args.sandbox)
+                                       problems=_problem_list(args.problems), sandbox=args.sandbox,
+                                       on_warning=lambda line: print(f"warning: {line}", file=sys.stderr))
     for line in api.not_graded_warnings(result, set(), then="regrade this submission in Gradescope"):
         print(line, file=sys.stderr)
     print(submission_summary(result))
@@ -333,6 +350,26 @@ def _export(args) -> int:
     return 0
 
 
+def _course(args) -> int:
+    from grader.policy import course as slip
+
+    book = slip.ledger(slip.load_course(args.course))
+    for warning in book.warnings + slip.stale(book):
+        print(f"warning: {warning}", file=sys.stderr)
+    rows = slip.table(book)
+    widths = [max(len(str(row[i]) or "-") for row in rows) for i in range(len(rows[0]))]
+    print(f"Slip days: {book.course.slip_days} per student ({args.course}); per assignment, in the order spent:")
+    for n, row in enumerate(rows):
+        cells = [str(c) or "-" for c in row]
+        print("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths))))
+    if not book.students:
+        print("(no student graded yet)")
+    if args.out != Path("-"):
+        path = slip.write_table(rows, args.out or args.course.resolve().parent / slip.LEDGER_CSV)
+        print(f"\nWrote {path}")
+    return 0
+
+
 def _new(args) -> int:
     made = new_problem(args.problem, args.assignment, title=args.title)
     for path in made.written:
@@ -347,7 +384,8 @@ def _new(args) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"check": _check, "grade": _grade, "validate": _validate, "export": _export,
-               "gradescope": _gradescope, "release": _release, "doctor": _doctor, "new": _new}[args.command]
+               "gradescope": _gradescope, "release": _release, "doctor": _doctor, "new": _new,
+               "course": _course}[args.command]
     try:
         if getattr(args, "assignment", "") is None:
             try:
@@ -363,7 +401,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {issue}", file=sys.stderr)
         return 2
     except (api.UsageError, api.ReferenceFailure, api.GradebookError, SandboxUnavailable, ExportError,
-            canvas_import.CanvasImportError, ReleaseError, RayUnavailable, ScaffoldError) as exc:
+            canvas_import.CanvasImportError, ReleaseError, RayUnavailable, ScaffoldError, PolicyError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -139,6 +139,9 @@ class Assignment:
     released: bool = False  #: a student handout (`grader release`): public cases only, no answers
     kit: Any = field(default=None, compare=False, repr=False)  #: grader.kit.Kit (the built-ins only when it has none)
     kit_path: Path | None = None  #: where the kit was loaded from (a .py file or a package folder)
+    #: the ``late:`` policy (grader.policy.rules.LatePolicy): due time, penalty, slip days; None without one.
+    #: Applied when outputs are written, never to the stored results
+    late: Any = None
 
     def problem(self, problem_id: str) -> ProblemSpec:
         return next(p for p in self.problems if p.id == problem_id)

@@ -33,7 +33,7 @@ from grader.spec.loader import ASSIGNMENT_FILE
 README = "README.md"
 #: problem fields copied as they are; ``reference`` is dropped; cases, checks and questions are filtered
 _PUBLISHED = ("id", "title", "statement", "points", "entry", "limits")
-_ASSIGNMENT_FIELDS = ("id", "title", "kit", "problems", "limits")
+_ASSIGNMENT_FIELDS = ("id", "title", "kit", "problems", "limits", "late")  # the late policy is public
 
 
 class ReleaseError(Exception):

@@ -1,4 +1,7 @@
-"""Read what a ``grader grade`` run left in its output folder: ``scores.csv`` and each ``results.json``."""
+"""Read what a ``grader grade`` run left in its output folder: ``scores.csv`` and each ``results.json``.
+
+With a late policy, scores.csv's ``final_score`` (the score after the late penalty) is the grade every export
+uses, and the feedback says how late the submission was and what it cost."""
 
 from __future__ import annotations
 
@@ -21,6 +24,7 @@ class StudentScores:
     student: str
     scores: dict[str, float] = field(default_factory=dict)  #: problem id -> score
     feedback: str = ""  #: a one-paragraph summary for the LMS's feedback column
+    late: str = ""  #: the late penalty in words, when there was one (also ending the feedback)
 
     @property
     def total(self) -> float:
@@ -97,21 +101,39 @@ def read_scores(out_dir: Path) -> ClassScores:
         raise ExportError(f"{path}: no such file (run `grader grade ... --out {out_dir}` first)")
     problems: dict[str, float] = {}
     rows: dict[str, dict[str, float]] = {}
+    raw: dict[str, dict[str, float]] = {}
+    late: dict[str, dict[str, str]] = {}
     with open(path, newline="", encoding="utf-8") as fh:
         reader = csv.DictReader(fh)
         missing = [c for c in ("student", "problem", "score", "max_score") if c not in (reader.fieldnames or [])]
         if missing:
             raise ExportError(f"{path}: not a grader scores file (missing column(s) {', '.join(missing)}; "
                               f"expected {','.join(COLUMNS)})")
+        final = "final_score" in (reader.fieldnames or [])  # a late policy: the final score is the grade
         for line, row in enumerate(reader, start=2):
             where = f"{path}:{line}"
             score, max_score = _float(row["score"], where), _float(row["max_score"], where)
             problems[row["problem"]] = max(problems.get(row["problem"], 0.0), max_score)
-            rows.setdefault(row["student"], {})[row["problem"]] = score
+            raw.setdefault(row["student"], {})[row["problem"]] = score
+            rows.setdefault(row["student"], {})[row["problem"]] = _float(row["final_score"], where) if final else score
+            if final:
+                late.setdefault(row["student"], row)
     warnings: list[str] = []
     students = {}
     for student in sorted(rows):
-        feedback = _feedback(student, problems, rows[student],
+        feedback = _feedback(student, problems, raw[student],
                              Path(out_dir) / "students" / student / "results.json", warnings)
-        students[student] = StudentScores(student, rows[student], feedback)
+        said = _late(late.get(student), sum(raw[student].values()) - sum(rows[student].values()))
+        students[student] = StudentScores(student, rows[student], "; ".join(filter(None, [feedback, said])), said)
     return ClassScores(problems, students, warnings)
+
+
+def _late(row: dict[str, str] | None, points: float) -> str:
+    """The late penalty in words, from a student's late columns in scores.csv; empty when none applied."""
+    if not row or not (row.get("late_by") or "").strip():
+        return ""
+    slip = row.get("slip_days_used") or "0"
+    spent = f", {slip} slip day{'s' if slip != '1' else ''} spent" if slip not in ("", "0") else ""
+    percent = row.get("penalty_percent") or "0"
+    cost = f"late penalty {percent}% (-{number(points)})" if percent not in ("", "0") else "no late penalty"
+    return f"late by {row['late_by']}{spent}: {cost}"

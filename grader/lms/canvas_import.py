@@ -21,6 +21,7 @@ flat folder of such files.
 
 from __future__ import annotations
 
+import csv
 import os
 import re
 import shutil
@@ -273,6 +274,19 @@ def _clashes(result: CanvasImport) -> None:
         if len(uids) > 1:
             result.warnings.append(f"name clash: {name!r} is Canvas users {', '.join(sorted(uids))}; "
                                    "graded separately under their user ids")
+
+
+def late_marks(out_dir: Path, submissions: Path) -> dict[str, bool] | None:
+    """Each student's LATE mark (user id -> marked late), as the last :func:`stage` into ``out_dir`` recorded them in
+    ``canvas-roster.csv``, when ``submissions`` is the folder it staged; else None (not a Canvas download)."""
+    roster = Path(out_dir) / ROSTER
+    if Path(submissions).resolve() != (Path(out_dir) / STAGED).resolve() or not roster.is_file():
+        return None
+    try:
+        with roster.open(newline="", encoding="utf-8") as fh:
+            return {row["student"]: row.get("late") == "yes" for row in csv.DictReader(fh) if row.get("student")}
+    except (OSError, UnicodeDecodeError, csv.Error, KeyError):
+        return None
 
 
 def _write_roster(result: CanvasImport, path: Path) -> None:

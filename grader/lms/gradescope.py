@@ -8,16 +8,28 @@ Gradescope puts the student's upload in ``/autograder/submission`` and reads
 spec, a failing reference) end without results, so Gradescope reports the autograder as failed. The
 upload folder is Gradescope's, but what is in it is the student's: links in it are never followed and
 its files are read as :mod:`grader.submission_files` reads any submission's.
+
+With a late policy (``late:`` in assignment.yaml), the submission time is ``created_at`` of Gradescope's
+``submission_metadata.json`` (beside the submission folder), and an extension given in Gradescope (the student's
+own ``users[0].assignment.due_date`` later than the assignment's ``due_date``) moves the policy's due time by as
+much. The penalty is a test line of its own and the score is the final one. Slip days are counted across a course
+by ``grader course``, outside Gradescope: none are spent here.
 """
 
 from __future__ import annotations
 
 import json
 import os
+from datetime import timedelta
 from pathlib import Path
+from typing import Callable
 
 from grader.models import SubmissionResult
 from grader.output.gradescope import write_results_json
+from grader.policy.errors import PolicyError
+from grader.policy.extensions import Extension
+from grader.policy.rules import LatePolicy, LateOutcome, assess
+from grader.policy.times import read_gradescope_submission, shown_time
 from grader.sandbox.isolation import Mode
 from grader.session import UsageError, full_assignment, open_session
 from grader.spec import load_assignment
@@ -55,9 +67,35 @@ def student_id(upload: Path) -> str:
         return "submission"
 
 
+def late_outcome(policy: LatePolicy, upload: Path, student: str) -> tuple[LateOutcome, list[str]]:
+    """The late policy applied to the submission in ``upload``, from Gradescope's ``submission_metadata.json``;
+    with warnings for the staff (no metadata: no penalty; Gradescope's due date not the policy's)."""
+    path = Path(upload).parent / METADATA
+    if not path.is_file():
+        return assess(policy, student, None), [f"{path}: not found, so the submission time is unknown: no late "
+                                               "penalty applied"]
+    try:
+        meta = read_gradescope_submission(path, student)
+    except PolicyError as exc:
+        return assess(policy, student, None), [f"{exc}: no late penalty applied"]
+    warnings, extension = [], None
+    if policy.takes_slip_days:
+        warnings.append("the late policy spends slip days, which `grader course` counts across the course: none are "
+                        "spent in Gradescope")
+    if meta.assignment_due is not None and abs(meta.assignment_due - policy.due) > timedelta(minutes=1):
+        warnings.append(f"Gradescope's due date {shown_time(meta.assignment_due, policy.tz)} is not the late "
+                        f"policy's {shown_time(policy.due, policy.tz)}: the policy's is used")
+    if meta.assignment_due is not None and meta.student_due is not None and meta.student_due > meta.assignment_due:
+        days = (meta.student_due - meta.assignment_due) / timedelta(days=1)
+        extension = Extension(student, days, None, "given in Gradescope", f"{path}: users[0].assignment.due_date")
+    return assess(policy, student, meta.time, extension), warnings
+
+
 def run_gradescope(upload: Path = SUBMISSION, results: Path = RESULTS, assignment_dir: Path = Path("."), *,
-                   problems: list[str] | None = None, sandbox: Mode = "auto") -> SubmissionResult:
-    """Grade ``upload`` on every case of the assignment and write Gradescope's ``results.json``."""
+                   problems: list[str] | None = None, sandbox: Mode = "auto",
+                   on_warning: Callable[[str], None] | None = None) -> SubmissionResult:
+    """Grade ``upload`` on every case of the assignment and write Gradescope's ``results.json`` (with the late
+    policy applied, when the assignment has one; ``on_warning`` gets what the staff should know about it)."""
     assignment = full_assignment(load_assignment(assignment_dir))
     upload, results = Path(upload), Path(results)
     with open_session(assignment, problems, sandbox=sandbox, secrets=(results.parent.resolve(),)) as session:
@@ -65,5 +103,11 @@ def run_gradescope(upload: Path = SUBMISSION, results: Path = RESULTS, assignmen
         session.prepare()  # a failing reference stops here, before any results are written
         result = session.grade(Submission(student_id(upload), folder))
     result.notes[:0] = notes
-    write_results_json(result, results)
+    late = None
+    if assignment.late is not None:
+        late, warnings = late_outcome(assignment.late, upload, result.student)
+        for warning in warnings:
+            if on_warning:
+                on_warning(warning)
+    write_results_json(result, results, late)
     return result

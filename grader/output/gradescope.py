@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from grader.models import CheckResult, Status, SubmissionResult, Visibility
+from grader.policy.rules import LATE, LateOutcome
 
 _VISIBILITY = {Visibility.PUBLIC: "visible", Visibility.HIDDEN: "after_published"}
 
@@ -26,23 +27,58 @@ def _test(c: CheckResult, number: int) -> dict[str, Any]:
     }
 
 
-def results_json(result: SubmissionResult) -> dict[str, Any]:
+LATE_TEST = "Late penalty"  #: the name of the test line that takes the late penalty off
+
+
+def late_test(outcome: LateOutcome, raw: float, number: int) -> dict[str, Any]:
+    """The late penalty as a test of its own: a negative score (max 0), its output the policy's reckoning."""
+    lines = [outcome.headline(raw)]
+    if outcome.extension is not None:
+        lines.append(f"Extension: {outcome.extension.shown(outcome.policy.tz)}.")
+    lines += [f"Note: {note}." for note in outcome.notes]
+    return {
+        "name": LATE_TEST,
+        "number": str(number),
+        "score": -outcome.penalty(raw) or 0.0,  # never -0.0
+        "max_score": 0.0,
+        "status": "failed" if outcome.percent else "passed",
+        "output": "\n".join(lines + outcome.policy.lines()),
+        "visibility": "visible",
+        "tags": ["late"],
+        "extra_data": {"status": "late", "percent": outcome.percent, "late_by": outcome.late_by,
+                       "submitted_at": outcome.submitted.isoformat() if outcome.submitted else None,
+                       "source": outcome.time.source if outcome.time else None, "due": outcome.own_due.isoformat(),
+                       "slip_days_used": outcome.slip_days_used, "slip_days_left": outcome.slip_days_left},
+    }
+
+
+def results_json(result: SubmissionResult, late: LateOutcome | None = None) -> dict[str, Any]:
+    """Gradescope's results for ``result``; ``late`` (the student's outcome under the late policy) adds the late
+    penalty as a test line of its own when the submission was late, and makes the score the final one."""
     tests = [c for p in result.problems for c in p.checks]
     lines = [f"{p.problem}: {p.score:g} / {p.max_score:g}" for p in result.problems]
     for p in result.problems:
         lines += [f"{p.problem}: {note}" for note in p.notes]
+    entries = [_test(c, i) for i, c in enumerate(tests, start=1)]
+    score = result.score
+    if late is not None:
+        lines.append(late.headline(result.score))
+        if late.status == LATE:
+            entries.append(late_test(late, result.score, len(entries) + 1))
+        score = late.final(result.score)
     return {
-        "score": result.score,
+        "score": score,
         "output": "\n".join(result.notes + lines),
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": [_test(c, i) for i, c in enumerate(tests, start=1)],
-        "extra_data": {"max_score": result.max_score, "student": result.student},
+        "tests": entries,
+        "extra_data": {"max_score": result.max_score, "student": result.student}
+        | ({"raw_score": result.score, "late_penalty": late.penalty(result.score)} if late is not None else {}),
     }
 
 
-def write_results_json(result: SubmissionResult, path: Path) -> None:
+def write_results_json(result: SubmissionResult, path: Path, late: LateOutcome | None = None) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results_json(result), indent=2), encoding="utf-8")
+    tmp.write_text(json.dumps(results_json(result, late), indent=2), encoding="utf-8")
     tmp.replace(path)

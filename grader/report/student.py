@@ -11,10 +11,12 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
+from grader.report.late import LateView, late_view
 from grader.report.parts import Part, collect, with_anchors
 
 if TYPE_CHECKING:
     from grader.kit import Kit
+    from grader.policy.rules import LateOutcome
 
 EXCERPT_CHARS = 2000  #: how much of the student's printed output a report shows (the end of it)
 EXCERPT_LINES = 40
@@ -99,6 +101,7 @@ class StudentView:
     problems: list[ProblemView]
     pending: list[PendingAnswer] = field(default_factory=list)
     public_only: bool = False  #: a self-check: public cases only, hidden ones are graded after submission
+    late: LateView | None = None  #: the late policy's reckoning (``score`` is then the final score)
 
 
 def _outcomes(results: list[CheckResult]) -> list[Outcome]:
@@ -137,8 +140,9 @@ def problem_view(p: ProblemResult, kit: "Kit | None" = None, student: str = "") 
 
 
 def student_view(result: SubmissionResult, assignment_title: str, *, public_only: bool = False,
-                 kit: "Kit | None" = None) -> StudentView:
-    """What ``result``'s report shows; ``kit`` (the assignment's) adds its report parts to each problem."""
+                 kit: "Kit | None" = None, late: "LateOutcome | None" = None) -> StudentView:
+    """What ``result``'s report shows; ``kit`` (the assignment's) adds its report parts to each problem; ``late``
+    (the student's outcome under the late policy) adds the due time and the penalty, and makes the total final."""
     pending = [PendingAnswer(p.problem, c.check, c.max_score, c.feedback)
                for p in result.problems for c in p.checks if c.status is Status.PENDING]
     problems = [problem_view(p, kit, result.student) for p in result.problems]
@@ -146,5 +150,6 @@ def student_view(result: SubmissionResult, assignment_title: str, *, public_only
     parts = with_anchors([part for p in problems for part in p.parts], taken)
     placed = iter(parts)
     problems = [replace(p, parts=[next(placed) for _ in p.parts]) for p in problems]
-    return StudentView(result.student, assignment_title, result.score, result.max_score, list(result.notes),
-                       problems, pending, public_only)
+    shown = late_view(late, result.score) if late is not None else None
+    return StudentView(result.student, assignment_title, shown.final_score if shown else result.score,
+                       result.max_score, list(result.notes), problems, pending, public_only, shown)

@@ -14,10 +14,12 @@ from urllib.parse import quote
 
 from grader.models import NOT_GRADED, Status, SubmissionResult
 from grader.report.charts import Histogram, histogram
+from grader.report.late import late_view
 from grader.report.parts import Part, collect, with_anchors
 
 if TYPE_CHECKING:
     from grader.kit import Kit
+    from grader.policy.rules import LateOutcome
 
 TROUBLE = (Status.ERROR, Status.TIMEOUT, Status.MEMORY, Status.CRASHED)  #: statuses listed as problems
 TOP_MISTAKES = 20
@@ -83,6 +85,8 @@ class StudentRow:
     max_score: float
     problems: list[float | None]  #: in the order of ClassView.problems; None when not graded
     flags: list[str]  #: statuses other than passed/failed, e.g. timeout
+    late: str = ""  #: with a late policy: the penalty (e.g. -20%) or the slip days that covered it
+    raw_score: float | None = None  #: with a late policy: the score before the penalty (``score`` is final)
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,8 @@ class ClassView:
     students: list[StudentRow]
     pending: int  #: free-text answers awaiting a manual grade
     parts: list[Part] = field(default_factory=list)  #: the kit's summary parts, problem by problem
+    late: bool = False  #: the assignment has a late policy: totals are final scores, with a Late column
+    late_count: int = 0  #: submissions late past the grace period
 
 
 def report_link(student: str) -> str:
@@ -125,9 +131,11 @@ def summary_parts(results: list[SubmissionResult], problems: list[str], kit: "Ki
     return with_anchors(parts, SECTIONS, every=True)
 
 
-def class_view(results: list[SubmissionResult], assignment_title: str, kit: "Kit | None" = None) -> ClassView:
+def class_view(results: list[SubmissionResult], assignment_title: str, kit: "Kit | None" = None,
+               late: "dict[str, LateOutcome] | None" = None) -> ClassView:
     """Summarise ``results`` (one per student) for the index page; ``kit`` (the assignment's) adds its
-    summary parts."""
+    summary parts; ``late`` (student -> outcome under the late policy) makes the totals final scores and adds
+    each student's penalty."""
     results = sorted(results, key=lambda r: r.student)
     order: dict[str, str] = {}  # problem id -> title, in first-seen order
     scores: dict[str, list[float]] = {}
@@ -170,9 +178,13 @@ def class_view(results: list[SubmissionResult], assignment_title: str, kit: "Kit
             if bad:
                 trouble.append(Trouble(r.student, link, p.problem, bad, _first_message(r, p)))
         graded.append((r, link, by_problem, sorted(flags)))
-    rows = [StudentRow(r.student, link, r.score, r.max_score, [by_problem.get(pid) for pid in order], flags)
+    views = {r.student: late_view(late[r.student], r.score) for r in results if late and r.student in late}
+    rows = [StudentRow(r.student, link, views[r.student].final_score if r.student in views else r.score, r.max_score,
+                       [by_problem.get(pid) for pid in order], flags,
+                       views[r.student].flag if r.student in views else "",
+                       r.score if r.student in views else None)
             for r, link, by_problem, flags in graded]  # after the loop: every problem seen is a column
-    totals = [r.score for r in results]
+    totals = [row.score for row in rows]
     total_max = max((r.max_score for r in results), default=0.0)
     return ClassView(
         assignment_title,
@@ -181,4 +193,5 @@ def class_view(results: list[SubmissionResult], assignment_title: str, kit: "Kit
         [CheckRate(k[0], k[1], k[2], *v) for k, v in case_counts.items()],
         sorted((Mistake(k[0], k[1], k[2], len(v[0]), v[1], v[2]) for k, v in mistakes.items()),
                key=lambda m: (-m.students, -m.cases, m.problem, m.check, m.diagnosis))[:TOP_MISTAKES],
-        trouble, rows, pending, summary_parts(results, list(order), kit))
+        trouble, rows, pending, summary_parts(results, list(order), kit), late is not None,
+        sum(1 for v in views.values() if v.late))

@@ -113,7 +113,8 @@ def load_assignment(root: Path | str) -> Assignment:
         issues.add(doc, ["problems"], "a problem is listed twice")
     if issues.items:
         raise SpecError(issues.items)
-    return Assignment(model.id, model.title, root.resolve(), tuple(problems), model.released, kit, kit_path)
+    return Assignment(model.id, model.title, root.resolve(), tuple(problems), model.released, kit, kit_path,
+                      model.late)
 
 
 def _kit(root: Path, name: str | None, doc: LocatedYaml, issues: _Issues) -> tuple[Kit | None, Path | None]:

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, f
 
 from grader.answers.questions import Question
 from grader.answers.released import ReleasedQuestion
+from grader.policy.rules import LatePolicy
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
 Identifier = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -36,6 +37,9 @@ class AssignmentModel(Strict):
     released: bool = False  #: a student handout written by `grader release`
     #: the assignment's kit (grader.kit): a module ``<kit>.py`` or a package ``<kit>/`` beside assignment.yaml
     kit: str | None = Field(None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*(\.py)?$")
+    #: the due time, late penalty and slip days (grader.policy.rules), applied when outputs are written: never
+    #: stored with the grades, so changing it regrades nothing
+    late: LatePolicy | None = None
 
 
 class EntryModel(Strict):

@@ -153,6 +153,18 @@ VARIANTS = {
             return bool(np.linalg.norm(P @ S - S @ P) < 1e-9 * scale * (1 + np.linalg.norm(P))
                         and np.linalg.norm(P @ P - P) < 1e-9 * (1 + np.linalg.norm(P)))
     """},
+    "greedy-lists-unfed-prediction": {"greedy_decoder_inputs": """
+        def greedy_decoder_inputs(step, h0, max_len):
+            fed, token, h = [], "<sos>", h0
+            for _ in range(max_len):
+                fed.append(token)
+                token, h = step(token, h)
+                if token == "<eos>":
+                    break
+            else:
+                fed.append(token)  # the last prediction, listed although it was never fed
+            return fed
+    """},
     "stationary-always-true": {"is_stationary": """
         def is_stationary(X, W1, W2):
             return True
@@ -393,6 +405,13 @@ resnet-blog:
 """
 
 
+#: student id -> (a line of ANSWERS, what they wrote instead): the right code, a written answer put another way
+ANSWER_VARIANTS = {
+    "answers-precise-loss": ("  loss: nn.MSELoss\n",
+                             "  loss: \"nn.MSELoss(reduction='sum')\"  # the reduction: a more precise right answer\n"),
+}
+
+
 def source(overrides: dict[str, str]) -> str:
     functions = {**CORRECT, **overrides}
     return HEADER + "".join("\n\n" + textwrap.dedent(body).strip() + "\n" for body in functions.values())
@@ -430,6 +449,11 @@ def main(argv: list[str] | None = None) -> None:
         (out / student).mkdir(exist_ok=True)
         (out / student / "solution.py").write_text(source(overrides))
         (out / student / "answers.yaml").write_text(ANSWERS)
+    for student, (line, instead) in ANSWER_VARIANTS.items():
+        assert ANSWERS.count(line) == 1, line
+        (out / student).mkdir(exist_ok=True)
+        (out / student / "solution.py").write_text(source({}))
+        (out / student / "answers.yaml").write_text(ANSWERS.replace(line, instead))
 
 
 if __name__ == "__main__":

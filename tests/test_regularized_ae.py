@@ -466,6 +466,9 @@ def test_effective_objective_from_probes(loss, mu, optimizer, ok, diagnosis, phr
     objective = analyse_objective(loss_probes, _penalty_probes((mu, mu)), _optimizer_probes(optimizer), 16, 0.1, 0.1)
     assert (objective.ok, objective.diagnosis) == (ok, diagnosis), objective.text
     assert phrase in objective.text, objective.text
+    assert "-0 " not in objective.text and "-0," not in objective.text and "-0)" not in objective.text  # no "-0"
+    if diagnosis == "no_weight_decay":
+        assert "(effective lambda 0, Eq. 6 has lam = 0.1)" in objective.text
     if ok:
         assert objective.effective_lambda == pytest.approx([0.1, 0.1], rel=1e-6)
     if diagnosis == "wrong_lambda" and mu:

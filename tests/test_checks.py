@@ -227,7 +227,7 @@ def test_a_float32_answer_to_a_float64_check_is_told_why_it_fails():
     dW1, dW2 = _float32_answer()
     verdict = allclose(case_data((dW1, dW2)), rtol=1e-9, atol=0.0)
     assert not verdict.passed and verdict.diagnosis == "precision"
-    assert "is float32: its rounding" in verdict.feedback and "compute in float64" in verdict.feedback
+    assert "is float32, whose rounding" in verdict.feedback and "compute in float64" in verdict.feedback
     # computed in float32 and handed back as float64: the width is lost, the size of the error still tells
     verdict = allclose(case_data((dW1.astype(np.float64), dW2.astype(np.float64))), rtol=1e-9, atol=0.0)
     assert not verdict.passed and verdict.diagnosis == "precision"
@@ -242,6 +242,13 @@ def test_a_real_mistake_is_never_put_down_to_rounding():
     # an error float32 rounding could cause, on a check that accepts float32: beyond its rounding, so no excuse
     verdict = allclose(case_data(((dW1 * (1 + 3e-5)).astype(np.float32), dW2)), rtol=1e-5)
     assert not verdict.passed and "rounding" not in verdict.feedback
+
+
+def test_a_big_error_in_a_narrow_width_is_not_put_down_to_rounding():
+    dW1, dW2 = _float32_answer()
+    for wrong in (dW1 * 1.3, dW1 * 1.07):  # 30% and 7% off, in float16: mistakes, not rounding
+        verdict = allclose(case_data((wrong.astype(np.float16), dW2.astype(np.float16))), rtol=1e-5)
+        assert not verdict.passed and verdict.diagnosis != "precision" and "rounding" not in verdict.feedback
 
 
 def test_float16_answers_are_told_to_widen():

@@ -141,6 +141,9 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     local_warm = warm and executor == "local"
     with Gradebook.open(out_dir / GRADEBOOK) as gradebook, \
             open_session(assignment, problems, sandbox=sandbox, secrets=secrets, warm=local_warm, jobs=jobs) as session:
+        changes: list[ScoreChange] = [  # grades of problems the assignment no longer has: out of every output
+            ScoreChange(student, problem, score, None, "no longer in the assignment (assignment.yaml's problems)")
+            for student, problem, score in gradebook.drop_problems_except(p.id for p in assignment.problems)]
         spec_hash = assignment_hash(assignment)
         fingerprints = {p.id: problem_fingerprint(assignment, p) for p in chosen}
         gradebook.adopt_fingerprints(spec_hash, fingerprints)  # an older gradebook's current grades stay current
@@ -175,7 +178,6 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
             if on_result:
                 on_result(with_manual(result, grades))
 
-        changes: list[ScoreChange] = []
         graded = run_jobs(plan, gradebook, run, runner, order=[p.id for p in assignment.problems], on_saved=saved,
                           changes=changes)
         gradebook.finish_run(run, graded=graded, skipped=len(plan.skipped))

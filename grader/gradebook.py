@@ -398,6 +398,22 @@ class Gradebook:
                       float(c.score), float(c.max_score), c.feedback, c.diagnosis, _dump_data(c.data))
                      for i, c in enumerate(p.checks)])
 
+    def drop_problems_except(self, keep: Iterable[str]) -> list[tuple[str, str, float]]:
+        """Delete every stored problem grade whose problem is not in ``keep`` (the assignment's problems now: one
+        removed or renamed in assignment.yaml); returns (student, problem, raw score) of each, to be listed."""
+        keep = set(keep)
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT problems.id, submissions.student, problems.problem, "
+                "(SELECT COALESCE(SUM(score), 0) FROM results WHERE results.problem_id = problems.id) "
+                "FROM problems JOIN submissions ON submissions.id = problems.submission_id "
+                "ORDER BY submissions.student, problems.position").fetchall()
+            gone = [(pid, student, problem, float(score)) for pid, student, problem, score in rows if problem not in keep]
+            for pid, *_ in gone:
+                db.execute("DELETE FROM results WHERE problem_id = ?", (pid,))
+                db.execute("DELETE FROM problems WHERE id = ?", (pid,))
+        return [(student, problem, score) for _, student, problem, score in gone]
+
     def load(self, students: Iterable[str] | None = None) -> dict[str, SubmissionResult]:
         """The stored (raw) results of ``students`` (default: everyone), keyed by student."""
         wanted = None if students is None else set(students)

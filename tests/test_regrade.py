@@ -123,3 +123,22 @@ def test_changed_files_with_a_narrower_run_say_which_grades_were_dropped(course)
     dropped = rows[("bob", "batchnorm-backward")]
     assert dropped["new"] == "" and "did not select it" in dropped["reason"]
     assert ("bob", "batchnorm-backward") not in scores(out)
+
+
+def test_a_problem_removed_from_the_assignment_leaves_every_output_and_is_listed(course):
+    assignment, _, out = course
+    grade(course, TWO)
+    listing = assignment / "assignment.yaml"
+    listing.write_text(listing.read_text(encoding="utf-8").replace("  - batchnorm-backward\n", ""), encoding="utf-8")
+    notices: list[str] = []
+    batch = grade(course, ["softmax-xent-grad"], notices)
+    assert {p for _, p in scores(out)} == {"softmax-xent-grad"}
+    assert all(r.max_score == 10 for r in batch.results)  # the removed problem's points are gone from the totals
+    with open(out / "regrade-diff.csv", newline="", encoding="utf-8") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {(r["student"], r["problem"], r["new"]) for r in rows} == {("ann", "batchnorm-backward", ""),
+                                                                      ("bob", "batchnorm-backward", "")}
+    assert all(r["reason"].startswith("no longer in the assignment") for r in rows)
+    notices.clear()
+    grade(course, ["softmax-xent-grad"], notices)  # listed once: the next run has nothing to drop
+    assert not any("stored score(s) changed" in n for n in notices)

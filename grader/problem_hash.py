@@ -10,9 +10,9 @@ The parts, each hashed on its own so that a regrade can say what changed:
   order of problems, its title and its ``late:`` policy (applied when outputs are written, never stored);
 - ``reference``: the reference solution's file;
 - ``kit:<file>``: each kit module that defines a generator, check, slip, loss, across-cases hook, calibration or
-  companion the problem uses, and the kit modules those import (relative imports, followed); the kit's
-  ``__init__.py`` counts only when it defines one of them (it mostly lists modules: adding a problem there
-  regrades nothing else);
+  companion the problem uses, and the kit modules those import (relative imports, followed); a package's
+  ``__init__.py`` counts when one of them is defined there or a name other than the kit object is imported from it
+  (it mostly lists modules: adding a problem there regrades nothing else);
 - ``sandbox:<name>``: the sandbox modules of the problem's drivers, the ones those import, and any whose name a
   counted kit module spells out (an object handed to student code names its module in ``__sandbox__``);
 - ``engine:<file>``: the built-in checks it runs, and the slips, tolerances and check base they all share; the
@@ -105,8 +105,25 @@ def _source(func: Any) -> Path | None:
     return Path(found).resolve() if found else None
 
 
+def _kit_names(init: Path) -> set[str]:
+    """The names a package's ``__init__.py`` binds to ``Kit(...)`` (the kit object every module imports)."""
+    try:
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call):
+            func = node.value.func
+            if (func.id if isinstance(func, ast.Name) else getattr(func, "attr", None)) == "Kit":
+                names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
 def _kit_imports(path: Path, root: Path) -> set[Path]:
-    """The kit files a kit module imports relatively (``from . import x``, ``from .a.b import y``)."""
+    """The kit files a kit module imports relatively (``from . import x``, ``from .a.b import y``). A package's
+    ``__init__.py`` counts when a name is imported from it that is neither a module nor the kit object (a constant
+    or helper defined there); importing the kit object alone does not make every module depend on it."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, SyntaxError):
@@ -120,14 +137,17 @@ def _kit_imports(path: Path, root: Path) -> set[Path]:
             base = base.parent
         parts = node.module.split(".") if node.module else []
         target = base.joinpath(*parts)
-        candidates = [target.with_suffix(".py"), target / "__init__.py"] if parts else []
-        candidates += [target / f"{alias.name}.py" for alias in node.names]
-        candidates += [target / alias.name / "__init__.py" for alias in node.names]
-        for c in candidates:
-            c = c.resolve()
-            if c.is_file() and c.is_relative_to(root) and c != (root / "__init__.py").resolve():
-                found.add(c)
-    return found
+        if parts and target.with_suffix(".py").is_file():
+            found.add(target.with_suffix(".py").resolve())
+            continue
+        init = target / "__init__.py"
+        for alias in node.names:
+            module = [c for c in (target / f"{alias.name}.py", target / alias.name / "__init__.py") if c.is_file()]
+            if module:
+                found.add(module[0].resolve())
+            elif init.is_file() and alias.name not in _kit_names(init):
+                found.add(init.resolve())  # a name defined in the package's __init__.py
+    return {f for f in found if f.is_relative_to(root)}
 
 
 def _names_in(path: Path) -> set[str]:

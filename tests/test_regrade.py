@@ -142,3 +142,16 @@ def test_a_problem_removed_from_the_assignment_leaves_every_output_and_is_listed
     notices.clear()
     grade(course, ["softmax-xent-grad"], notices)  # listed once: the next run has nothing to drop
     assert not any("stored score(s) changed" in n for n in notices)
+
+
+def test_a_name_a_kit_module_imports_from_the_kits_init_counts(course):
+    assignment, _, _ = course
+    init, conv = assignment / "kit" / "__init__.py", assignment / "kit" / "conv.py"
+    init.write_text(init.read_text() + "\nBIAS_SCALE = 1.0\n")
+    conv.write_text(conv.read_text() + "\nfrom . import BIAS_SCALE  # noqa: E402\n")
+    before = problem_fingerprints(load_assignment(assignment))
+    assert "kit:__init__.py" in before["conv2d-forward"].parts  # a constant of the kit's __init__.py is used
+    assert "kit:__init__.py" not in before["softmax-xent-grad"].parts  # importing only the kit object is not
+    init.write_text(init.read_text().replace("BIAS_SCALE = 1.0", "BIAS_SCALE = 0.0"))
+    after = problem_fingerprints(load_assignment(assignment))
+    assert [p for p in before if before[p].digest != after[p].digest] == ["conv2d-forward"]

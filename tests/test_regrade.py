@@ -147,7 +147,7 @@ def test_a_problem_removed_from_the_assignment_leaves_every_output_and_is_listed
 def test_a_name_a_kit_module_imports_from_the_kits_init_counts(course):
     assignment, _, _ = course
     init, conv = assignment / "kit" / "__init__.py", assignment / "kit" / "conv.py"
-    init.write_text(init.read_text() + "\nBIAS_SCALE = 1.0\n")
+    init.write_text(init.read_text().replace("kit = Kit(__file__)\n", "kit = Kit(__file__)\nBIAS_SCALE = 1.0\n"))
     conv.write_text(conv.read_text() + "\nfrom . import BIAS_SCALE  # noqa: E402\n")
     before = problem_fingerprints(load_assignment(assignment))
     assert "kit:__init__.py" in before["conv2d-forward"].parts  # a constant of the kit's __init__.py is used

@@ -504,3 +504,22 @@ def test_tolerance_rejects_wrong_shapes_and_non_finite_values():
     anything = Tolerance(rtol=0, atol=1e300)
     assert anything.matches(expected * 1e100, expected)
     assert not anything.matches(bad, expected)
+
+
+def test_a_bfloat16_tensor_is_judged_by_its_values(bwrap_available):
+    """numpy has no bfloat16: the sandbox sends such a tensor as float32 (exactly), and the check judges its values
+    (bfloat16 keeps about 3 significant digits: wrong here, with the error measured, not a type error)."""
+    from grader.grading import ALL, RunOptions, grade_problem
+    from grader.reference import CaseBook
+    from grader.submissions import SourceFile
+
+    source = ("import torch\n\n"
+              "def linear_ae_gradients(X, W1, W2):\n"
+              "    X, W1, W2 = (torch.from_numpy(a).to(torch.bfloat16) for a in (X, W1, W2))\n"
+              "    E = X - W2 @ W1 @ X\n"
+              "    return -2 * W2.T @ E @ X.T, -2 * E @ X.T @ W1.T\n")
+    result = grade_problem(PROBLEM, SourceFile(source, "solution.py"), CaseBook(),
+                           RunOptions(ALL, "auto", (ROOT / "problems",), None))
+    lost = [c for c in result.checks if c.status is not Status.PASSED]
+    assert lost and all(c.status is Status.FAILED for c in lost), [(c.status, c.feedback) for c in lost]
+    assert any("relative error" in c.feedback for c in lost)

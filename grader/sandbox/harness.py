@@ -81,8 +81,10 @@ class _Encoder:
             return {"json": value}
         torch = sys.modules.get("torch")
         if torch is not None and isinstance(value, torch.Tensor):
-            value = value.detach().cpu().resolve_conj().resolve_neg().numpy()
-            return self._array(value)
+            value = value.detach().cpu().resolve_conj().resolve_neg()
+            if value.dtype == torch.bfloat16:  # numpy has no bfloat16: float32 holds every bfloat16 value exactly
+                value = value.float()
+            return self._array(value.numpy())
         np = sys.modules.get("numpy")
         if np is not None and isinstance(value, (np.ndarray, np.generic)):
             return self._array(value)

@@ -43,6 +43,9 @@ class PcaShape(BaseModel):
     #: entries are not its first ones (an eigensolver that does not sort, numpy.linalg.eig, then lists a small
     #: one first)
     basis: Literal["random", "shuffled_axes"] = "random"
+    #: the data's size: X is multiplied by it (so X X^T by its square): a test of stationarity with an absolute
+    #: threshold, e.g. numpy.allclose(gradient, 0), breaks on data far from unit size
+    scale: float = Field(1.0, gt=0)
 
     @model_validator(mode="after")
     def _identifiable(self) -> "PcaShape":
@@ -76,7 +79,7 @@ def pca_data(rng: np.random.Generator, m: int, n: int, decay: float,
 def pca_problem(rng: np.random.Generator, p: PcaShape) -> dict[str, Any]:
     """Zero-centred data with a well-separated spectrum, and the number of components k."""
     X, _, _ = pca_data(rng, p.m, p.n, p.decay, p.basis)
-    return {"X": X, "k": p.k}
+    return {"X": X * p.scale, "k": p.k}
 
 
 CandidateKind = Literal["pca", "pca_mixed", "pca_null_shift", "saddle", "zero", "random", "perturbed",
@@ -92,6 +95,7 @@ class CandidateParams(PcaShape):
 def stationary_candidate(rng: np.random.Generator, p: CandidateParams) -> dict[str, Any]:
     """Weights (W1, W2) of a known kind for data X: PCA, mixed PCA, saddles, zero, random, perturbed, ..."""
     X, U, s = pca_data(rng, p.m, p.n, p.decay, p.basis)
+    X = X * p.scale
     k, m = p.k, p.m
     Uk = U[:, :k]
     if p.kind == "pca":

@@ -26,8 +26,8 @@ from grader.problem_hash import ProblemFingerprint
 from grader.submissions import Submission
 from grader.timing import Instant
 
-_REASONS = {"new": "not graded yet", "changed": "files changed", "specs": "specs changed",
-            "problems": "newly selected problems", "ungraded": "left ungraded by the machine"}
+_REASONS = {"new": "not graded yet", "changed": "with changed files", "specs": "on a changed problem",
+            "problems": "on newly selected problems", "ungraded": "left ungraded by the machine"}
 #: why one problem of a job is graded, in words (regrade-diff.csv's reason column)
 _WHY = {"new": "not graded yet", "changed": "files changed", "problems": "newly selected",
         "ungraded": "left ungraded by the machine", "force": "--force"}

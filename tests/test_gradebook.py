@@ -183,7 +183,7 @@ def test_a_changed_solution_is_regraded(tmp_path, graded):
     notices: list[str] = []
     batch = api.grade_batch(subs, ASSIGNMENT, out, problems=[GRADIENTS], on_notice=notices.append)
     assert graded == [GRADIENTS]
-    assert notices == ["Resuming: 1 of 2 submission(s) already graded and unchanged; grading 1 (1 files changed).",
+    assert notices == ["Resuming: 1 of 2 submission(s) already graded and unchanged; grading 1 (1 with changed files).",
                        f"1 stored score(s) changed; listed in {out / 'regrade-diff.csv'}"]
     assert [(r["student"], r["old"], r["new"], r["reason"]) for r in read_csv(out / "regrade-diff.csv")] == [
         ("slip-sign", "0", "10", "files changed")]
@@ -207,7 +207,7 @@ def test_a_changed_spec_regrades_everyone_on_that_problem(tmp_path, graded):
     notices: list[str] = []
     api.grade_batch(subs, assignment, out, problems=[GRADIENTS], on_notice=notices.append)
     assert graded == [GRADIENTS, GRADIENTS]
-    assert notices == ["Resuming: 0 of 2 submission(s) already graded and unchanged; grading 2 (2 specs changed).\n"
+    assert notices == ["Resuming: 0 of 2 submission(s) already graded and unchanged; grading 2 (2 on a changed problem).\n"
                        f"Regrading {GRADIENTS} for 2 submission(s): {GRADIENTS}.yaml changed; every other stored "
                        "grade is kept."]
     reference = assignment / "linear_ae_gradients_ref.py"
@@ -226,7 +226,7 @@ def test_newly_selected_problems_are_graded_and_the_rest_kept(tmp_path, graded):
     notices: list[str] = []
     batch = api.grade_batch(subs, ASSIGNMENT, out, problems=[GRADIENTS, QUESTIONS], on_notice=notices.append)
     assert graded == [QUESTIONS, QUESTIONS]  # only what is missing
-    assert "grading 2 (2 newly selected problems)" in notices[0]
+    assert "grading 2 (2 on newly selected problems)" in notices[0]
     assert [[p.problem for p in r.problems] for r in batch.results] == [[GRADIENTS, QUESTIONS]] * 2
     rows = {(r["student"], r["problem"]) for r in read_csv(out / "scores.csv")}
     assert rows == {(s, p) for s in ("correct-numpy", "answers-slips") for p in (GRADIENTS, QUESTIONS)}

@@ -207,10 +207,80 @@ def test_gradescope_mode_takes_its_time_and_extension_from_the_metadata(tmp_path
     line = data["tests"][-1]
     assert line["name"] == "Late penalty" and line["score"] == pytest.approx(-1.0)
     assert "Late by 2 h 11 min" in line["output"] and "Gradescope" in line["output"]
-    assert "extended by 1 day (given in Gradescope)" in line["output"]
+    assert "extended to 2026-10-16 23:59 -04:00 (given in Gradescope)" in line["output"]
     (tmp_path / "submission_metadata.json").unlink()
     code = cli.main(["gradescope", "--submission", str(upload), "--results", str(results), "--assignment", str(hw),
                      "--problems", PROBLEM])
     printed = capsys.readouterr()
     assert code == 0 and "submission time is unknown: no late penalty applied" in printed.err
     assert json.loads(results.read_text())["score"] == pytest.approx(10.0)
+
+
+def test_a_zero_spends_no_slip_days_and_grace_is_on_time_in_every_output(tmp_path, capsys):
+    """An empty folder 1 day 8 h late keeps its slip days (in grade --course and in grader course alike), a
+    submission 14 min 30 s after the due time is on time everywhere, and a student late by as much as the empty
+    folder spends two."""
+    hw = _assignment(tmp_path)
+    subs = tmp_path / "subs"
+    (subs / "empty").mkdir(parents=True)
+    for student in ("grace", "late"):
+        shutil.copytree(SAMPLES / "correct-numpy", subs / student)
+    times = tmp_path / "times.csv"
+    times.write_text("student,submitted_at\nempty,2026-10-17T07:59:00-04:00\nlate,2026-10-17T07:59:00-04:00\n"
+                     "grace,2026-10-16T00:13:30-04:00\n")
+    course = tmp_path / "course.yaml"
+    course.write_text("slip_days: 3\nassignments:\n  - {path: hw, out: out}\n")
+    out = tmp_path / "out"
+    _grade(capsys, str(subs), "--assignment", str(hw), "--out", str(out), "--course", str(course),
+           "--times", str(times))
+    rows = {r["student"]: r for r in csv.DictReader(open(out / "scores.csv"))}
+    assert (rows["empty"]["score"], rows["empty"]["slip_days_used"], rows["empty"]["late_by"]) == \
+        ("0", "0", "1 day 8 h")
+    assert (rows["late"]["slip_days_used"], rows["late"]["penalty_percent"]) == ("2", "0")
+    assert rows["grace"]["late_by"] == "on time (within the grace period, 14 min 30 s after the due time)"
+    empty = _text((out / "students/empty/report.html").read_text())
+    assert "no slip days spent: the submission scores 0" in empty
+    assert "Slip days spent 0 (3 left in the course)" in empty
+    assert json.loads((out / "students/empty/results.json").read_text())["tests"][-1]["extra_data"][
+        "slip_days_used"] == 0
+    grace = _text((out / "students/grace/report.html").read_text())
+    assert "On time (within the grace period): submitted 2026-10-16 00:13:30 -04:00" in grace
+    assert "Timing on time (within the grace period, 14 min 30 s after the due time)" in grace
+    assert "late by" not in grace.lower()
+    feedback = {row[0]: row[2] for row in export(out, "moodle", title="HW").rows[1:]}
+    assert feedback["grace"].endswith("on time (within the grace period, 14 min 30 s after the due time)")
+    assert "late by" not in feedback["grace"]
+    # grader course counts the same: the empty folder spent none, and scores.csv is not stale
+    assert cli.main(["course", str(course), "--out", "-"]) == 0
+    printed = capsys.readouterr()
+    table = {line.split()[0]: line.split()[1:] for line in printed.out.splitlines()[2:] if line.strip()}
+    assert table["empty"] == ["0", "0", "3"] and table["late"] == ["2", "2", "1"], printed.out
+    assert "written with other slip days" not in printed.err
+
+
+@pytest.mark.parametrize("name, text, said", [
+    ("extensions.csv", "student,days\nalice,1e308\n", "extensions.csv:2: alice: days '1e308' is too many"),
+    ("extensions.csv", "student,days\nalice,1000000000\n", "extensions.csv:2: alice: days '1000000000' is too many"),
+    ("times.csv", "student,submitted_at\nalice,9999-12-31T23:59:00Z\n",
+     "times.csv:2: submitted_at for alice: 9999-12-31T23:59:00Z is out of range"),
+    ("times.csv", "student,submitted_at\nalice,0001-01-01T00:00:00+01:00\n",
+     "times.csv:2: submitted_at for alice: 0001-01-01T00:00:00+01:00 is out of range"),
+])
+def test_out_of_range_inputs_exit_2_with_their_row(tmp_path, capsys, name, text, said):
+    hw = _assignment(tmp_path)
+    subs = tmp_path / "subs"
+    shutil.copytree(SAMPLES / "softmax-sign", subs / "alice")
+    given = tmp_path / name
+    given.write_text(text)
+    flag = "--extensions" if name == "extensions.csv" else "--times"
+    code = cli.main(["grade", str(subs), "--assignment", str(hw), "--out", str(tmp_path / "out"), flag, str(given),
+                     "--problems", PROBLEM])
+    err = capsys.readouterr().err
+    assert code == 2 and said in err and "Traceback" not in err
+    # a due time that far away is the assignment's own error
+    (hw / "assignment.yaml").write_text((hw / "assignment.yaml").read_text().replace(
+        "2026-10-15T23:59:00-04:00", "9999-12-31T23:59:00-04:00"))
+    code = cli.main(["grade", str(subs), "--assignment", str(hw), "--out", str(tmp_path / "out"), "--problems",
+                     PROBLEM])
+    err = capsys.readouterr().err
+    assert code == 2 and "late.due: 9999-12-31T23:59:00-04:00 is out of range" in err and "Traceback" not in err

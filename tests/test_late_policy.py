@@ -329,3 +329,206 @@ def test_a_runs_sources_in_order_and_a_dropped_extension_is_told(tmp_path):
     assert batch.outcomes["b"].percent == 30 and batch.outcomes["d"].late_by == "unknown"
     assert any("gave 1 student(s) an extension (a, from /ext/extensions.csv)" in w for w in batch.warnings)
     assert prepare(None, ["a"], out, assignment_root=tmp_path).outcomes == {}
+
+
+# --------------------------------------------------------------------------- elapsed time, DST and extension days
+
+NEW_YORK = {"due": "2026-10-30T23:59:00", "time_zone": "America/New_York",
+            "penalty": {"per": "day", "percent": 10}}  # daylight saving time ends on 2026-11-01
+EST = timezone(timedelta(hours=-5))
+
+
+def test_lateness_is_elapsed_time_however_the_times_are_written(tmp_path):
+    """A time without an offset (in time_zone) and the same instant with one, or in UTC, are equally late: the
+    times are subtracted in UTC, never as wall-clock times sharing one ZoneInfo; a late day is 24 hours."""
+    zoned = LatePolicy.model_validate(NEW_YORK)
+    offset = LatePolicy.model_validate({**NEW_YORK, "due": "2026-10-30T23:59:00-04:00"})
+    path = _csv(tmp_path / "times.csv", "student,submitted_at\nlocal,2026-11-02T23:30:00\n"
+                                        "offset,2026-11-02T23:30:00-05:00\nutc,2026-11-03T04:30:00Z\n")
+    found, _ = read_times_csv(path, ["local", "offset", "utc"], zoned.input_zone)
+    for rule in (zoned, offset):
+        got = {s: (assess(rule, s, t).late_by, assess(rule, s, t).percent) for s, t in found.items()}
+        assert got == {s: ("3 days 31 min", 40) for s in found}, got
+    # what a run records (fixed offsets, read back by a later run and by `grader course`) reckons the same
+    write_records([Record(s, t, None) for s, t in found.items()], tmp_path / "submission-times.csv")
+    back = read_records(tmp_path / "submission-times.csv")
+    assert {assess(zoned, s, r.time).late_by for s, r in back.items()} == {"3 days 31 min"}
+    # one second more than 3 days after the due time, on the clock, is 3 days 1 h 1 s of real time: 4 started days
+    wall = SubmissionTime("s", datetime(2026, 11, 2, 23, 59, 1, tzinfo=zoned.input_zone), "times.csv", "t")
+    assert (assess(zoned, "s", wall).late_by, assess(zoned, "s", wall).percent) == ("3 days 1 h 1 s", 40)
+
+
+def test_extension_days_are_calendar_days_in_the_time_zone():
+    """days: 2 keeps the due time's wall clock in time_zone across DST, whether the due has an offset or not;
+    without a time_zone a day is 24 hours; a fraction is of a calendar day too."""
+    from grader.policy.times import shown_time
+
+    zoned = LatePolicy.model_validate(NEW_YORK)
+    offset = LatePolicy.model_validate({**NEW_YORK, "due": "2026-10-30T23:59:00-04:00"})
+    for rule in (zoned, offset):
+        own = assess(rule, "s", None, Extension("s", days=2)).own_due
+        assert own == datetime(2026, 11, 1, 23, 59, tzinfo=EST) and shown_time(own, rule.tz) == "2026-11-01 23:59 EST"
+        assert assess(rule, "s", None, Extension("s", days=1.5)).own_due == datetime(2026, 11, 1, 11, 59, tzinfo=EST)
+        on_time = SubmissionTime("s", datetime(2026, 11, 1, 23, 59, tzinfo=EST), "times.csv", "t")
+        assert assess(rule, "s", on_time, Extension("s", days=2)).status == ON_TIME
+    no_zone = LatePolicy.model_validate({"due": "2026-10-30T23:59:00-04:00"})
+    assert assess(no_zone, "s", None, Extension("s", days=2)).own_due == datetime(2026, 11, 1, 22, 59, tzinfo=EST)
+    elapsed_days = Extension("s", days=2, calendar=False)  # a difference of two instants (Gradescope's): 48 hours
+    assert assess(zoned, "s", None, elapsed_days).own_due == datetime(2026, 11, 1, 22, 59, tzinfo=EST)
+    spring = LatePolicy.model_validate({"due": "2026-03-07T23:59:00", "time_zone": "America/New_York"})
+    own = assess(spring, "s", None, Extension("s", days=1)).own_due  # 23 hours later: DST starts on 2026-03-08
+    assert shown_time(own, spring.tz) == "2026-03-08 23:59 EDT"
+    assert "(24 hours)" in " ".join(zoned.lines())  # the report says what a late day is
+
+
+# --------------------------------------------------------------------------- slip days on a submission scoring 0
+
+
+def test_no_slip_days_are_spent_on_a_submission_that_scores_zero():
+    spent = assess(policy(), "s", at(H(days=1, hours=8)), slip_left=3)
+    assert (spent.slip_days_used, spent.percent) == (2, 0)
+    assert spent.scored(5.0) is spent
+    zero = spent.scored(0.0)
+    assert (zero.slip_days_used, zero.slip_days_left, zero.percent, zero.final(0.0)) == (0, 3, 20, 0)
+    assert "no slip days spent: the submission scores 0" in zero.notes[-1]
+    assert "penalty 20% (of no points earned)" in zero.headline(0.0)
+    assert zero.scored(5.0).slip_days_used == 2 and zero.scored(0.00001).slip_days_used == 0  # rounded as scores.csv
+    zeroed = assess(policy(), "s", at(H(days=9)), slip_left=1).scored(0.0)
+    assert zeroed.slip_days_used == 0 and not zeroed.notes  # none would have been spent anyway: nothing to say
+
+
+def _scores_csv(path: Path, rows: list[tuple[str, str, str]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("student,problem,score,max_score,passed,failed,errors,pending,slip_days_used\n"
+                    + "".join(f"{s},{p},{score},5,0,0,0,0,{used}\n" for s, p, score, used in
+                              [(s, p, score, "") for s, p, score in rows]))
+
+
+def test_the_course_ledger_reads_the_raw_scores(tmp_path):
+    """grader course (and grade --course of a later assignment) spends no slip days on a submission scoring 0
+    either: it reads the raw score back from the assignment's scores.csv."""
+    _assignment(tmp_path, _late_block("2026-10-01T23:59:00-04:00"), "hw1")
+    course = _yaml(tmp_path / "course.yaml", "slip_days: 3\nassignments:\n  - {path: hw1, out: out/hw1}\n")
+    due = DUE - H(days=14)
+    write_records([Record(s, SubmissionTime(s, due + H(days=1, hours=8), "times.csv", "t"), None)
+                   for s in ("empty", "worked")], tmp_path / "out/hw1/submission-times.csv")
+    book = ledger(load_course(course))
+    assert book.columns[0].used == {"empty": 2, "worked": 2}
+    assert any("no readable" in w and "scores.csv" in w for w in book.warnings)
+    _scores_csv(tmp_path / "out/hw1/scores.csv", [("empty", "a", "0"), ("empty", "b", "0"), ("worked", "a", "0"),
+                                                  ("worked", "b", "2.5")])
+    book = ledger(load_course(course))
+    assert book.columns[0].used == {"empty": 0, "worked": 2} and (book.left("empty"), book.left("worked")) == (3, 1)
+    assert not any("no readable" in w for w in book.warnings)
+
+
+def test_course_says_an_assignment_has_no_late_policy(tmp_path, capsys):
+    _assignment(tmp_path, "", "hw0")
+    course = _yaml(tmp_path / "course.yaml", "slip_days: 2\nassignments:\n  - {path: hw0, out: out/hw0}\n")
+    assert cli.main(["course", str(course), "--out", "-"]) == 0
+    printed = capsys.readouterr()
+    assert "hw0:" in printed.err and "has no late: policy, so it spends no slip days" in printed.err
+    _scores_csv(tmp_path / "out/hw0/scores.csv", [("alice", "a", "3")])  # graded: listed, with none spent
+    assert cli.main(["course", str(course), "--out", "-"]) == 0
+    printed = capsys.readouterr()
+    assert "(no student graded yet)" not in printed.out and "has no late: policy" in printed.err
+    assert [line.split() for line in printed.out.splitlines()[1:3]] == [["student", "hw0", "used", "remaining"],
+                                                                       ["alice", "0", "0", "2"]]
+    assert "written with other slip days" not in printed.err
+
+
+# --------------------------------------------------------------------------- out of range: errors, not tracebacks
+
+
+def test_out_of_range_days_and_times_are_errors_naming_the_row(tmp_path):
+    ext = _csv(tmp_path / "ext.csv", "student,days\na,1e308\nb,1000000000\nc,3650\n")
+    with pytest.raises(PolicyError) as err:
+        read_extensions(ext, ["a", "b", "c"])
+    assert [p.split(" is too many")[0] for p in err.value.problems] == [f"{ext}:2: a: days '1e308'",
+                                                                        f"{ext}:3: b: days '1000000000'"]
+    times = _csv(tmp_path / "times.csv", "student,submitted_at\na,9999-12-31T23:59:00-04:00\n"
+                                         "b,0001-01-01T00:00:00+01:00\nc,9999-12-31T00:00:00Z\nd,0001-01-01T00:00Z\n")
+    with pytest.raises(PolicyError) as err:
+        read_times_csv(times, ["a", "b", "c", "d"])
+    assert [p.split(": ", 1)[0] for p in err.value.problems] == [f"{times}:{n}" for n in (2, 3, 4, 5)]
+    assert all("is out of range (expected a time between the years 1970 and 2999)" in p for p in err.value.problems)
+    ext_due = _csv(tmp_path / "ext2.csv", "student,due\na,9999-12-31T23:59:00-04:00\n")
+    with pytest.raises(PolicyError, match=r"ext2.csv:2: a: due 9999-12-31T23:59:00-04:00 is out of range"):
+        read_extensions(ext_due, ["a"])
+    for late, key in (("late:\n  due: 9999-12-31T23:59-04:00\n", "late.due: 9999-12-31T23:59:00-04:00 is out of range"),
+                      ("late:\n  due: 2026-10-15T23:59Z\n  grace_minutes: 1e308\n", "late.grace_minutes"),
+                      ("late:\n  due: 2026-10-15T23:59Z\n  zero_after_days: 1.0e+308\n", "late.zero_after_days")):
+        with pytest.raises(SpecError) as spec:
+            load_assignment(_assignment(tmp_path / key, late))
+        assert any(key in str(i) and "assignment.yaml:" in str(i) for i in spec.value.issues), spec.value.issues
+    # a record written by hand with such days is not used (a warning), never a traceback
+    records = _csv(tmp_path / "submission-times.csv", ",".join(
+        ["student", "submitted_at", "source", "where", "canvas_late", "extension_days", "extension_due",
+         "extension_reason", "extension_where"]) + "\na,2026-10-16T00:00:00Z,times.csv,t,,1e308,,,\n")
+    with pytest.raises(PolicyError, match="submission-times.csv:2: days '1e308' is too many"):
+        read_records(records)
+
+
+# --------------------------------------------------------------------------- inputs that were accepted silently
+
+
+def test_doubtful_inputs_are_warnings(tmp_path):
+    """An extension earlier than the assignment's due time; a recorded time applied to a student this run's times
+    file has no row for."""
+    from grader.policy.batch import prepare
+
+    out = tmp_path / "out"
+    write_records([Record("a", SubmissionTime("a", DUE + H(days=2), "times.csv", "/old/times.csv:3"), None),
+                   Record("b", SubmissionTime("b", DUE + H(days=1), "times.csv", "/old/times.csv:2"), None)],
+                  out / "submission-times.csv")
+    times = _csv(tmp_path / "times.csv", "student,submitted_at\nb,2026-10-15T23:00:00-04:00\n")
+    ext = _csv(tmp_path / "ext.csv", "student,due,reason\nb,2026-10-14T23:59:00-04:00,exam trip\n")
+    batch = prepare(policy(slip_days=False), ["a", "b"], out, assignment_root=tmp_path, times=times, extensions=ext)
+    kept = [w for w in batch.warnings if "still applied" in w]
+    assert len(kept) == 1 and f"{times} gives no time for 1 student(s)" in kept[0]
+    assert "(a from /old/times.csv:3)" in kept[0] and "submission-times.csv" in kept[0]
+    early = [w for w in batch.warnings if "earlier than the assignment's" in w]
+    assert len(early) == 1 and early[0].startswith(f"{ext}:2: b: the extension's due time 2026-10-14 23:59 -04:00")
+    assert batch.outcomes["b"].status == LATE  # applied all the same: 23:00 on the 15th is after the 14th
+    quiet = prepare(policy(slip_days=False), ["a", "b"], out, assignment_root=tmp_path)  # no times file this run
+    assert not any("still applied" in w for w in quiet.warnings)
+
+
+def test_gradescope_export_submitters_must_be_a_list(tmp_path):
+    path = _csv(tmp_path / "submission_metadata.yml",
+                "submission_1:\n  :submitters:\n    :sid: '1001'\n  :created_at: 2026-10-15 21:00:00.0 -04:00\n"
+                "submission_2:\n  :submitters: '1002'\n  :created_at: 2026-10-15 21:00:00.0 -04:00\n"
+                "submission_3:\n  :submitters:\n  - '1003'\n  :created_at: 2026-10-15 21:00:00.0 -04:00\n"
+                "submission_4:\n  :submitters:\n  - :sid: '1004'\n  :created_at: 2026-10-15 21:00:00.0 -04:00\n")
+    with pytest.raises(PolicyError) as err:
+        read_gradescope_export(path, ["1001", "1002", "1003", "1004"])
+    assert err.value.problems == [
+        f"{path}: submission_1: :submitters: should be a list of submitters (each with :sid: or :email:), got a "
+        "mapping ({':sid': '1001'})",
+        f"{path}: submission_2: :submitters: should be a list of submitters (each with :sid: or :email:), got text "
+        "('1002')",
+        f"{path}: submission_3: :submitters: submitter 1 is not a mapping with :sid: or :email:"]
+
+
+# --------------------------------------------------------------------------- wording
+
+
+def test_grace_is_on_time_and_late_by_has_seconds():
+    from grader.export.scores import _late
+    from grader.policy.times import shown_duration
+
+    rule = policy(grace_minutes=14, slip_days=False)
+    grace = assess(rule, "s", at(H(minutes=14)))
+    assert grace.status == GRACE and grace.late_by == "on time (within the grace period, 14 min after the due time)"
+    assert grace.headline(5).startswith("On time (within the grace period): submitted 2026-10-16 00:13 -04:00")
+    assert "late by" not in grace.headline(5).lower()
+    past = assess(rule, "s", at(H(minutes=14) + timedelta(seconds=1)))
+    assert (past.status, past.late_by, past.percent) == (LATE, "14 min 1 s", 10)
+    assert "submitted 2026-10-16 00:13:01 -04:00" in past.headline(5)
+    just = assess(rule, "s", at(H(minutes=14) + timedelta(microseconds=1)))  # rounded up: never "14 min"
+    assert (just.status, just.late_by) == (LATE, "14 min 1 s")
+    assert shown_duration(H(days=2, hours=3, minutes=1)) == "2 days 3 h 1 min"
+    assert shown_duration(timedelta(seconds=59.2)) == "1 min" and shown_duration(timedelta(seconds=3)) == "3 s"
+    assert _late({"late_by": grace.late_by, "penalty_percent": "0", "slip_days_used": "0"}, 0) == grace.late_by
+    assert _late({"late_by": "14 min 1 s", "penalty_percent": "10", "slip_days_used": "0"}, 0.5) == \
+        "late by 14 min 1 s: late penalty 10% (-0.5)"

@@ -24,7 +24,7 @@ class StudentScores:
     student: str
     scores: dict[str, float] = field(default_factory=dict)  #: problem id -> score
     feedback: str = ""  #: a one-paragraph summary for the LMS's feedback column
-    late: str = ""  #: the late penalty in words, when there was one (also ending the feedback)
+    late: str = ""  #: the late penalty in words, or "on time (within the grace period, ...)" (also ending the feedback)
 
     @property
     def total(self) -> float:
@@ -129,9 +129,12 @@ def read_scores(out_dir: Path) -> ClassScores:
 
 
 def _late(row: dict[str, str] | None, points: float) -> str:
-    """The late penalty in words, from a student's late columns in scores.csv; empty when none applied."""
+    """The late penalty in words, from a student's late columns in scores.csv; for a submission within the grace
+    period, that it was on time (and how long after the due time); empty when on time."""
     if not row or not (row.get("late_by") or "").strip():
         return ""
+    if row["late_by"].startswith("on time"):  # within the grace period: on time, and said so
+        return row["late_by"]
     slip = row.get("slip_days_used") or "0"
     spent = f", {slip} slip day{'s' if slip != '1' else ''} spent" if slip not in ("", "0") else ""
     percent = row.get("penalty_percent") or "0"

@@ -86,8 +86,9 @@ def late_outcome(policy: LatePolicy, upload: Path, student: str) -> tuple[LateOu
         warnings.append(f"Gradescope's due date {shown_time(meta.assignment_due, policy.tz)} is not the late "
                         f"policy's {shown_time(policy.due, policy.tz)}: the policy's is used")
     if meta.assignment_due is not None and meta.student_due is not None and meta.student_due > meta.assignment_due:
-        days = (meta.student_due - meta.assignment_due) / timedelta(days=1)
-        extension = Extension(student, days, None, "given in Gradescope", f"{path}: users[0].assignment.due_date")
+        # the student's own due time, as Gradescope gives it: a new due time, exact across daylight-saving changes
+        extension = Extension(student, None, meta.student_due, "given in Gradescope",
+                              f"{path}: users[0].assignment.due_date")
     return assess(policy, student, meta.time, extension), warnings
 
 

@@ -62,6 +62,7 @@ def results_json(result: SubmissionResult, late: LateOutcome | None = None) -> d
     entries = [_test(c, i) for i, c in enumerate(tests, start=1)]
     score = result.score
     if late is not None:
+        late = late.scored(result.score)  # a submission that scores 0 spends no slip days
         lines.append(late.headline(result.score))
         if late.status == LATE:
             entries.append(late_test(late, result.score, len(entries) + 1))

@@ -3,7 +3,10 @@
 ``score`` is the problem's score as graded (manual grades merged). With a late policy (``late:`` in
 assignment.yaml) each row has :data:`LATE_COLUMNS` too: the problem's share of the late penalty and its final
 score (``score`` minus it: the exports use it), and the student's penalty in percent, own due time (extension
-included), submission time, where that time came from, how late, and the slip days spent.
+included), submission time, where that time came from, how late (``late_by``: e.g. ``2 days 3 h 1 min``, ``unknown``
+for a LATE mark without a time, ``on time (within the grace period, 14 min 30 s after the due time)``, empty when on
+time), and the slip days spent (none on a submission that scores 0: the outcome is settled with the student's raw
+score, :meth:`grader.policy.rules.LateOutcome.scored`).
 """
 
 from __future__ import annotations
@@ -49,6 +52,7 @@ def write_scores_csv(results: list[SubmissionResult], path: Path,
                 row = [result.student, p.problem, _number(p.score), _number(p.max_score),
                        passed, failed, len(statuses) - passed - failed - pending, pending]
                 if late is not None:
-                    row += late_cells(p.score, late.get(result.student))
+                    outcome = late.get(result.student)
+                    row += late_cells(p.score, outcome.scored(result.score) if outcome is not None else None)
                 writer.writerow(row)
     tmp.replace(path)

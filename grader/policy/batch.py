@@ -4,11 +4,16 @@ outcome, and the record of what was applied (``OUT/submission-times.csv``).
 A student's time comes from the first of: the times file of this run (``--times``, else ``OUT/times.csv``), a
 time an earlier run of this output folder recorded, the Canvas download's LATE mark of this run, a mark recorded
 earlier. Extensions come from ``--extensions`` (else ``OUT/extensions.csv``); slip days left from ``--course``.
+
+The outcomes are worked out before anything is graded, as if every submission scored points; each output settles a
+student's with their raw score (:meth:`grader.policy.rules.LateOutcome.scored`: a submission that scores 0 spends
+no slip days).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Iterable
 
@@ -17,7 +22,7 @@ from grader.policy.errors import PolicyError
 from grader.policy.extensions import EXTENSIONS_CSV, Extension, read_extensions
 from grader.policy.records import RECORDS, Record, read_records, write_records
 from grader.policy.rules import UNKNOWN, LatePolicy, LateOutcome, assess
-from grader.policy.times import TIMES_CSV, SubmissionTime, canvas_times, read_times
+from grader.policy.times import TIMES_CSV, SubmissionTime, canvas_times, elapsed, read_times, shown_time
 
 
 @dataclass
@@ -75,12 +80,28 @@ def prepare(policy: LatePolicy | None, students: Iterable[str], out_dir: Path, *
         ranked = [fresh.get(s), before if before is not None and before.at is not None else None, marks.get(s),
                   before]
         chosen[s] = next((t for t in ranked if t is not None), None)
+    if times is not None:  # a time this run's file does not give, though an earlier run's is still applied
+        kept = sorted(s for s in students if s not in fresh and chosen[s] is not None and chosen[s].at is not None
+                      and chosen[s] is (stored[s].time if s in stored else None))
+        if kept:
+            said = ", ".join(f"{s} from {chosen[s].where}" for s in kept[:5]) + (
+                f" and {len(kept) - 5} more" if len(kept) > 5 else "")
+            batch.warnings.append(
+                f"{times} gives no time for {len(kept)} student(s) whose time an earlier run of {out_dir} recorded "
+                f"({said}): that time is still applied; to drop it, remove the student's row from "
+                f"{out_dir / RECORDS}")
     found: dict[str, Extension] = {}
     extensions = extensions if extensions is not None else (
         out_dir / EXTENSIONS_CSV if (out_dir / EXTENSIONS_CSV).is_file() else None)
     if extensions is not None:
         found, more = read_extensions(extensions, students, zone)
         batch.warnings += more
+    for s, extension in sorted(found.items()):
+        if extension.due is not None and elapsed(extension.due, policy.due) < timedelta(0):
+            own, theirs = shown_time(extension.due, policy.tz), shown_time(policy.due, policy.tz)
+            batch.warnings.append(f"{extension.where}: {s}: the extension's due time {own} is earlier than the "
+                                  f"assignment's, {theirs}: it is applied (so the student's own due time is earlier "
+                                  "than everyone else's)")
     dropped = sorted(s for s in students if s in stored and stored[s].extension is not None and s not in found)
     if dropped:
         files = sorted({stored[s].extension.where.rsplit(":", 1)[0] for s in dropped})

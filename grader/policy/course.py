@@ -11,9 +11,11 @@ assignments:                  # in the order slip days are spent (usually the or
 
 The slip days each student spends are worked out assignment by assignment, in this order, from each assignment's
 current ``late:`` policy and what its last ``grade`` run applied it to (``OUT/submission-times.csv``: times and
-extensions). So ``grader grade ... --course course.yaml`` of one assignment spends only the days left after the
-ones before it, in whatever order the assignments are graded; ``grader course course.yaml`` shows the whole
-ledger. An assignment not graded yet spends nothing.
+extensions; ``OUT/scores.csv``: the raw ``score``, since a submission that scores 0 spends none, as ``grade`` itself
+decides from the same score). So ``grader grade ... --course course.yaml`` of one assignment spends only the days
+left after the ones before it, in whatever order the assignments are graded; ``grader course course.yaml`` shows
+the whole ledger. An assignment not graded yet spends nothing, and neither does one without a ``late:`` policy
+(its graded students are listed with 0).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from grader.spec import SpecError, load_assignment
 from grader.spec.yamlnodes import LocatedYaml, format_loc, load_located
 
 LEDGER_CSV = "course-slip-days.csv"
+SCORES_CSV = "scores.csv"
 
 
 class _Strict(BaseModel):
@@ -137,6 +140,7 @@ class Column:
     used: dict[str, int] = field(default_factory=dict)  #: student -> slip days spent here (graded students only)
     graded: bool = False  #: its grade output (submission-times.csv) was found
     takes_slip_days: bool = False
+    has_policy: bool = True  #: its assignment.yaml has a late: key
 
 
 @dataclass
@@ -168,21 +172,44 @@ def ledger(course: Course, *, before: int | None = None) -> Ledger:
             raise PolicyError([f"{entry.where}: the assignment in {entry.root} does not load:"]
                               + [f"  {issue}" for issue in exc.issues]) from None
         column = Column(entry.label or assignment.id, entry, takes_slip_days=bool(
-            assignment.late is not None and assignment.late.takes_slip_days))
+            assignment.late is not None and assignment.late.takes_slip_days), has_policy=assignment.late is not None)
         book.columns.append(column)
         records = entry.out / RECORDS
         if assignment.late is None:
+            book.warnings.append(f"{column.id}: {entry.root / 'assignment.yaml'} has no late: policy, so it spends no "
+                                 "slip days")
+            column.used = {s: 0 for s in (raw_scores(entry.out / SCORES_CSV) or {})}  # graded here: none spent
             continue
         if not records.is_file():
             book.warnings.append(f"{column.id}: no {records} (not graded yet?): it spends no slip days")
             continue
         column.graded = True
+        raw = raw_scores(entry.out / SCORES_CSV)
+        if raw is None:
+            book.warnings.append(f"{column.id}: no readable {entry.out / SCORES_CSV}: slip days are counted as if "
+                                 "every submission scored points")
         for student, record in sorted(read_records(records).items()):
             have = left.get(student, course.slip_days)
             outcome = assess(assignment.late, student, record.time, record.extension, have)
+            if raw is not None and student in raw:
+                outcome = outcome.scored(raw[student])  # one that scores 0 spends none, as `grade` decided
             column.used[student] = outcome.slip_days_used
             left[student] = have - outcome.slip_days_used
     return book
+
+
+def raw_scores(path: Path) -> dict[str, float] | None:
+    """Each student's raw score (``score``, before any late penalty, summed over problems) in a ``scores.csv``;
+    None when there is none or it cannot be read."""
+    totals: dict[str, float] = {}
+    try:
+        with open(path, newline="", encoding="utf-8") as fh:
+            for row in csv.DictReader(fh):
+                student = row.get("student") or ""
+                totals[student] = totals.get(student, 0.0) + float(row.get("score") or 0)
+    except (OSError, UnicodeDecodeError, csv.Error, ValueError, TypeError):
+        return None
+    return totals
 
 
 def slip_days_left(course: Course, root: Path, out: Path) -> tuple[dict[str, int], int, list[str]]:
@@ -206,7 +233,7 @@ def stale(book: Ledger) -> list[str]:
     assignment's times, extensions or policy changed since): re-run its grade (nothing is regraded)."""
     out = []
     for column in book.columns:
-        scores = column.entry.out / "scores.csv"
+        scores = column.entry.out / SCORES_CSV
         if not column.graded or not scores.is_file():
             continue
         written: dict[str, str] = {}

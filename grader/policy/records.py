@@ -16,7 +16,7 @@ from pathlib import Path
 
 from grader.output import inert_csv
 from grader.policy.errors import PolicyError
-from grader.policy.extensions import Extension
+from grader.policy.extensions import Extension, parse_days, shown_days
 from grader.policy.times import SOURCES, SubmissionTime, parse_time
 
 RECORDS = "submission-times.csv"
@@ -42,7 +42,7 @@ def write_records(records: list[Record], path: Path) -> Path:
             writer.writerow([r.student, t.at.isoformat() if t and t.at else "", t.source if t else "",
                              t.where if t else "", "" if t is None or t.late_flag is None else
                              ("yes" if t.late_flag else "no"),
-                             f"{e.days:g}" if e and e.days is not None else "",
+                             shown_days(e.days) if e and e.days is not None else "",
                              e.due.isoformat() if e and e.due is not None else "", e.reason if e else "",
                              e.where if e else ""])
     tmp.replace(path)
@@ -80,7 +80,7 @@ def read_records(path: Path) -> dict[str, Record]:
                 raise ValueError(f"canvas_late {row['canvas_late']!r} is not yes or no")
             flag = flags[row["canvas_late"] or ""]
             time = SubmissionTime(student, at, source, _text(row["where"] or ""), flag) if source else None
-            days = float(row["extension_days"]) if row["extension_days"] else None
+            days = parse_days(row["extension_days"]) if row["extension_days"] else None
             due = parse_time(row["extension_due"]) if row["extension_due"] else None
         except ValueError as exc:
             raise PolicyError(f"{path}:{line}: {exc}") from None

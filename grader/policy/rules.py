@@ -12,15 +12,20 @@ late:
 ```
 
 How lateness is counted (:func:`assess`): the student's own due time is the policy's ``due`` moved by their
-extension; a submission up to ``grace_minutes`` after it is on time. Past that, lateness is counted from the end
-of the grace period in *started* periods: one minute late past the grace period is one day (``per: day``) or one
-hour late. Slip days (whole days) move the student's own due time before the penalty is counted: each covers one
-started day, and with ``per: hour`` 24 hours. They are spent only where they lower the penalty, and no more than
-the lowest penalty they can reach needs (so none are spent on a submission that scores 0 anyway, or where the
-cap is already reached). The penalty is ``percent`` per late period, at most ``max_percent``, and 100% after
-``zero_after_days`` days; it takes that percentage off the points earned (problem by problem, so the problems'
-final scores add up to the final total). A submission marked late with no time known (Canvas's LATE mark) is late
-by one period (one day or one hour), with a note saying so and how to give its time.
+extension (calendar days in ``time_zone``: :meth:`grader.policy.extensions.Extension.apply`); a submission up to
+``grace_minutes`` after it is on time. Lateness is *elapsed* time, the two instants subtracted in UTC, however each
+was written (with an offset, or without one in ``time_zone``): a late day is 24 hours, so a submission 3 days
+after the due time on the clock across the end of daylight saving time (3 days and 1 hour) is late by 3 days 1 h.
+Past the grace period, lateness is counted from its end in *started* periods: one second late past the grace period
+is one day (``per: day``) or one hour late. Slip days move the student's own due time by 24 hours each before the
+penalty is counted: each covers one started day, and with ``per: hour`` 24 hours. They are spent only where they
+lower the penalty, and no more than the lowest penalty they can reach needs: none where the cap is reached anyway,
+and none on a submission that scores 0 (its raw score, as scores.csv writes it; :meth:`LateOutcome.scored`, which
+every output applies, and :func:`grader.policy.course.ledger`, which reads each assignment's scores.csv). The
+penalty is ``percent`` per late period, at most ``max_percent``, and 100% after ``zero_after_days`` days (24 hours
+each); it takes that percentage off the points earned (problem by problem, so the problems' final scores add up
+to the final total). A submission marked late with no time known (Canvas's LATE mark) is late by one period (one
+day or one hour), with a note saying so and how to give its time.
 """
 
 from __future__ import annotations
@@ -32,10 +37,11 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from grader.policy.extensions import Extension
-from grader.policy.times import SubmissionTime, parse_time, shown_duration, shown_time
+from grader.policy.extensions import MOST_DAYS, Extension
+from grader.policy.times import SubmissionTime, elapsed, parse_time, shown_duration, shown_time
 
 DAY = timedelta(days=1)
+MOST_GRACE_MINUTES = 525600  #: a year: more is a typo (and would overflow the arithmetic)
 PERIODS = {"day": DAY, "hour": timedelta(hours=1)}
 
 
@@ -56,9 +62,9 @@ class LatePolicy(_Strict):
 
     time_zone: str | None = None  #: an IANA name, e.g. America/New_York (declared before ``due``, which uses it)
     due: datetime
-    grace_minutes: float = Field(0.0, ge=0)
+    grace_minutes: float = Field(0.0, ge=0, le=MOST_GRACE_MINUTES)
     penalty: Penalty | None = None
-    zero_after_days: float | None = Field(None, gt=0)
+    zero_after_days: float | None = Field(None, gt=0, le=MOST_DAYS)
     slip_days: bool | int = False
 
     @field_validator("time_zone")
@@ -142,18 +148,20 @@ class LatePolicy(_Strict):
         if self.penalty:
             p = self.penalty
             cap = f", at most {p.max_percent:g}%" if p.max_percent < 100 else ""
-            out.append(f"Late: {p.percent:g}% off the points earned per started {p.per} late{cap}.")
+            length = " (24 hours)" if p.per == "day" else ""
+            out.append(f"Late: {p.percent:g}% off the points earned per started {p.per}{length} late{cap}.")
         if self.zero_after_days is not None:
             days = self.zero_after_days
-            out.append(f"More than {days:g} day{'s' if days != 1 else ''} late: 0 points.")
+            out.append(f"More than {days:g} day{'s' if days != 1 else ''} ({days * 24:g} hours) late: 0 points.")
         if self.takes_slip_days:
             most = "" if self.slip_days is True else f" (at most {self.slip_days} on this assignment)"
-            out.append(f"Slip days are spent where they lower the penalty{most}; each covers one started day.")
+            out.append(f"Slip days are spent where they lower the penalty{most} (none on a submission that scores "
+                       "0); each covers one started day (24 hours).")
         return out
 
 
 def _started(span: timedelta, period: timedelta) -> int:
-    """How many periods ``span`` has started (1 minute is one started day)."""
+    """How many periods ``span`` has started (1 second is one started day)."""
     return -((-span) // period) if span > timedelta(0) else 0
 
 
@@ -178,6 +186,8 @@ class LateOutcome:
     slip_days_left: int | None  #: after this assignment, with a course; None without one
     percent: float  #: the penalty, percent of the points earned
     notes: tuple[str, ...] = ()
+    slip_offered: int | None = None  #: the slip days the student had left before this assignment (None: no course)
+    scores_zero: bool = False  #: assessed for a submission that scores 0 (so no slip days were spent)
 
     @property
     def zeroed(self) -> bool:
@@ -194,11 +204,31 @@ class LateOutcome:
     def final(self, raw: float) -> float:
         return round(raw - self.penalty(raw), 6)
 
+    def scored(self, raw: float) -> "LateOutcome":
+        """This outcome for a submission that earned ``raw`` points (before the penalty): one that scores 0
+        (rounded to 4 decimals, as scores.csv writes it) spends no slip days, since the penalty takes nothing off it
+        anyway. Every output applies it with the student's raw score; ``grader course`` reads that score back from
+        scores.csv, so both count the same slip days."""
+        zero = round(raw, 4) <= 0
+        if zero == self.scores_zero:
+            return self
+        return assess(self.policy, self.student, self.time, self.extension, self.slip_offered, scores_zero=zero)
+
+    @property
+    def delay(self) -> str:
+        """How long after the own due time it was submitted, in words (empty when not after it, or unknown)."""
+        if self.after_due is None or self.after_due <= timedelta(0):
+            return ""
+        return shown_duration(self.after_due)
+
     @property
     def late_by(self) -> str:
-        """How late, in words: empty when on time, ``unknown`` for a LATE mark without a time."""
+        """How late, in words: empty when on time, ``unknown`` for a LATE mark without a time, and within the grace
+        period ``on time (within the grace period, 14 min 30 s after the due time)``."""
         if self.status in (ON_TIME, UNKNOWN):
             return ""
+        if self.status == GRACE:
+            return f"on time (within the grace period, {self.delay} after the due time)"
         if self.after_due is None:
             return "unknown"
         return shown_duration(self.after_due)
@@ -217,7 +247,7 @@ class LateOutcome:
         if self.status == ON_TIME:
             return f"On time: {when}{where}, due {shown_time(self.own_due, tz)}."
         if self.status == GRACE:
-            return (f"On time within the grace period: {when}{where}, {self.late_by} after the due time "
+            return (f"On time (within the grace period): {when}{where}, {self.delay} after the due time "
                     f"{shown_time(self.own_due, tz)}.")
         said = (f"Late by {self.late_by}: {when}{where}, due {shown_time(self.own_due, tz)}"
                 if self.after_due is not None else f"Late, by an unknown amount{where}")
@@ -225,8 +255,9 @@ class LateOutcome:
                 + (f" ({self.slip_days_left} left)" if self.slip_days_left is not None else "")
                 if self.slip_days_used else "")
         points = _points(self.penalty(raw))
-        cost = (f"; penalty {self.percent:g}% (-{points} point{'' if points == '1' else 's'})" if self.percent
-                else "; no penalty")
+        cost = ("; no penalty" if not self.percent else
+                f"; penalty {self.percent:g}% (of no points earned)" if round(raw, 4) <= 0 else
+                f"; penalty {self.percent:g}% (-{points} point{'' if points == '1' else 's'})")
         return said + slip + cost + "."
 
 
@@ -235,16 +266,17 @@ def _points(value: float) -> str:
 
 
 def assess(policy: LatePolicy, student: str, time: SubmissionTime | None, extension: Extension | None = None,
-           slip_left: int | None = None) -> LateOutcome:
+           slip_left: int | None = None, *, scores_zero: bool = False) -> LateOutcome:
     """The outcome of ``student``'s submission at ``time`` under ``policy``, with their ``extension`` and
-    ``slip_left`` slip days left in the course (None: no course, no slip days)."""
-    own_due = extension.apply(policy.due) if extension is not None else policy.due
+    ``slip_left`` slip days left in the course (None: no course, no slip days); ``scores_zero``: the submission
+    scores 0, so no slip days are spent on it (:meth:`LateOutcome.scored` settles it once the score is known)."""
+    own_due = extension.apply(policy.due, policy.input_zone) if extension is not None else policy.due
     notes: list[str] = []
 
     def outcome(status: str, after: timedelta | None, late_days: int = 0, used: int = 0, percent: float = 0.0):
         left = None if slip_left is None else slip_left - used
         return LateOutcome(student, policy, own_due, time, extension, status, after, late_days, used, left, percent,
-                           tuple(notes))
+                           tuple(notes), slip_left, scores_zero)
 
     if time is None:
         return outcome(UNKNOWN, None)
@@ -259,7 +291,7 @@ def assess(policy: LatePolicy, student: str, time: SubmissionTime | None, extens
                      "late; the course staff can give its time in a times.csv (student,submitted_at)")
         over, after = policy.period, None
     else:
-        after = time.at - own_due
+        after = elapsed(time.at, own_due)  # real time, however the two were written (never wall-clock time)
         if after <= timedelta(0):
             return outcome(ON_TIME, after)
         over = after - policy.grace
@@ -269,4 +301,7 @@ def assess(policy: LatePolicy, student: str, time: SubmissionTime | None, extens
     most = min(policy.slip_allowance(slip_left), late_days)
     percents = [policy.percent_for(over - used * DAY) for used in range(most + 1)]
     used = percents.index(min(percents))  # the fewest slip days that reach the lowest penalty
+    if scores_zero and used:
+        notes.append("no slip days spent: the submission scores 0, so the late penalty takes nothing off it")
+        used = 0
     return outcome(LATE, after, late_days, used, percents[used])

@@ -27,6 +27,9 @@ from grader.policy.csvfile import read_table
 from grader.policy.errors import PolicyError
 
 TIMES_CSV = "times.csv"  #: read from the output folder when no --times is given
+#: the times accepted anywhere (a due time, a submission time, an extension's due time): a time outside them is a
+#: typo or a spreadsheet's empty date (0001-01-01, 9999-12-31), and would overflow the arithmetic
+EARLIEST, LATEST = datetime(1970, 1, 1, tzinfo=timezone.utc), datetime(3000, 1, 1, tzinfo=timezone.utc)
 SOURCES = ("times.csv", "gradescope", "canvas")  #: where a time can come from; the first wins for a student
 
 
@@ -48,32 +51,55 @@ def parse_time(value: Any, tz: tzinfo | None = None) -> datetime:
                              "2026-10-16T08:30:00-04:00)") from None
     else:
         raise ValueError(f"expected a date and time such as 2026-10-16T08:30:00-04:00, got {value!r}")
+    written = value.strip() if isinstance(value, str) else found.isoformat()
     if found.tzinfo is None or found.utcoffset() is None:
         if tz is None:
             raise ValueError(f"{found.isoformat()} has no time zone (add its offset, e.g. "
                              f"{found.isoformat(timespec='minutes')}-04:00, or Z for UTC)")
         found = found.replace(tzinfo=tz)
+    try:
+        utc = found.astimezone(timezone.utc)
+    except OverflowError:
+        utc = None
+    if utc is None or not EARLIEST <= utc < LATEST:
+        raise ValueError(f"{written} is out of range (expected a time between the years "
+                         f"{EARLIEST.year} and {LATEST.year - 1})")
     return found
 
 
+def elapsed(later: datetime, earlier: datetime) -> timedelta:
+    """The real time from ``earlier`` to ``later``, both aware: subtracted in UTC. (Python subtracts two times that
+    share one tzinfo object, e.g. one ZoneInfo, as wall-clock times, which is an hour off across a DST change.)"""
+    return later.astimezone(timezone.utc) - earlier.astimezone(timezone.utc)
+
+
 def shown_time(moment: datetime, tz: tzinfo | None = None) -> str:
-    """A time as reports show it, in ``tz`` (default: its own offset): ``2026-10-16 08:30 EDT``."""
-    local = moment.astimezone(tz) if tz is not None else moment
+    """A time as reports show it, in ``tz`` (default: its own offset): ``2026-10-16 08:30 EDT``, with its seconds
+    when they are not zero (``2026-10-16 00:13:01 EDT``, Gradescope's times)."""
+    try:
+        local = moment.astimezone(tz) if tz is not None else moment
+    except OverflowError:  # never for a time parse_time accepted; shown with its own offset rather than a traceback
+        local = moment
     name = local.tzname() or ""
     if name.startswith("UTC") and len(name) > 3:  # a bare offset: UTC-04:00 reads better as -04:00
         name = name[3:]
-    return f"{local:%Y-%m-%d %H:%M} {name}"
+    clock = "%H:%M:%S" if local.second or local.microsecond else "%H:%M"  # seconds where they matter
+    return f"{local:%Y-%m-%d} {local.strftime(clock)} {name}"
 
 
 def shown_duration(span: timedelta) -> str:
-    """``2 days 3 h 5 min``; under a minute, seconds."""
-    seconds = int(span.total_seconds())
+    """``2 days 3 h 5 min``, ``14 min 1 s``: every part that is not zero, down to the second, rounded *up* to the
+    second (like the started periods of the penalty), so that a time one second past the grace period or past a
+    day's end never reads like one on it (a day is 24 hours of elapsed time)."""
+    second = timedelta(seconds=1)
+    seconds = max(span // second + (1 if span % second else 0), 0)
     if seconds < 60:
-        return f"{max(seconds, 0)} s"
-    days, rest = divmod(seconds // 60, 24 * 60)
+        return f"{seconds} s"
+    minutes, secs = divmod(seconds, 60)
+    days, rest = divmod(minutes, 24 * 60)
     hours, minutes = divmod(rest, 60)
     parts = [f"{days} day{'s' if days != 1 else ''}" if days else "", f"{hours} h" if hours else "",
-             f"{minutes} min" if minutes else ""]
+             f"{minutes} min" if minutes else "", f"{secs} s" if secs else ""]
     return " ".join(p for p in parts if p)
 
 
@@ -153,8 +179,18 @@ def read_gradescope_export(path: Path, students: Iterable[str]) -> tuple[dict[st
         if not isinstance(entry, dict):
             errors.append(f"{where}: expected :submitters: and :created_at:")
             continue
-        submitters = entry.get(":submitters") or []
-        names = [str(folder)] + [str(s.get(key)) for s in submitters if isinstance(s, dict)
+        submitters = entry.get(":submitters")
+        if submitters is None:
+            submitters = []
+        if not isinstance(submitters, list):
+            errors.append(f"{where}: :submitters: should be a list of submitters (each with :sid: or :email:), "
+                          f"got {_kind(submitters)}")
+            continue
+        odd = [str(i + 1) for i, s in enumerate(submitters) if not isinstance(s, dict)]
+        if odd:
+            errors.append(f"{where}: :submitters: submitter {', '.join(odd)} is not a mapping with :sid: or :email:")
+            continue
+        names = [str(folder)] + [str(s.get(key)) for s in submitters
                                  for key in (":sid", ":email") if s.get(key) not in (None, "")]
         matched = list(dict.fromkeys(known[n.casefold()] for n in names if n.casefold() in known))
         if not matched:
@@ -172,6 +208,11 @@ def read_gradescope_export(path: Path, students: Iterable[str]) -> tuple[dict[st
     if errors:
         raise PolicyError(errors)
     return found, warnings
+
+
+def _kind(value: Any) -> str:
+    return {dict: "a mapping", str: "text", int: "a number", float: "a number", bool: "true/false"}.get(
+        type(value), type(value).__name__) + f" ({value!r:.60})"
 
 
 def read_times(path: Path, students: Iterable[str], tz: tzinfo | None = None

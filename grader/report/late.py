@@ -4,9 +4,10 @@ the slip days spent and the penalty (from :class:`grader.policy.rules.LateOutcom
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from grader.policy.rules import GRACE, LATE, ON_TIME, LateOutcome
-from grader.policy.times import shown_time
+from grader.policy.times import elapsed, shown_time
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,7 @@ class LateView:
     extension: str  #: the extension in words, or empty
     submitted: str  #: the submission time, or "unknown"
     source: str  #: where the time came from
-    late_by: str
+    late_by: str  #: how late (``2 days 3 h 1 min``, ``unknown``), or ``on time``, or ``on time (within the grace ...)``
     slip_days_used: int
     slip_days_left: int | None
     percent: float
@@ -45,8 +46,11 @@ class LateView:
 
 
 def late_view(outcome: LateOutcome, raw: float) -> LateView:
+    """What a report shows of ``outcome`` for a submission that earned ``raw`` points (settled with it: one that
+    scores 0 spends no slip days)."""
+    outcome = outcome.scored(raw)
     tz = outcome.policy.tz
-    moved = outcome.own_due != outcome.policy.due
+    moved = elapsed(outcome.own_due, outcome.policy.due) != timedelta(0)
     return LateView(
         outcome.status, outcome.headline(raw), shown_time(outcome.own_due, tz),
         shown_time(outcome.policy.due, tz) if moved else "",

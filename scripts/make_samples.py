@@ -376,6 +376,35 @@ VARIANTS = {
             parametrize.register_parametrization(model[0], "weight", Doubled())  # W1 = 2 * original
             return model
     """},
+    "regularized-encoder-decay-only": {"build_optimizer": """
+        def build_optimizer(model, lam, lr):
+            import torch
+            return torch.optim.SGD([{"params": model[0].parameters(), "weight_decay": 2 * lam},  # W1 only
+                                    {"params": model[1].parameters()}], lr=lr)
+    """},
+    "regularized-detached-penalty": {"build_model": """
+        _MODEL = None  # the model and lam, for the penalty in the loss
+        _LAM = None
+
+
+        def build_model(m, k):
+            global _MODEL
+            from torch import nn
+            _MODEL = nn.Sequential(nn.Linear(m, k, bias=False), nn.Linear(k, m, bias=False))
+            return _MODEL
+    """, "build_loss": """
+        def build_loss():
+            def loss(prediction, target):  # state_dict() holds detached tensors: the penalty has no gradient
+                penalty = sum((W ** 2).sum() for W in _MODEL.state_dict().values())
+                return ((prediction - target) ** 2).sum() + _LAM * penalty
+            return loss
+    """, "build_optimizer": """
+        def build_optimizer(model, lam, lr):
+            global _LAM
+            import torch
+            _LAM = lam
+            return torch.optim.SGD(model.parameters(), lr=lr)
+    """},
 }
 
 

@@ -399,15 +399,18 @@ def _loss_probes(kind: str, m: int) -> dict:
             "shifted": [loss(a + b + shift, a + shift) for a, b in zip(t[:3], r[:3])]}
 
 
-def _penalty_probes(mu=(0.0, 0.0), gradient=None) -> dict:
+def _penalty_probes(mu=(0.0, 0.0), gradient=None, detached=0.0, constant=0.0, trainable=(True, True)) -> dict:
     """What probe_penalty measures for a loss adding mu[0] ||W1||^2 + mu[1] ||W2||^2 (``gradient(w, i)``: another
-    term's gradient on weight i), at two sets of weights."""
+    term's gradient on weight i), at two sets of weights; ``detached`` (||W1||^2 + ||W2||^2) and ``constant`` add
+    to the loss's value (its value at a zero residual, ``zero``) but send the weights no gradient."""
     rng = np.random.default_rng(2468)
     trials = []
     for _ in range(2):
         w = [0.5 * rng.standard_normal(s) for s in ((4, 16), (16, 4))]
         grads = [gradient(w[i], i) if gradient else (2 * mu[i] * w[i] if mu[i] else None) for i in range(2)]
-        trials.append({"w": w, "grads": grads, "value": 0.0, "prediction": "model"})
+        zero = sum((mu[i] + detached) * float(np.sum(w[i] ** 2)) for i in range(2)) + constant
+        trials.append({"w": w, "grads": grads, "value": 0.0, "prediction": "model", "zero": zero,
+                       "trainable": list(trainable)})
     return {"points": rng.standard_normal((4, 16)), "trials": trials, "grader_model": False}
 
 
@@ -482,6 +485,68 @@ def test_unequal_decay_is_named():
     probes["both"][0] = probes["gradient"][0]
     objective = analyse_objective(_loss_probes("sum", 16), _penalty_probes(), probes, 16, 0.1, 0.1)
     assert objective.diagnosis == "unequal_decay" and "0 for W1" in objective.text
+    assert "omega = 0 (W1) and 0.2 (W2)" in objective.text and "-0" not in objective.text, objective.text
+    assert not np.any(np.signbit(objective.data()["weight_decay"]))  # no -0.0 in the stored data either
+
+
+def _with_offset(loss_probes: dict, offset: float) -> dict:
+    """The loss probes of a loss that adds ``offset`` (a penalty's value at the probe's weights, or a constant)."""
+    return {**loss_probes, **{key: list(np.asarray(loss_probes[key]) + offset)
+                              for key in ("values", "zero", "double", "shifted")}}
+
+
+@pytest.mark.parametrize("penalty, diagnosis, phrases", [
+    # the penalty computed from detached weights: its value changes with the weights, its gradient is zero
+    ({"detached": 0.1}, "detached_penalty", ["your loss adds a penalty that changes with the weights but sends them "
+                                             "no gradient: it is computed from detached weights", "penalises nothing",
+                                             "(effective lambda 0, Eq. 6 has lam = 0.1)", "model.parameters()"]),
+    # a constant: the same at every weight (or a detached penalty the probes could not tell from one)
+    ({"constant": 0.8}, "no_weight_decay", ["your loss adds a term (0.8 at the probe's weights) that does not "
+                                            "change with the weights as autograd sees them", "penalises nothing",
+                                            "(effective lambda 0, Eq. 6 has lam = 0.1)"]),
+    # a frozen weight gets no gradient for another reason: not called detached
+    ({"detached": 0.1, "trainable": (False, True)}, "no_weight_decay", ["(a constant, or a penalty computed from "
+                                                                        "detached weights"]),
+], ids=["detached", "constant", "frozen"])
+def test_a_penalty_with_no_gradient_is_not_called_no_penalty(penalty, diagnosis, phrases):
+    """A loss that adds a term autograd sees as a constant (a penalty from .data, .detach() or state_dict())
+    penalises nothing, but it is there: the feedback says so instead of "no penalty in your loss"."""
+    objective = analyse_objective(_with_offset(_loss_probes("sum", 16), 0.8), _penalty_probes(**penalty),
+                                  _optimizer_probes(_sgd(0.1, 0.0)), 16, 0.1, 0.1)
+    assert (objective.ok, objective.diagnosis) == (False, diagnosis), objective.text
+    for phrase in phrases:
+        assert phrase in objective.text, objective.text
+    assert "no penalty in your loss" not in objective.text
+    assert objective.effective_lambda == [0.0, 0.0]
+    # with the decay right, the inert term changes nothing: Eq. 6 as written, the term named for what it is
+    decayed = analyse_objective(_with_offset(_loss_probes("sum", 16), 0.8), _penalty_probes(**penalty),
+                                _optimizer_probes(_sgd(0.1, 0.2)), 16, 0.1, 0.1)
+    assert decayed.ok, decayed.text
+    assert ("computed from detached weights, with no gradient" in decayed.text) == (diagnosis == "detached_penalty")
+
+
+DETACHED = (SUBMISSIONS / "regularized-detached-penalty" / "solution.py").read_text()
+ENCODER_ONLY = L2_IN_LOSS.replace("for W in _MODEL.parameters())", "for W in _MODEL[0].parameters())")  # W1 only
+
+
+@pytest.mark.parametrize("source, diagnosis, lam_eff", [
+    (DETACHED, "detached_penalty", [0.0, 0.0]),
+    (DETACHED.replace("_MODEL.state_dict().values()", "(p.data for p in _MODEL.parameters())"),
+     "detached_penalty", [0.0, 0.0]),
+    (DETACHED.replace("_MODEL.state_dict().values()", "(p.detach() for p in _MODEL.parameters())"),
+     "detached_penalty", [0.0, 0.0]),
+    (DETACHED.replace("_LAM * penalty", "0.5"), "no_weight_decay", [0.0, 0.0]),  # a constant
+    (ENCODER_ONLY, "unequal_decay", [0.1, 0.0]),
+], ids=["state-dict", "data", "detach", "constant", "encoder-only"])
+def test_what_a_penalty_reaches_is_read_from_the_setup(source, diagnosis, lam_eff):
+    """The probes, in this process, on penalties that do not reach both weights."""
+    assert "state_dict()" in DETACHED and "_MODEL[0].parameters()" in ENCODER_ONLY
+    env = _env(source)
+    objective = analyse_objective(*(plain_json(probe(env)) for probe in
+                                    (probes.probe_loss, probes.probe_penalty, probes.probe_optimizer)), 16, 0.1, 0.1)
+    assert objective.diagnosis == diagnosis, objective.text
+    assert objective.effective_lambda == pytest.approx(lam_eff, abs=1e-9)
+    assert "no penalty in your loss" not in objective.text
 
 
 @pytest.mark.parametrize("gradient, phrase", [
@@ -502,7 +567,9 @@ CALIBRATION = {"seconds": 0.25, "steps": 200, "device": "cpu (1 thread)", "steps
 
 
 def _gd_run(inputs, lam_eff, *, every=10, max_steps=800, tol=1e-3, frozen=False, nan_at=None):
-    """What the driver returns for Eq. 6 with ``lam_eff`` trained by full-batch gradient descent."""
+    """What the driver returns for Eq. 6 with ``lam_eff`` (one for both weights, or a pair: W1's, W2's)
+    trained by full-batch gradient descent."""
+    lam1, lam2 = (lam_eff, lam_eff) if np.isscalar(lam_eff) else lam_eff
     X, lr = inputs["X"], inputs["lr"]
     cf = closed_form(X, inputs["lam"], inputs["W1_init"].shape[0])
     C = X.T @ X / X.shape[0]
@@ -529,7 +596,7 @@ def _gd_run(inputs, lam_eff, *, every=10, max_steps=800, tol=1e-3, frozen=False,
         if frozen:
             continue
         R = (np.eye(C.shape[0]) - W2 @ W1) @ C
-        W1, W2 = W1 - lr * (-2 * W2.T @ R + 2 * lam_eff * W1), W2 - lr * (-2 * R @ W1.T + 2 * lam_eff * W2)
+        W1, W2 = W1 - lr * (-2 * W2.T @ R + 2 * lam1 * W1), W2 - lr * (-2 * R @ W1.T + 2 * lam2 * W2)
     return {"steps": steps, "W1": np.stack(W1s), "W2": np.stack(W2s), "loss": [0.0] * len(steps),
             "stopped": stopped, "device": "cpu"}
 
@@ -645,6 +712,32 @@ def test_an_adaptive_optimizer_that_misses_the_target_is_named():
     assert sgd.diagnosis == "budget_exhausted" and "adaptive" not in sgd.feedback
 
 
+def test_unpenalised_is_said_only_where_the_objective_reading_says_so():
+    """W2's singular values above 1 come both from no penalty at all and from a penalty on W1 alone: the
+    training check explains them with the objective's reading, and without one only describes them."""
+    _, inputs, _ = _case()
+    lam = inputs["lam"]
+    encoder_only = _optimizer_probes(_sgd(0.1, 0.2))
+    encoder_only["decay"][1] = np.zeros_like(encoder_only["decay"][1])  # weight decay on W1's group only
+    encoder_only["both"][1] = encoder_only["gradient"][1]
+    run = _gd_run(inputs, (lam, 0.0))
+    verdict = _judge(run, loss=_loss_probes("sum", 16), optimizer=encoder_only, structure=_structure_probes())
+    assert verdict.diagnosis == "budget_exhausted" and min(distance(run["W1"][-1], run["W2"][-1],
+                                                                   from_expected(_case()[2]["closed_form"])).sigma) > 1
+    assert "W1 and W2 are penalised differently (effective lambda 0.1 for W1, 0 for W2: see the objective check), " \
+           "where Eq. 6 puts lam = 0.1 on both" in verdict.feedback, verdict.feedback
+    assert "not penalised" not in verdict.feedback and "lambda = 0" not in verdict.feedback
+    assert verdict.data["fitted_lambda"] is None
+    unread = _judge(run)  # no reading of the objective: the singular values are described, not explained
+    assert "none below 1, where Eq. 6's penalty shrinks them to sqrt(1 - lam/s_i)" in unread.feedback, unread.feedback
+    assert "not penalised" not in unread.feedback
+    none = _judge(_gd_run(inputs, 0.0), loss=_loss_probes("sum", 16), optimizer=_optimizer_probes(_sgd(0.1, 0.0)),
+                  structure=_structure_probes())  # the objective reads no penalty at all: now it is said
+    assert "none shrunk below 1" in none.feedback and "the weights are not penalised (as with lambda = 0)" in \
+        none.feedback, none.feedback
+    assert "detached" not in none.feedback
+
+
 def _objective_verdict(training, optimizer, mu=0.0, structure=None):
     case, inputs, expected = _case()
     value = {"structure": structure or _structure_probes(), "loss": _loss_probes("sum", 16),
@@ -696,6 +789,13 @@ EXPLAINED = {  # sample -> check -> phrases its feedback must contain (every cas
                                                                               "with another lambda"]},
     "regularized-adamw": {"objective": ["AdamW", "decoupled"], "training": ["before the weights reached"]},
     "regularized-no-decay": {"objective": ["no weight decay"], "training": ["not penalised"]},
+    "regularized-encoder-decay-only": {
+        "objective": ["W1 and W2 are penalised differently", "(W1) and 0 (W2)"],
+        "training": ["W1 and W2 are penalised differently (effective lambda", "see the objective check"]},
+    "regularized-detached-penalty": {
+        "objective": ["computed from detached weights", "penalises nothing", "effective lambda 0"],
+        "training": ["the weights are not penalised (as with lambda = 0): your loss's penalty is computed from "
+                     "detached weights, so it has no gradient"]},
     "regularized-bias": {"structure": ["bias=False"], "training": ["not in the top-", "the structure check"]},
     "regularized-relu": {"structure": ["not linear", "ReLU"], "training": ["closed form", "the structure check"]},
     "regularized-l1": {"objective": ["L1Loss", "absolute values"]},
@@ -741,6 +841,21 @@ def test_each_setup_gets_its_explanation(sample_batch, student):
         for c in (c for c in checks if c.check == check):
             for phrase in phrases:
                 assert phrase in c.feedback, (c.case, c.feedback)
+
+
+NOT_SAID = {  # sample -> check -> phrases its feedback must not contain (every case): what is not true of it
+    "regularized-encoder-decay-only": {"training": ["not penalised", "lambda = 0", "none shrunk below 1"]},
+    "regularized-detached-penalty": {"objective": ["no penalty in your loss"]},
+}
+
+
+@pytest.mark.parametrize("student", sorted(NOT_SAID))
+def test_no_setup_is_told_what_is_not_true_of_it(sample_batch, student):
+    checks = _checks(sample_batch, student)
+    for check, phrases in NOT_SAID[student].items():
+        for c in (c for c in checks if c.check == check):
+            for phrase in phrases:
+                assert phrase not in c.feedback, (c.case, c.feedback)
 
 
 @pytest.mark.parametrize("student", ["correct-numpy", "correct-notebook", "regularized-sum-sgd", "regularized-l2-in-loss"])

@@ -19,7 +19,8 @@ underscore keeps specs from naming it as a driver). Each probe takes the driver'
   and on a batch of two, with model, loss and optimizer built as the training builds them;
 - ``probe_penalty``: what the loss adds on the weights themselves: the gradient with respect to W1 and W2 of
   the mean over points of the loss, with the predictions detached, on a setup built as the training
-  builds it (a penalty lam ||W||^2 read from the model's weights gives 2 lam W);
+  builds it (a penalty lam ||W||^2 read from the model's weights gives 2 lam W), and the loss at a zero
+  residual at those weights (a penalty computed from detached weights changes it but has no gradient);
 - ``probe_optimizer``: one ``step()`` from known weights with known gradients (the data gradient set by
   hand), on fresh setups: the update with the decay alone, the gradient alone, both, twice the gradient;
   per weight, the data gradient at which a step leaves the weights where they are; and the optimizer's
@@ -396,7 +397,8 @@ def probe_penalty(env):
     """What the loss adds on the weights themselves: on a fresh setup with known W1 and W2 (twice, at two
     points), the gradient with respect to W1 and W2 of the mean over points of the loss on each point alone,
     the predictions detached, so that only what the loss reads from the weights directly remains (a penalty
-    mu (||W1||^2 + ||W2||^2) gives 2 mu W). ``None`` where a weight gets no gradient."""
+    mu (||W1||^2 + ||W2||^2) gives 2 mu W). ``None`` where a weight gets no gradient. ``zero``: the loss on
+    one point at a zero residual, at those weights (None where it cannot be read)."""
     torch, np = env.torch, env.np
     gen = np.random.default_rng(2468)
     shapes = [(env.k, env.m), (env.m, env.k)]
@@ -432,8 +434,16 @@ def probe_penalty(env):
             found_grads = torch.autograd.grad(objective, [leaves[i] for i in wanted], allow_unused=True)
             for i, g in zip(wanted, found_grads):
                 grads[i] = g
+        try:  # the loss at a zero residual: what it adds at these weights, gradient or not (a detached penalty)
+            zero = loss(x[:1], x[:1])
+            zero = float(zero.detach().reshape(())) if isinstance(zero, torch.Tensor) and zero.numel() == 1 else None
+        except (MemoryError, SystemExit, KeyboardInterrupt):
+            raise
+        except Exception:  # noqa: BLE001 - only for explanations
+            zero = None
         trials.append({"w": [env.array(p) for p in leaves], "value": float(objective.detach()),
-                       "grads": [None if g is None else env.array(g) for g in grads], "prediction": prediction})
+                       "grads": [None if g is None else env.array(g) for g in grads], "prediction": prediction,
+                       "zero": zero, "trainable": [bool(p.requires_grad) for p in leaves]})
     return {"points": points, "trials": trials, "grader_model": fallback}
 
 

@@ -195,16 +195,17 @@ class TimedTrainingParams(BaseModel):
         return self
 
 
-def _hint(data: CaseData, value: dict, m: int, k: int, lam: float, lr: float, tol: float) -> tuple[str, list | None]:
-    """The objective's reading of the setup, for the training check's explanations (best effort), and
-    the effective lambda."""
+def _hint(data: CaseData, value: dict, m: int, k: int, lam: float, lr: float,
+          tol: float) -> tuple[str, list | None, Objective | None]:
+    """The objective's reading of the setup, for the training check's explanations (best effort), the
+    effective lambda, and the reading itself where the training does not contradict it (None otherwise)."""
     try:
         objective = analyse_objective(value["loss"], value["penalty"], value["optimizer"], m, lam, lr)
     except (KeyError, TypeError, ValueError, IndexError, ZeroDivisionError):
-        return "", None
+        return "", None, None
     if _disagreement(data, value, objective, m, k, lam, ObjectiveParams(training_tol=tol)) is not None:
         return ("the objective check's probes read your setup differently from what this training shows: see "
-                "the objective check"), objective.effective_lambda
+                "the objective check"), objective.effective_lambda, None
     parts = []
     try:
         if not analyse_structure(value["structure"], m, k).ok:
@@ -222,7 +223,7 @@ def _hint(data: CaseData, value: dict, m: int, k: int, lam: float, lr: float, to
                      "(torch.optim.SGD)")
     if not objective.ok and objective.diagnosis:
         parts.append("the objective check explains what your setup minimises instead")
-    return "; ".join(parts), objective.effective_lambda
+    return "; ".join(parts), objective.effective_lambda, objective
 
 
 @kit.check("timed_training", TimedTrainingParams)
@@ -267,7 +268,7 @@ def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
                    f"steps ({every})")
     if capped:
         context += "; the time budget is capped by the problem's call limit"
-    hint, effective_lambda = _hint(data, value, m, k, lam, lr, p.tol)
+    hint, effective_lambda, reading = _hint(data, value, m, k, lam, lr, p.tol)
     hinted = f" ({hint})" if hint else ""
     result = _data(info, value, run)
     result.update({"effective_lambda": effective_lambda, "tol": p.tol,
@@ -297,7 +298,7 @@ def timed_training(data: CaseData, p: TimedTrainingParams) -> Verdict:
         return Verdict(False, f"no progress: the weights did not move in {run.steps[-1]} steps (does "
                               "build_optimizer optimise model.parameters(), with a nonzero learning rate, and does "
                               "the loss depend on the prediction?)", diagnosis="no_progress", data=result)
-    mismatch = explain_mismatch(run.W1[last], run.W2[last], cf, p.tol)
+    mismatch = explain_mismatch(run.W1[last], run.W2[last], cf, p.tol, reading)
     result["fitted_lambda"] = mismatch.fitted_lambda
     d = run.distances[last].value
     if run.stopped == "stalled":

@@ -10,12 +10,15 @@ says why the run ended.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .closed_form import ClosedForm, Distance, distance, eq6_loss, fitted_lambdas
 from .gaps import relative_gap
+
+if TYPE_CHECKING:
+    from .objective import Objective
 
 
 INITIAL_RTOL = 1e-2  #: the first snapshot against the grader's initial weights (a 16-bit model rounds them)
@@ -123,9 +126,18 @@ class Mismatch:
     diagnosis: str = "wrong_minimiser"
 
 
-def explain_mismatch(W1: np.ndarray, W2: np.ndarray, cf: ClosedForm, tol: float) -> Mismatch:
-    """Why trained weights that stopped moving are not the closed form, in terms a student can act on."""
+def explain_mismatch(W1: np.ndarray, W2: np.ndarray, cf: ClosedForm, tol: float,
+                     objective: "Objective | None" = None) -> Mismatch:
+    """Why trained weights that stopped moving are not the closed form, in terms a student can act on.
+
+    ``objective``: the objective check's reading of the setup, where the training does not contradict it
+    (None: unknown). Only it can say whether a weight is penalised (the singular values cannot: W2's grow
+    past 1 both without any penalty and with a penalty on W1 alone); without it they are described, not
+    explained.
+    """
     d = distance(W1, W2, cf)
+    reading = None if objective is None else objective.diagnosis
+    lam_eff = None if objective is None else objective.effective_lambda
     target = cf.singular_values
     sigma = np.asarray(d.sigma)
     parts: list[str] = []
@@ -136,6 +148,11 @@ def explain_mismatch(W1: np.ndarray, W2: np.ndarray, cf: ClosedForm, tol: float)
         parts.append(f"the weights shrank to zero (W2's singular values {shown}; Eq. 6 with lam = {cf.lam:g} "
                      f"keeps all {cf.k} directions, with {wanted}): every direction switched off, as happens "
                      f"when the effective lambda is above the largest eigenvalue s_1 = {cf.s[0]:.4g}")
+    elif d.singular > tol and reading == "unequal_decay" and None not in lam_eff:
+        parts.append(f"W2's singular values are {shown}, where Eq. 6 gives sqrt(1 - lam/s_i) = {wanted} (largest "
+                     f"difference {d.singular:.3g}): W1 and W2 are penalised differently (effective lambda "
+                     f"{lam_eff[0] + 0.0:.4g} for W1, {lam_eff[1] + 0.0:.4g} for W2: see the objective check), where "
+                     f"Eq. 6 puts lam = {cf.lam:g} on both")
     elif d.singular > tol:
         s = cf.s[: cf.k]
         on = sigma > 0.1  # directions still on; the others switched off (or are switching off)
@@ -150,9 +167,14 @@ def explain_mismatch(W1: np.ndarray, W2: np.ndarray, cf: ClosedForm, tol: float)
                          f"= {wanted}. Yours match sqrt(1 - lam'/s_i) with lam' = {common:.4g} = "
                          f"{common / cf.lam:.3g} * lam: the setup minimises Eq. 6 with another lambda"
                          + (f" ({off} direction(s) with s_i <= lam' switch off)" if off else ""))
-        elif sigma.size and np.all(sigma >= 1 - 1e-3):
+        elif sigma.size and np.all(sigma >= 1 - 1e-3) and reading in ("no_weight_decay", "detached_penalty"):
+            why = (": your loss's penalty is computed from detached weights, so it has no gradient (see the "
+                   "objective check)" if reading == "detached_penalty" else "")
             parts.append(f"W2's singular values are {shown}, none shrunk below 1, where Eq. 6's penalty makes them "
-                         f"sqrt(1 - lam/s_i) = {wanted}: the weights are not penalised (as with lambda = 0)")
+                         f"sqrt(1 - lam/s_i) = {wanted}: the weights are not penalised (as with lambda = 0){why}")
+        elif sigma.size and np.all(sigma >= 1 - 1e-3):  # no reading says why: described, not explained
+            parts.append(f"W2's singular values are {shown}, none below 1, where Eq. 6's penalty shrinks them to "
+                         f"sqrt(1 - lam/s_i) = {wanted}")
         else:
             parts.append(f"W2's singular values are {shown}, where Eq. 6 gives {wanted} (largest difference "
                          f"{d.singular:.3g})")

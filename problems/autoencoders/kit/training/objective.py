@@ -15,6 +15,8 @@ with lam_eff = (2 mu + omega) / (2 c): the summand of Eq. 6 up to the positive f
 lam_eff = lam, for both weights (``MSELoss(reduction='sum')`` with ``SGD(weight_decay=2*lam)``, or the
 penalty lam (||W1||^2 + ||W2||^2) in the loss with plain SGD). Decoupled decay (AdamW) shrinks the weights
 outside the adaptive step: no penalty added to the loss has its fixed points, so it does not minimise Eq. 6.
+A penalty computed from detached weights (``.data``, ``.detach()``, ``state_dict()``) changes the loss's value
+with the weights but sends them no gradient: it is named as such (``detached_penalty``), not as no penalty.
 """
 
 from __future__ import annotations
@@ -91,6 +93,9 @@ class PenaltyReport:
     mu: list[float] = field(default_factory=lambda: [0.0, 0.0])  #: per weight (W1, W2): the loss adds mu ||W||^2
     text: str = ""
     grader_model: bool = False  #: read on the grader's plain model (the student's W1 and W2 cannot be set)
+    #: the loss changes with the weights' values but sends them no gradient (a penalty computed from detached
+    #: weights: ``.data``, ``.detach()``, ``state_dict()``); read only where both weights are trainable
+    detached: bool = False
 
 
 def analyse_penalty(data: dict) -> PenaltyReport:
@@ -121,10 +126,23 @@ def analyse_penalty(data: dict) -> PenaltyReport:
                                  grader_model=grader_model)
     mu = [float(np.mean(found)) + 0.0 for found in mus]
     if all(v == 0 for v in mu):
-        return PenaltyReport("none", [0.0, 0.0], "nothing on the weights themselves", grader_model)
+        return PenaltyReport("none", [0.0, 0.0], "nothing on the weights themselves", grader_model,
+                             detached=not grader_model and _moves_without_gradient(data["trials"]))
     equal = abs(mu[0] - mu[1]) <= 1e-4 * max(map(abs, mu))
     text = f"{_pair(mu)} (||W1||^2 + ||W2||^2)" if equal else f"{mu[0]:.6g} ||W1||^2 + {mu[1]:.6g} ||W2||^2"
     return PenaltyReport("l2", mu, text, grader_model)
+
+
+def _moves_without_gradient(trials: list[dict]) -> bool:
+    """The loss at a zero residual differs between the trials' weights although it sent neither weight a
+    gradient: it reads the weights' values outside autograd. False where not measured, or where a weight is
+    frozen (no gradient for another reason: the structure check's business)."""
+    zeros = [trial.get("zero") for trial in trials]
+    if len(zeros) < 2 or not all(isinstance(z, (int, float)) and np.isfinite(z) for z in zeros):
+        return False
+    if not all(all(trial.get("trainable") or [False]) for trial in trials):
+        return False
+    return abs(zeros[0] - zeros[1]) > 1e-6 * max(abs(zeros[0]), abs(zeros[1]))
 
 
 # --------------------------------------------------------------------------- optimizer
@@ -172,7 +190,7 @@ def analyse_optimizer(data: dict) -> OptimizerReport:
         omega_w2 = beta[1] / alpha[1] if alpha[1] > 0 else 0.0
         momentum = float(np.sum(second[1] * G[1]) / np.sum(first[1] * G[1])) - 1.0 + omega_w2 * alpha[1]
     if linear and additive and all(a > 0 for a in alpha):
-        omega = [max(b / a, 0.0) if proportional else None for a, b in zip(alpha, beta)]
+        omega = [max(b / a, 0.0) + 0.0 if proportional else None for a, b in zip(alpha, beta)]  # no -0.0
         kind = "gradient" if proportional else "other"
         text = (f"{name} steps along the gradient (step {alpha[0]:.6g} for W1, {alpha[1]:.6g} for W2) and its "
                 f"decay adds omega W to it (omega = {_fmt(omega[0])} for W1, {_fmt(omega[1])} for W2)")
@@ -276,6 +294,9 @@ def analyse_objective(loss_data: dict, penalty_data: dict, optimizer_data: dict,
     loss_text = f"{c:.6g} ||prediction - target||^2"
     if in_loss:
         loss_text += f" + {pen.text} (a penalty read from the model's weights),"
+    elif pen.detached:
+        loss_text += (f" + {loss.offset:.6g} (at the probe's weights: a term computed from detached weights, with "
+                      "no gradient, so it does not change the minimiser)")
     elif loss.offset:
         loss_text += f" + {loss.offset:.6g} (a constant: it does not change the minimiser)"
     decay_text = (f"the weight decay adds (omega/2)||W||^2 with omega = {_pair(omega)}" if decays or not in_loss
@@ -299,9 +320,24 @@ def analyse_objective(loss_data: dict, penalty_data: dict, optimizer_data: dict,
                      f"lr = {lr:g} (the loss factor {c:.4g} times your step {float(np.mean(opt.step)):.4g})")
         return result(True, text, None)
     if not in_loss and not decays:
+        alone = (f"your setup minimises the reconstruction error alone (effective lambda 0, Eq. 6 has "
+                 f"lam = {lam:g})")
+        if pen.detached:
+            return result(False, f"your loss adds a penalty that changes with the weights but sends them no "
+                          f"gradient: it is computed from detached weights (.data, .detach(), state_dict(), numpy "
+                          f"or torch.no_grad()), so autograd sees a constant and it penalises nothing; with no "
+                          f"weight decay either, {alone}; compute the penalty from the parameters themselves "
+                          f"(sum((W ** 2).sum() for W in model.parameters())), or use the optimizer's "
+                          f"weight_decay=2*lam (with MSELoss(reduction='sum'))", "detached_penalty")
+        if loss.offset:
+            return result(False, f"your loss adds a term ({loss.offset:.6g} at the probe's weights) that does not "
+                          f"change with the weights as autograd sees them (a constant, or a penalty computed from "
+                          f"detached weights: .data, .detach() or state_dict()), so it penalises nothing; with no "
+                          f"weight decay either, {alone}; add weight_decay=2*lam to the optimizer (with "
+                          f"MSELoss(reduction='sum')), or compute a penalty from model.parameters()",
+                          "no_weight_decay")
         return result(False, f"no weight decay, and no penalty in your loss: neither the optimizer nor the loss "
-                      f"penalises the weights, so your setup minimises the reconstruction error alone (effective "
-                      f"lambda 0, Eq. 6 has lam = {lam:g}); add weight_decay=2*lam to the optimizer (with "
+                      f"penalises the weights, so {alone}; add weight_decay=2*lam to the optimizer (with "
                       f"MSELoss(reduction='sum'))", "no_weight_decay")
     if abs(lam_eff[0] - lam_eff[1]) > rtol * max(abs(v) for v in lam_eff):
         return result(False, f"W1 and W2 are penalised differently (effective lambda {lam_eff[0]:.6g} for W1, "
@@ -329,6 +365,7 @@ def analyse_objective(loss_data: dict, penalty_data: dict, optimizer_data: dict,
 
 
 def _pair(values: list[float]) -> str:
+    values = [v + 0.0 for v in values]  # -0.0 reads as 0
     if abs(values[0] - values[1]) <= 1e-4 * max(abs(values[0]), abs(values[1]), 1e-300):
         return f"{values[0]:.6g}"
     return f"{values[0]:.6g} (W1) and {values[1]:.6g} (W2)"

@@ -235,7 +235,8 @@ def test_hidden_only_check_and_hints_are_trimmed(tmp_path):
     doc = yaml.safe_load((out / "pca-optimality.yaml").read_text())
     assert doc["checks"][2]["cases"] == [] and doc["checks"][2]["points"] == 1
     assert set(doc["checks"][1]["params"]["hints"]) == {"only-encoder-condition", "saddle", "zero", "perturbed",
-                                                             "slightly-perturbed", "null-space-shift"}
+                                                             "slightly-perturbed", "null-space-shift", "large-data",
+                                                             "tiny-data"}
     assert "mutants" not in doc  # mutation testing's marks quote the reference: never published
     released = load_assignment(out).problem("pca-optimality")
     assert released.checks[2].cases == () and released.points == 10

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from grader import variants
 from grader.answers.manual import ManualGrades, read_manual, write_free_text
 from grader.fingerprint import assignment_hash
 from grader.gradebook import FILENAME as GRADEBOOK, Gradebook, GradebookError
@@ -25,6 +26,8 @@ from grader.resume import JobExecutor, LocalExecutor, ScoreChange, plan_batch, r
 from grader.sandbox import gpu, isolation
 from grader.sandbox.pool import WarmPool
 from grader.session import UsageError, choose_problems, full_assignment, grade_submission, open_session
+from grader.similarity import THRESHOLD as SIMILARITY_THRESHOLD, SimilarityError, SimilarityReport, find_similar
+from grader.similarity.report import write_report as write_similarity_report
 from grader.spec import load_assignment
 from grader.submissions import SourceFile, collect
 
@@ -58,9 +61,12 @@ def not_graded_warnings(result: SubmissionResult, seen: set[str], problems: set[
 
 
 def check_submission(path: Path, assignment_dir: Path, *, problems: list[str] | None = None,
-                     sandbox: isolation.Mode = "auto") -> SubmissionResult:
-    """A student's self-check: public cases only."""
+                     sandbox: isolation.Mode = "auto", secret: Path | None = None) -> SubmissionResult:
+    """A student's self-check: public cases only. On the full assignment, public per-student cases need the course
+    ``secret`` (default: ``GRADER_SECRET_FILE``), and the student is the folder's name; a student's own release
+    (``grader release --roster``) has their cases with their seeds and needs none."""
     assignment = load_assignment(assignment_dir)
+    key = variants.load_secret(secret, inside=(assignment.root,))
     path = Path(path)
     if path.is_file():
         if path.name not in ("solution.py", "solution.ipynb"):
@@ -68,7 +74,7 @@ def check_submission(path: Path, assignment_dir: Path, *, problems: list[str] | 
         path = path.parent
     if not path.is_dir():
         raise UsageError(f"{path}: no such folder")
-    with open_session(assignment, problems, visibilities=PUBLIC, sandbox=sandbox) as session:
+    with open_session(assignment, problems, visibilities=PUBLIC, sandbox=sandbox, secret=key) as session:
         session.prepare()
         return session.grade(path)
 
@@ -94,7 +100,8 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
                 on_result: Callable[[SubmissionResult], None] | None = None,
                 on_notice: Callable[[str], None] | None = None,
                 notes: dict[str, list[str]] | None = None, times: Path | None = None,
-                extensions: Path | None = None, course: Path | None = None) -> BatchResult:
+                extensions: Path | None = None, course: Path | None = None,
+                secret: Path | None = None) -> BatchResult:
     """Grade every submission folder under ``submissions_dir`` on all cases and write the results.
 
     Each result is stored in ``OUT/gradebook.sqlite`` as soon as it is graded; a rerun grades only what
@@ -115,6 +122,8 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     forks a fresh process per submission from it; otherwise every process is a fresh Python.
     ``executor="ray"`` runs each submission as a Ray task (on the cluster at ``address``, or a local
     Ray instance), with results flowing into the same gradebook.
+    Problems with per-student cases or questions need the course ``secret`` (a file outside the assignment, default:
+    ``GRADER_SECRET_FILE``); each student (a folder name) is graded on their own numbers (grader/variants.py).
     """
     if executor not in ("local", "ray"):
         raise UsageError(f"unknown executor {executor!r}: expected local or ray")
@@ -125,6 +134,10 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
         raise UsageError(f"{submissions_dir}: no such folder (expected a folder of student folders)")
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
+    key = variants.load_secret(secret, inside=(assignment.root, submissions_dir, out_dir))
+    if executor == "ray" and variants.needing_secret(chosen):
+        raise UsageError(f"--executor ray cannot grade per-student cases or questions yet "
+                         f"({', '.join(variants.needing_secret(chosen))}): use --executor local")
     found = collect(submissions_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if manual is not None and not manual.is_file():
@@ -140,12 +153,13 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     secrets = (assignment.root, submissions_dir, out_dir)
     local_warm = warm and executor == "local"
     with Gradebook.open(out_dir / GRADEBOOK) as gradebook, \
-            open_session(assignment, problems, sandbox=sandbox, secrets=secrets, warm=local_warm, jobs=jobs) as session:
+            open_session(assignment, problems, sandbox=sandbox, secrets=secrets, warm=local_warm, jobs=jobs,
+                         secret=key) as session:
         changes: list[ScoreChange] = [  # grades of problems the assignment no longer has: out of every output
             ScoreChange(student, problem, score, None, "no longer in the assignment (assignment.yaml's problems)")
             for student, problem, score in gradebook.drop_problems_except(p.id for p in assignment.problems)]
         spec_hash = assignment_hash(assignment)
-        fingerprints = {p.id: problem_fingerprint(assignment, p) for p in chosen}
+        fingerprints = {p.id: problem_fingerprint(assignment, p, key) for p in chosen}
         gradebook.adopt_fingerprints(spec_hash, fingerprints)  # an older gradebook's current grades stay current
         stored = gradebook.stored()
         known = gradebook.fingerprint_parts(d for s in stored.values() for d in s.fingerprints.values() if d)
@@ -190,11 +204,11 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     for result in results:
         result.notes.extend(n for n in (notes or {}).get(result.student, []) if n not in result.notes)
         write_results_json(result, out_dir / "students" / result.student / "results.json",
-                           late.outcomes.get(result.student))
+                           late.outcomes.get(result.student), assignment)
     write_scores_csv(results, out_dir / "scores.csv", late.outcomes if late.applies else None)
     write_free_text(results, out_dir / FREE_TEXT)
     # OUT/index.html, OUT/students/<id>/report.html
-    write_reports(results, out_dir, assignment, late.outcomes if late.applies else None)
+    write_reports(results, out_dir, assignment, late.outcomes if late.applies else None, secret=key)
     late.write(out_dir)  # OUT/submission-times.csv: the times and extensions applied
     return BatchResult(results, found.warnings, out_dir, late.outcomes if late.applies else None)
 
@@ -217,14 +231,18 @@ class ProblemValidation:
         return self.result.passed and abs(self.result.score - self.result.max_score) < 1e-9
 
 
-def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto") -> list[ProblemValidation]:
+def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto",
+                        secret: Path | None = None) -> list[ProblemValidation]:
     """Load the specs, then grade each reference solution on all its cases: each must earn full marks.
 
     Each reference runs in fresh sandboxes (no warm workers), and so do the kits' calibrations. A reference whose
-    calibration fails leaves validation undecided: :class:`ReferenceFailure`, with the reason."""
+    calibration fails leaves validation undecided: :class:`ReferenceFailure`, with the reason. A problem with
+    per-student cases or questions (which need the course ``secret``) is validated as each of three synthetic
+    students (``variants.VALIDATION_STUDENTS``), so a generator or an answer that fails for some seeds is caught."""
     assignment = full_assignment(load_assignment(assignment_dir))
+    key = variants.load_secret(secret, inside=(assignment.root,))
     out = []
-    with open_session(assignment, sandbox=sandbox) as session:
+    with open_session(assignment, sandbox=sandbox, secret=key) as session:
         session.prepare()
         for problem in assignment.problems:
             out.append(_validate_problem(problem, session))
@@ -232,19 +250,37 @@ def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto
 
 
 def _validate_problem(problem, session) -> ProblemValidation:
-    """The reference of ``problem`` graded on all its cases in ``session`` (fresh sandboxes), and its questions."""
+    """The reference of ``problem`` graded on all its cases in ``session`` (fresh sandboxes), and its questions; a
+    problem with per-student cases or questions, as each synthetic student (their case ids say which)."""
     text = problem.reference.read_text(encoding="utf-8") if problem.reference else ""
-    result = grade_problem(problem, SourceFile(text, "solution.py"), session.book, session.options)
+    students = variants.VALIDATION_STUDENTS if variants.has_variants(problem) else (None,)
+    result = ProblemResult(problem.id, problem.title)
+    for student in students:
+        mine = problem if student is None else variants.for_student(problem, session.assignment.id, student,
+                                                                    session.options.secret)
+        try:
+            graded = grade_problem(mine, SourceFile(text, "solution.py"), session.book, session.options)
+            questions = validate_questions(mine)
+        except ReferenceFailure as exc:
+            raise ReferenceFailure(f"{exc} (as the synthetic student {student})" if student else str(exc)) from exc
+        finally:
+            session.book.forget(mine, variants.resolved_cases(mine))
+        for c in graded.checks + questions if student else ():
+            c.case = f"{c.case} [{student}]" if c.case else None
+            c.feedback = f"{student}: {c.feedback}" if c.kind == "question" else c.feedback
+        result.checks += graded.checks + questions
+        result.notes += [n for n in graded.notes if n not in result.notes]
+        result.stdout, result.stderr = result.stdout + graded.stdout, result.stderr + graded.stderr
     if not result.graded:
         reasons = dict.fromkeys(str((c.data or {}).get("not_graded") or c.feedback)
                                 for c in result.checks if not c.graded)
         raise ReferenceFailure(f"{problem.id}: {'; '.join(reasons)}")
-    result.checks.extend(validate_questions(problem))
     return ProblemValidation(problem.id, result, any(q.kind == "free_text" for q in problem.questions))
 
 
 def validate_questions(problem) -> list[CheckResult]:
-    """Each question's own answer earns full marks and each alternative exactly its stated credit."""
+    """Each question's own answer earns full marks and each alternative exactly its stated credit (a per-student
+    question's, resolved for a student: ``variants.for_student``)."""
     results = []
     for q in problem.questions:
         if q.kind == "free_text":
@@ -258,26 +294,48 @@ def validate_questions(problem) -> list[CheckResult]:
 
 def mutation_test(assignment_dir: Path, *, problems: list[str] | None = None, jobs: int = 1,
                   max_mutants: int | None = None, sandbox: isolation.Mode = "auto",
-                  on_problem: Callable[[ProblemMutants], None] | None = None) -> list[ProblemMutants]:
+                  on_problem: Callable[[ProblemMutants], None] | None = None,
+                  secret: Path | None = None) -> list[ProblemMutants]:
     """Mutation testing of the assignment's cases (``grader validate --mutants``): wrong variants of each reference
     (AST mutations, the wrong answers of the slips its checks name) must lose points, valid rewrites (float32,
     lists, torch, the kit's own) must keep full marks. Each is graded like a submission, on all cases, in one
     session with ``jobs`` warm sandboxes; ``max_mutants`` grades a fixed sample of each problem's AST mutants.
-    ``on_problem`` gets each problem's outcome as soon as it is done."""
+    ``on_problem`` gets each problem's outcome as soon as it is done. Per-student cases (which need the course
+    ``secret``) are those of the first synthetic student of ``grader validate``."""
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
     if max_mutants is not None and max_mutants < 0:
         raise UsageError(f"--max-mutants must be at least 0, got {max_mutants}")
     assignment = full_assignment(load_assignment(assignment_dir))
     choose_problems(assignment, problems)  # an unknown id is a UsageError before any sandbox starts
-    with open_session(assignment, problems, sandbox=sandbox, warm=True, jobs=jobs) as session:
+    key = variants.load_secret(secret, inside=(assignment.root,))
+    with open_session(assignment, problems, sandbox=sandbox, warm=True, jobs=jobs, secret=key) as session:
         session.prepare()
+        session.problems = [variants.for_student(p, assignment.id, variants.VALIDATION_STUDENTS[0], key)
+                            for p in session.problems]
         try:
             return grade_mutants(session, jobs=jobs, max_mutants=max_mutants, on_problem=on_problem)
         except KitError as exc:  # a slip's wrong answer or a rewrite that cannot be copied into the sandbox
             raise UsageError(str(exc)) from exc
 
 
+def similarity_report(out_dir: Path, *, submissions: Path | None = None, starter: list[Path] | None = None,
+                      threshold: float = SIMILARITY_THRESHOLD) -> SimilarityReport:
+    """Rank the pairs of students graded into ``out_dir`` by the evidence that their work was shared (code
+    fingerprints less the ``starter`` code, identical wrong values on hidden cases, slip sequences, written answers)
+    and write ``OUT/similarity.csv``, ``OUT/similarity.html`` and a side-by-side page per pair at ``threshold`` or
+    above (``OUT/similarity/``). The code is read from ``submissions`` (default: the folder the latest ``grade`` run
+    read), as data. Evidence to review, never a verdict."""
+    if not 0 < threshold <= 1:
+        raise UsageError(f"--threshold must be above 0 and at most 1, got {threshold:g}")
+    try:
+        report = find_similar(out_dir, submissions=submissions, starter=starter, threshold=threshold)
+    except SimilarityError as exc:
+        raise UsageError(str(exc)) from exc
+    write_similarity_report(report, out_dir)
+    return report
+
+
 __all__ = ["BatchResult", "GradebookError", "ProblemMutants", "ProblemValidation", "ReferenceFailure", "UsageError",
            "Visibility", "check_submission", "grade_batch", "grade_submission", "isolation_warning",
-           "mutation_test", "not_graded_warnings", "validate_assignment"]
+           "mutation_test", "not_graded_warnings", "similarity_report", "validate_assignment"]

@@ -10,10 +10,11 @@ it wrote results.json, whatever the student scored.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
-from grader import api, machine
+from grader import api, machine, variants
 from grader.export import DEFAULT_FILES, FORMATS, ExportError, export
 from grader.lms import canvas_import, gradescope
 from grader.release import ReleaseError, release_assignment
@@ -51,12 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     sandbox = dict(choices=["auto", "bwrap", "process"], default="auto",
                    help="isolation: bubblewrap when available (auto), required (bwrap), or a plain process")
+    secret = dict(type=Path, metavar="FILE", help="the course secret that per-student cases and questions derive "
+                  f"from, a file outside the assignment folder (default: ${variants.ENV})")
 
     check = sub.add_parser("check", help="check your own work on the public cases")
     check.add_argument("path", nargs="?", default=".", type=Path, help="submission folder or solution file")
     check.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
     check.add_argument("--problems", help="comma-separated problem ids (default: all)")
     check.add_argument("--sandbox", **sandbox)
+    check.add_argument("--secret", **secret)
     check.add_argument("--out", type=Path, default=Path("reports"),
                        help="where to write the HTML report, OUT/students/<id>/report.html (default: reports)")
 
@@ -70,6 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--jobs", type=int, default=1)
     grade.add_argument("--problems", help="comma-separated problem ids (default: all)")
     grade.add_argument("--sandbox", **sandbox)
+    grade.add_argument("--secret", **secret)
     grade.add_argument("--manual", type=Path, help="manual grades CSV for free-text answers "
                        "(default: OUT/manual-grades.csv when present)")
     grade.add_argument("--executor", choices=["local", "ray"], default="local",
@@ -93,16 +98,21 @@ def _parser() -> argparse.ArgumentParser:
     gs.add_argument("--assignment", type=Path, default=DEFAULT_ASSIGNMENT)
     gs.add_argument("--problems", help="comma-separated problem ids (default: all)")
     gs.add_argument("--sandbox", **sandbox)
+    gs.add_argument("--secret", **secret)
 
     rel = sub.add_parser("release", help="write the student handout: public cases, no references or answers")
     rel.add_argument("assignment", type=Path, help="the full assignment folder")
     rel.add_argument("--out", type=Path, required=True, help="a new or empty folder for the release")
     rel.add_argument("--force", action="store_true", help="replace a previous release in OUT")
+    rel.add_argument("--roster", type=Path, help="a CSV of student ids (its 'student' column, else its first): one "
+                     "release per student, OUT/<student>/, with their own per-student cases and questions")
+    rel.add_argument("--secret", **secret)
 
     validate = sub.add_parser("validate", help="check the specs, that each reference earns full marks, and that "
                               "the sample submissions come out as samples.yaml expects")
     validate.add_argument("assignment", type=Path, nargs="?", default=DEFAULT_ASSIGNMENT)
     validate.add_argument("--sandbox", **sandbox)
+    validate.add_argument("--secret", **secret)
     validate.add_argument("--samples", action=argparse.BooleanOptionalAction, default=True,
                           help="grade ASSIGNMENT/samples/ and compare with ASSIGNMENT/samples.yaml (default: on, "
                           "where the assignment has them)")
@@ -131,6 +141,18 @@ def _parser() -> argparse.ArgumentParser:
     course.add_argument("course", type=Path, help="the course.yaml (slip_days and the assignments in order)")
     course.add_argument("--out", type=Path, help="the CSV to write (default: course-slip-days.csv beside course.yaml; "
                         "- for none)")
+
+    sim = sub.add_parser("similarity", help="rank pairs of submissions by shared code, wrong values, slips and "
+                         "answers: evidence to review, never a verdict")
+    sim.add_argument("results", type=Path, metavar="OUT",
+                     help="the output folder of `grader grade` (holding gradebook.sqlite)")
+    sim.add_argument("--submissions", type=Path, metavar="DIR", help="where the submissions are (default: the folder "
+                     "the latest grade run read, as its gradebook records)")
+    sim.add_argument("--starter", type=Path, action="append", metavar="FILE_OR_DIR",
+                     help="the handout's starter code, taken out of every submission (.py and .ipynb files; may be "
+                     "given more than once; default: none)")
+    sim.add_argument("--threshold", type=float, default=api.SIMILARITY_THRESHOLD,
+                     help=f"combined score from which a pair is flagged (default: {api.SIMILARITY_THRESHOLD:g})")
 
     exp = sub.add_parser("export", help="write an LMS grade import file from a grade run's output folder")
     exp.add_argument("results", type=Path, help="the output folder of `grader grade` (holding scores.csv)")
@@ -182,7 +204,7 @@ def _doctor(args) -> int:
 def _check(args) -> int:
     _warn_machine(args)
     result = api.check_submission(args.path, args.assignment, problems=_problem_list(args.problems),
-                                  sandbox=args.sandbox)
+                                  sandbox=args.sandbox, secret=args.secret)
     print(submission_summary(result).replace(f"== {result.student}:", "Public checks:", 1))
     ok = all(p.passed for p in result.problems)
     malformed = sum(len(p.answer_issues) for p in result.problems)
@@ -222,7 +244,8 @@ def _grade(args) -> int:
                             force=args.force, warm=not args.fresh, executor=args.executor,
                             address=args.address, on_start=progress.start,
                             on_result=progress.update, on_notice=lambda line: _notice(progress, line),
-                            notes=notes, times=args.times, extensions=args.extensions, course=args.course)
+                            notes=notes, times=args.times, extensions=args.extensions, course=args.course,
+                            secret=args.secret)
     progress.finish()
     for warning in batch.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -254,7 +277,7 @@ def _validate(args) -> int:
         raise api.UsageError(f"{', '.join(given)}: only with --mutants")
     _warn_machine(args)
     expected = samples.load_samples(args.assignment) if args.samples and args.assignment.is_dir() else None
-    checks = api.validate_assignment(args.assignment, sandbox=args.sandbox)
+    checks = api.validate_assignment(args.assignment, sandbox=args.sandbox, secret=args.secret)
     if any(c.free_text for c in checks):
         print("(free-text questions are graded by hand and left out of these scores)")
     bad = [c for c in checks if not c.ok]
@@ -275,6 +298,8 @@ def _validate(args) -> int:
         return 1
     print(f"\nGrading the {len(expected.samples)} sample(s) in {expected.folder} (expected: {expected.file}) ...",
           flush=True)
+    if args.secret is not None:  # the samples are graded as a batch, which reads the secret from there
+        os.environ[variants.ENV] = str(args.secret)
     report = samples.run_samples(args.assignment, sandbox=args.sandbox, jobs=args.jobs)
     for warning in report.warnings:
         print(f"warning: {warning}", file=sys.stderr)
@@ -302,7 +327,7 @@ def _mutants(args) -> int:
         print("\n".join(problem_lines(found, verbose=args.verbose)), flush=True)
 
     found = api.mutation_test(args.assignment, problems=_problem_list(args.problems), jobs=args.jobs,
-                              max_mutants=args.max_mutants, sandbox=args.sandbox, on_problem=show)
+                              max_mutants=args.max_mutants, sandbox=args.sandbox, on_problem=show, secret=args.secret)
     print(f"\n{total_line(args.assignment, found, started.elapsed())}")
     return 1 if any(f.issues for f in found) else 0
 
@@ -311,7 +336,8 @@ def _gradescope(args) -> int:
     _warn_machine(args)
     result = gradescope.run_gradescope(args.submission, args.results, args.assignment,
                                        problems=_problem_list(args.problems), sandbox=args.sandbox,
-                                       on_warning=lambda line: print(f"warning: {line}", file=sys.stderr))
+                                       on_warning=lambda line: print(f"warning: {line}", file=sys.stderr),
+                                       secret=args.secret)
     for line in api.not_graded_warnings(result, set(), then="regrade this submission in Gradescope"):
         print(line, file=sys.stderr)
     print(submission_summary(result))
@@ -320,12 +346,17 @@ def _gradescope(args) -> int:
 
 
 def _release(args) -> int:
-    release = release_assignment(args.assignment, args.out, force=args.force)
+    release = release_assignment(args.assignment, args.out, force=args.force, roster=args.roster, secret=args.secret)
     for note in release.notes:
         print(f"note: {note}")
     for problem, (public, hidden) in release.cases.items():
         if public or hidden:
             print(f"{problem}: {public} public case(s) released, {hidden} hidden left out")
+    if release.students is not None:
+        print(f"\nWrote {len(release.students)} student releases to {release.out}/<student>/ ({len(release.files)} "
+              f"files; listed in {release.out / 'students.csv'}). Give each student their own folder; they run:\n"
+              f"  grader check path/to/their-folder --assignment <their release folder>")
+        return 0
     print(f"\nWrote the student release to {release.out} ({len(release.files)} files). Students run:\n"
           f"  grader check path/to/their-folder --assignment {release.out}")
     return 0
@@ -347,6 +378,28 @@ def _export(args) -> int:
     else:
         path = result.write(args.out or args.results / DEFAULT_FILES[args.format])
         print(f"Wrote {path} ({len(result.rows) - 1 - (args.format == 'canvas')} student row(s))")
+    return 0
+
+
+def _similarity(args) -> int:
+    report = api.similarity_report(args.results, submissions=args.submissions, starter=args.starter,
+                                   threshold=args.threshold)
+    flagged = report.flagged
+    print(f"Compared {len(report.students)} students ({len(report.index.docs)} with code read, from "
+          f"{report.submissions_dir}) in {report.seconds:.1f} s: {len(report.pairs)} pair(s) share something; "
+          f"{len(flagged)} flagged for review (combined score {report.threshold:.0%} or more).")
+    for n, pair in enumerate(flagged[:10], 1):
+        parts = ", ".join(f"{name} {value:.0%}" for name, value in pair.scores.items() if value > 0)
+        print(f"  {n:>2}. {pair.a} and {pair.b}: {pair.combined:.0%} ({parts})")
+    if len(flagged) > 10:
+        print(f"  ... and {len(flagged) - 10} more")
+    for student, why in sorted(report.unread.items()):
+        print(f"note: {student}: code not compared ({why})")
+    if not report.starter.files:
+        print("Starter code: none given; code from the handout, if any, counts as shared (--starter FILE_OR_DIR).")
+    print(f"Report: {args.results / 'similarity.html'} and {args.results / 'similarity.csv'}"
+          + (f"; side by side: {args.results / 'similarity'}/" if flagged else ""))
+    print("This is evidence to review, not a finding: read each flagged pair before drawing any conclusion.")
     return 0
 
 
@@ -385,7 +438,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"check": _check, "grade": _grade, "validate": _validate, "export": _export,
                "gradescope": _gradescope, "release": _release, "doctor": _doctor, "new": _new,
-               "course": _course}[args.command]
+               "course": _course, "similarity": _similarity}[args.command]
     try:
         if getattr(args, "assignment", "") is None:
             try:
@@ -401,7 +454,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {issue}", file=sys.stderr)
         return 2
     except (api.UsageError, api.ReferenceFailure, api.GradebookError, SandboxUnavailable, ExportError,
-            canvas_import.CanvasImportError, ReleaseError, RayUnavailable, ScaffoldError, PolicyError) as exc:
+            canvas_import.CanvasImportError, ReleaseError, RayUnavailable, ScaffoldError, PolicyError,
+            variants.SecretError) as exc:
         print(f"grader: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

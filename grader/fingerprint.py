@@ -2,8 +2,9 @@
 
 A submission's hash covers the names and contents of every file in its folder; an assignment's hash
 covers its YAML files and its problems' reference solutions. Either hash changing means a regrade. A spec's
-top-level ``mutants:`` key (mutation testing's marks, ``grader validate --mutants``) decides no grade: it is left
-out of the hash, so marking a mutant equivalent regrades nobody.
+top-level ``mutants:`` key (mutation testing's marks, ``grader validate --mutants``) and ``leaderboard:`` key (a
+ranking of the class, grader/leaderboard.py) decide no grade: they are left out of the hash, so marking a mutant
+equivalent or changing what the board ranks regrades nobody.
 
 A submission folder is the student's: it is walked with ``lstat`` only (:mod:`grader.submission_files`),
 a link is hashed as its target's text and never followed, a named pipe, socket or device by its kind and
@@ -29,7 +30,7 @@ from grader.submission_files import BYPRODUCTS, FileRefused, Listing, kind, open
 
 MAX_HASHED_BYTES = 16 * 1024 * 1024  #: a submission's file larger than this is hashed by size and time
 MAX_TOTAL_BYTES = 256 * 1024 * 1024  #: of one submission folder, read for its hash at most
-UNGRADED_KEYS = ("mutants",)  #: top-level keys of a spec that decide no grade, left out of the assignment's hash
+UNGRADED_KEYS = ("mutants", "leaderboard")  #: top-level keys of a spec that decide no grade, left out of the assignment's hash
 
 
 @dataclass

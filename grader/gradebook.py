@@ -299,10 +299,13 @@ class Gradebook:
                        (_now(), graded, skipped, run_id))
 
     def last_run(self) -> dict[str, Any] | None:
-        """The latest run: ``id``, ``started_at`` and ``finished_at`` (None when it was interrupted)."""
+        """The latest run: ``id``, ``started_at``, ``finished_at`` (None when it was interrupted), ``assignment`` and
+        ``submissions_dir`` (the folders it graded)."""
         with self._errors():
-            row = self._conn.execute("SELECT id, started_at, finished_at FROM runs ORDER BY id DESC LIMIT 1").fetchone()
-        return None if row is None else {"id": row[0], "started_at": row[1], "finished_at": row[2]}
+            row = self._conn.execute("SELECT id, started_at, finished_at, assignment, submissions_dir FROM runs "
+                                     "ORDER BY id DESC LIMIT 1").fetchone()
+        return None if row is None else {"id": row[0], "started_at": row[1], "finished_at": row[2],
+                                         "assignment": row[3], "submissions_dir": row[4]}
 
     # ------------------------------------------------------------------ submissions
 

@@ -6,6 +6,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from grader.calibration import Calibrations, Where, driver_context
 from grader.checks import AnswerError, CaseData, NotGraded, Verdict
@@ -33,6 +34,8 @@ class RunOptions:
     pool: WarmPool | None = None  #: warm sandboxes to fork each process from; None starts a fresh Python
     #: the kits' calibrations of the reference, measured once per session (grader/calibration.py)
     calibrations: Calibrations = field(default_factory=Calibrations, compare=False)
+    #: the course secret (grader.variants.Secret) per-student cases and questions derive from; None without one
+    secret: Any = field(default=None, compare=False, repr=False)
 
 
 def selected_cases(problem: ProblemSpec, visibilities: frozenset[Visibility]) -> list[Case]:

@@ -75,9 +75,12 @@ class Case:
     entry: str  #: the entry point it calls
     generator: str
     params: dict[str, Any]
-    seed: int
+    #: the generator's seed; None for a per-student case not yet resolved for a student (grader/variants.py)
+    seed: int | None
     visibility: Visibility
     group: str = ""  #: the id written in the spec (a group expands to one case per seed); default: id
+    #: ``seeds: per_student``: its seed derives from the course secret, the student and the case (grader/variants.py)
+    per_student: bool = False
 
     def __post_init__(self) -> None:
         if not self.group:
@@ -86,7 +89,8 @@ class Case:
     @property
     def label(self) -> str:
         shown = ", ".join(f"{k}={v}" for k, v in self.params.items())
-        return f"{self.id} ({shown}; seed {self.seed})" if shown else f"{self.id} (seed {self.seed})"
+        seed = "seed per student" if self.seed is None else f"seed {self.seed}"
+        return f"{self.id} ({shown}; {seed})" if shown else f"{self.id} ({seed})"
 
 
 @dataclass(frozen=True)
@@ -117,6 +121,8 @@ class ProblemSpec:
     expected: Path | None = None  #: a student release's file of public expected values (no reference there)
     #: the assignment's kit (grader.kit.Kit): its generators, checks, slips, losses and sandbox modules
     kit: Any = field(default=None, compare=False, repr=False)
+    #: a metric to rank the class by (grader.spec.schema.LeaderboardModel; grader/leaderboard.py): decides no grade
+    leaderboard: Any = field(default=None, compare=False)
 
     def entry(self, name: str) -> EntryPoint:
         return next(e for e in self.entries if e.name == name)

@@ -5,7 +5,7 @@ it runs. When one of those changes, that problem is regraded for everyone and ev
 The parts, each hashed on its own so that a regrade can say what changed:
 
 - ``spec``: the problem's YAML as parsed (comments and layout do not count), without ``mutants:`` (mutation
-  testing of the cases decides no grade);
+  testing of the cases decides no grade) and ``leaderboard:`` (a ranking of the class, written with the reports);
 - ``assignment``: the assignment.yaml's defaults the problem inherits (limits, ...), without its list and
   order of problems, its title and its ``late:`` policy (applied when outputs are written, never stored);
 - ``reference``: the reference solution's file;
@@ -16,7 +16,9 @@ The parts, each hashed on its own so that a regrade can say what changed:
 - ``sandbox:<name>``: the sandbox modules of the problem's drivers, the ones those import, and any whose name a
   counted kit module spells out (an object handed to student code names its module in ``__sandbox__``);
 - ``engine:<file>``: the built-in checks it runs, and the slips, tolerances and check base they all share; the
-  engine's scoring of written questions, for a problem with questions.
+  engine's scoring of written questions, for a problem with questions;
+- ``secret``: for a problem with per-student cases or questions (grader/variants.py), the course secret's identity
+  (a keyed hash of it, never the secret), so that a new secret regrades those problems and no other.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from typing import Any
 import yaml
 
 from grader.models import Assignment, ProblemSpec
+from grader.variants import Secret, has_variants
 
 #: keys of a problem's YAML that decide no grade
-SPEC_IGNORED = ("mutants",)
+SPEC_IGNORED = ("mutants", "leaderboard")
 #: keys of assignment.yaml that decide no problem's grade
 ASSIGNMENT_IGNORED = ("problems", "title", "late", "mutants")
 #: engine files every check leans on
@@ -214,9 +217,13 @@ def _engine_parts(problem: ProblemSpec, kit: Any) -> dict[str, str]:
     return {f"engine:{f.relative_to(_GRADER).as_posix()}": _bytes_hash(f) for f in files if f.is_relative_to(_GRADER)}
 
 
-def problem_fingerprint(assignment: Assignment, problem: ProblemSpec) -> ProblemFingerprint:
-    """The parts that decide ``problem``'s grade in ``assignment``, each hashed."""
+def problem_fingerprint(assignment: Assignment, problem: ProblemSpec,
+                        secret: Secret | None = None) -> ProblemFingerprint:
+    """The parts that decide ``problem``'s grade in ``assignment``, each hashed; ``secret``, the course secret its
+    per-student cases and questions derive from (its identity is a part of those problems' fingerprints)."""
     parts = {"spec": _yaml_hash(problem.source, SPEC_IGNORED)}
+    if has_variants(problem):
+        parts["secret"] = secret.identity if secret is not None else "none"
     settings = assignment.root / "assignment.yaml"
     if settings.is_file():
         parts["assignment"] = _yaml_hash(settings, ASSIGNMENT_IGNORED)
@@ -228,9 +235,9 @@ def problem_fingerprint(assignment: Assignment, problem: ProblemSpec) -> Problem
     return ProblemFingerprint(problem.id, parts)
 
 
-def problem_fingerprints(assignment: Assignment) -> dict[str, ProblemFingerprint]:
+def problem_fingerprints(assignment: Assignment, secret: Secret | None = None) -> dict[str, ProblemFingerprint]:
     """Every problem's fingerprint, by problem id."""
-    return {p.id: problem_fingerprint(assignment, p) for p in assignment.problems}
+    return {p.id: problem_fingerprint(assignment, p, secret) for p in assignment.problems}
 
 
 def describe_changes(problem: ProblemSpec, parts: list[str]) -> str:
@@ -243,5 +250,5 @@ def describe_changes(problem: ProblemSpec, parts: list[str]) -> str:
         named.append({"spec": problem.source.name, "assignment": "assignment.yaml's defaults",
                       "reference": problem.reference.name if problem.reference else "its reference",
                       "kit": f"kit/{rest}", "sandbox": f"sandbox module {rest}",
-                      "engine": f"grader/{rest}"}.get(kind, part))
+                      "engine": f"grader/{rest}", "secret": "the course secret"}.get(kind, part))
     return ", ".join(dict.fromkeys(named)) + " changed"

@@ -42,6 +42,9 @@ def build_inputs(problem: ProblemSpec, case: Case) -> dict[str, Any]:
     entry = problem.kit.find_generator(case.generator) if problem.kit is not None else None
     if entry is None:
         raise ReferenceFailure(f"{problem.id}: no generator {case.generator!r} in the assignment's kit")
+    if case.seed is None:
+        raise ReferenceFailure(f"{problem.id}: case {case.id} has per-student seeds and was not resolved for a "
+                               "student (grader/variants.py)")
     params = entry.params.model_validate(case.params)
     return entry.func(np.random.default_rng(case.seed), params)
 
@@ -52,18 +55,31 @@ def _plain(value: Any) -> Any:
     return np.asarray(value) if isinstance(value, np.ndarray) else value
 
 
+def _key(problem: ProblemSpec, case: Case) -> tuple[str, str, int | None]:
+    """A case's key in the book: its problem, its id and its seed (a per-student case has one per student)."""
+    return problem.id, case.id, case.seed
+
+
 class CaseBook:
-    """Thread-safe cache of each case's inputs and the reference's outputs for one grading run."""
+    """Thread-safe cache of each case's inputs and the reference's outputs for one grading run, by problem, case and
+    seed (so a per-student case, resolved for each student by grader/variants.py, is one entry per student)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._modules: dict[Path, ModuleType] = {}
-        self._inputs: dict[tuple[str, str], dict[str, Any]] = {}
-        self._expected: dict[tuple[str, str], dict[str, Any]] = {}
+        self._inputs: dict[tuple[str, str, int | None], dict[str, Any]] = {}
+        self._expected: dict[tuple[str, str, int | None], dict[str, Any]] = {}
         self._tables: dict[Path, dict[str, dict[str, Any]]] = {}  #: a release's expected values, by file
 
+    def forget(self, problem: ProblemSpec, cases: list[Case]) -> None:
+        """Drop ``cases``' values (one student's per-student cases, once graded: nobody else needs them)."""
+        with self._lock:
+            for case in cases:
+                self._inputs.pop(_key(problem, case), None)
+                self._expected.pop(_key(problem, case), None)
+
     def inputs(self, problem: ProblemSpec, case: Case) -> dict[str, Any]:
-        key = (problem.id, case.id)
+        key = _key(problem, case)
         with self._lock:
             if key not in self._inputs:
                 try:
@@ -84,7 +100,7 @@ class CaseBook:
             return self._inputs[key]
 
     def expected(self, problem: ProblemSpec, case: Case) -> dict[str, Any]:
-        key = (problem.id, case.id)
+        key = _key(problem, case)
         inputs = self.inputs(problem, case)
         with self._lock:
             if key not in self._expected and problem.reference is None and problem.expected is not None:

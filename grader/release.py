@@ -10,10 +10,19 @@ results as the full assignment.
 
 Specs are rewritten from their parsed data (so comments about hidden cases stay behind too); a field
 this module does not know how to publish stops the release rather than being copied blindly.
+
+Per-student cases and questions (grader/variants.py): with ``roster`` (a CSV of student ids) each student gets a
+release of their own, ``OUT/<student>/``, whose public per-student cases carry that student's seed (``seeds:
+[...]``, so their ``grader check`` needs no secret) with that student's expected values, and whose per-student
+questions carry that student's numbers in their prompt (and, for a public question, its answer); ``OUT/students.csv``
+lists them. Without a roster, an assignment with public per-student cases, or with per-student questions, is
+refused; hidden per-student cases are never released, so they need neither.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import shutil
 from dataclasses import dataclass, field
@@ -22,15 +31,19 @@ from typing import Any
 
 import yaml
 
+from grader import variants
 from grader.answers.released import ANSWER_FIELDS
 from grader.expected_values import SUFFIX, write_expected
-from grader.grading import PUBLIC, selected_cases
+from grader.grading import ALL, PUBLIC, selected_cases
 from grader.models import Assignment, ProblemSpec, Visibility
+from grader.output import inert_csv
 from grader.reference import CaseBook
 from grader.spec import load_assignment
 from grader.spec.loader import ASSIGNMENT_FILE
+from grader.submissions import STUDENT_ID
 
 README = "README.md"
+STUDENTS = "students.csv"  #: a roster release's index: each student and their folder
 #: problem fields copied as they are; ``reference`` is dropped; cases, checks and questions are filtered
 _PUBLISHED = ("id", "title", "statement", "points", "entry", "limits")
 _ASSIGNMENT_FIELDS = ("id", "title", "kit", "problems", "limits", "late")  # the late policy is public
@@ -46,33 +59,109 @@ class Release:
     files: list[Path] = field(default_factory=list)
     cases: dict[str, tuple[int, int]] = field(default_factory=dict)  #: problem -> (public, hidden) cases
     notes: list[str] = field(default_factory=list)
+    students: list[str] | None = None  #: a roster release's students, each with a folder OUT/<student>/
 
 
-def release_assignment(assignment_dir: Path, out_dir: Path, *, force: bool = False) -> Release:
+def per_student_parts(assignment: Assignment) -> list[str]:
+    """The problems a release must write per student: public per-student cases, or per-student questions (their
+    prompts show each student's numbers)."""
+    return [p.id for p in assignment.problems
+            if any(c.per_student and c.visibility is Visibility.PUBLIC for c in p.cases)
+            or variants.per_student_questions(p)]
+
+
+def release_assignment(assignment_dir: Path, out_dir: Path, *, force: bool = False, roster: Path | None = None,
+                       secret: Path | None = None) -> Release:
     """Write the student release of ``assignment_dir`` into ``out_dir`` (new or empty; with ``force``, a
-    previous release there is replaced). The release is loaded back and compared before returning."""
+    previous release there is replaced). The release is loaded back and compared before returning. With ``roster``,
+    one release per student in ``out_dir/<student>/`` (per-student cases and questions need the course ``secret``,
+    default ``GRADER_SECRET_FILE``); without one, an assignment with public per-student parts is refused."""
     assignment = load_assignment(assignment_dir)
     if assignment.released:
         raise ReleaseError(f"{assignment.root}: already a student release; release the full assignment")
-    out = _prepare_out(Path(out_dir), assignment.root, force)
-    release = Release(out)
     raw = _yaml(assignment.root / ASSIGNMENT_FILE)
     unknown = sorted(set(raw) - set(_ASSIGNMENT_FIELDS) - {"released"})
     if unknown:
         raise ReleaseError(f"{assignment.root / ASSIGNMENT_FILE}: do not know whether {unknown} may be published")
+    needing = per_student_parts(assignment)
+    if roster is None and needing:
+        raise ReleaseError(f"{', '.join(needing)}: per-student public cases or per-student questions, which each "
+                           "student gets with their own numbers: pass --roster roster.csv (and the course secret, "
+                           "--secret FILE) to write one release per student")
+    students = read_roster(Path(roster)) if roster is not None else None
+    try:
+        key = variants.load_secret(secret, inside=(assignment.root, Path(out_dir).resolve()))
+        if students is not None:
+            variants.require(key, [assignment.problem(p) for p in needing], doing="release")
+    except variants.SecretError as exc:
+        raise ReleaseError(str(exc)) from exc
+    out = _prepare_out(Path(out_dir), assignment.root, force)
+    release = Release(out)
+    if students is None:
+        _write_release(assignment, raw, out, release)
+    else:
+        for student in students:
+            _write_release(assignment, raw, out / student, release, student, key)
+        index = io.StringIO()
+        writer = inert_csv.writer(index)  # student ids are validated, but every CSV the grader writes is inert
+        for row in [("student", "folder"), *((s, s) for s in students)]:
+            writer.writerow(row)
+        (out / STUDENTS).write_text(index.getvalue(), encoding="utf-8")
+        release.files.append(out / STUDENTS)
+        release.students = students
+    release.notes = list(dict.fromkeys(release.notes))
+    return release
+
+
+def _write_release(assignment: Assignment, raw: dict[str, Any], out: Path, release: Release,
+                   student: str | None = None, key: variants.Secret | None = None) -> None:
+    """One release in ``out``: everyone's (``student`` None), or ``student``'s own (their per-student numbers)."""
+    out.mkdir(parents=True, exist_ok=True)
     release.files.append(_dump(out / ASSIGNMENT_FILE, {**{k: raw[k] for k in _ASSIGNMENT_FIELDS if k in raw},
                                                        "released": True}))
     release.files += _copy_kit(assignment, out, release.notes)
     book = CaseBook()
-    for problem in assignment.problems:
+    problems = [variants.for_student(p, assignment.id, student, key, ALL if key is not None else PUBLIC)
+                if student is not None else p for p in assignment.problems]
+    for problem in problems:
         release.files += _release_problem(problem, out, book, release.notes)
-        release.notes += _stated_answers(problem)
+        release.notes += [f"{student}: {n}" if student is not None and variants.per_student_questions(problem) else n
+                          for n in _stated_answers(problem)]
         hidden = sum(1 for c in problem.cases if c.visibility is Visibility.HIDDEN)
         release.cases[problem.id] = (len(problem.cases) - hidden, hidden)
-    (out / README).write_text(_readme(assignment, out), encoding="utf-8")
+    (out / README).write_text(_readme(assignment, out, student), encoding="utf-8")
     release.files.append(out / README)
-    _verify(assignment, load_assignment(out))
-    return release
+    _verify(problems, load_assignment(out))
+
+
+def read_roster(path: Path) -> list[str]:
+    """The student ids of a roster CSV (a header row, then one student a row): its ``student`` column (any case),
+    else its first column. Each must be a valid student id (a submission folder's name), listed once."""
+    try:
+        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ReleaseError(f"{path}: cannot read the roster ({exc})") from exc
+    if not rows:
+        raise ReleaseError(f"{path}: an empty roster (expected a header row, then one student a row)")
+    header = [h.strip().lower() for h in rows[0]]
+    column = header.index("student") if "student" in header else 0
+    students: list[str] = []
+    seen: dict[str, int] = {}
+    for line, row in enumerate(rows[1:], 2):
+        if not any(cell.strip() for cell in row):
+            continue
+        student = row[column].strip() if column < len(row) else ""
+        if not STUDENT_ID.match(student):
+            raise ReleaseError(f"{path}:{line}: {student!r} is not a valid student id (as the submission folders are "
+                               "named: letters, digits and . _ @ + -)")
+        if student.lower() in seen:
+            raise ReleaseError(f"{path}:{line}: student {student!r} is already on line {seen[student.lower()]} "
+                               "(ids that differ only in case count as one)")
+        seen[student.lower()] = line
+        students.append(student)
+    if not students:
+        raise ReleaseError(f"{path}: no students on the roster")
+    return students
 
 
 def _copy_kit(assignment: Assignment, out: Path, notes: list[str]) -> list[Path]:
@@ -102,7 +191,8 @@ def _prepare_out(out: Path, root: Path, force: bool) -> Path:
         raise ReleaseError(f"{out}: not a folder")
     if out.is_dir() and any(out.iterdir()):
         previous = out / ASSIGNMENT_FILE
-        is_release = previous.is_file() and (_yaml(previous) or {}).get("released") is True
+        is_release = (previous.is_file() and (_yaml(previous) or {}).get("released") is True) or \
+            (out / STUDENTS).is_file()  # one release per student
         if not (force and is_release):
             raise ReleaseError(f"{out}: not empty; choose a new folder" +
                                (" or pass --force to replace the previous release" if is_release else ""))
@@ -142,9 +232,13 @@ def _dump(path: Path, data: dict[str, Any]) -> Path:
 
 
 def _release_problem(problem: ProblemSpec, out: Path, book: CaseBook, notes: list[str]) -> list[Path]:
+    """``problem``'s released spec (and expected values); a per-student problem comes resolved for its student
+    (``variants.for_student``), and its per-student cases and questions are written with that student's numbers."""
     raw = _yaml(problem.source)
     public = {c.group for c in problem.cases if c.visibility is Visibility.PUBLIC}
     hidden = {c.group for c in problem.cases} - public
+    seeds = {c.group: c.seed for c in problem.cases if c.per_student and c.visibility is Visibility.PUBLIC}
+    questions = {q.id: q for q in problem.questions}
     doc: dict[str, Any] = {}
     for key, value in raw.items():
         if key in _PUBLISHED:
@@ -153,13 +247,15 @@ def _release_problem(problem: ProblemSpec, out: Path, book: CaseBook, notes: lis
             if problem.checks:
                 doc["expected"] = f"{problem.id}{SUFFIX}"
         elif key == "cases":
-            doc["cases"] = [c for c in value if c.get("visibility") == "public"]
+            doc["cases"] = [{**c, "seeds": [seeds[c["id"]]]} if c.get("seeds") == variants.PER_STUDENT else c
+                            for c in value if c.get("visibility") == "public"]
         elif key == "checks":
             doc["checks"] = [_release_check(c, public, hidden, f"{problem.source}: checks[{i}]")
                              for i, c in enumerate(value)]
         elif key == "questions":
-            doc["questions"] = [_release_question(q, f"{problem.id}/{q.get('id')}", notes) for q in value]
-        elif key == "mutants":
+            doc["questions"] = [_release_question(_own_numbers(q, questions), f"{problem.id}/{q.get('id')}", notes)
+                                for q in value]
+        elif key in ("mutants", "leaderboard"):  # the board ranks a graded class: a release has none
             continue  # mutation testing's marks quote the reference's code: never published
         else:
             raise ReleaseError(f"{problem.source}: do not know whether field {key!r} may be published")
@@ -192,6 +288,21 @@ def _scrub(value: Any, hidden: set[str], where: str) -> Any:
     return value
 
 
+def _own_numbers(question: dict[str, Any], resolved: dict[str, Any]) -> dict[str, Any]:
+    """A per-student question (with ``params``) as its student gets it: their numbers in the prompt, its answer and
+    alternatives evaluated for them, no params; any other question as it is."""
+    if not question.get("params"):
+        return question
+    mine = resolved[question["id"]]
+    if getattr(mine, "params", None):
+        raise ReleaseError(f"{question['id']}: a per-student question not resolved for a student (a grader bug)")
+    own = {k: v for k, v in question.items() if k != "params"}
+    own["prompt"], own["answer"] = mine.prompt, mine.answer
+    if "alternatives" in question:
+        own["alternatives"] = [{**a, "answer": m.answer} for a, m in zip(question["alternatives"], mine.alternatives)]
+    return own
+
+
 def _release_question(question: dict[str, Any], name: str, notes: list[str]) -> dict[str, Any]:
     """A hidden question without what reveals its answer; a public one as it is (check scores it)."""
     if question.get("visibility") == "public":
@@ -219,9 +330,10 @@ def _stated_answers(problem: ProblemSpec) -> list[str]:
     return notes
 
 
-def _verify(full: Assignment, released: Assignment) -> None:
-    """The release loads, has every problem with the same points, and exactly the public cases."""
-    for problem in full.problems:
+def _verify(problems: list[ProblemSpec], released: Assignment) -> None:
+    """The release loads, has every problem with the same points, and exactly the public cases (a student's own
+    release: with their seeds)."""
+    for problem in problems:
         other = released.problem(problem.id)
         mine = [(c.id, c.entry, c.generator, c.params, c.seed) for c in problem.cases
                 if c.visibility is Visibility.PUBLIC]
@@ -230,8 +342,11 @@ def _verify(full: Assignment, released: Assignment) -> None:
             raise ReleaseError(f"{other.source}: the released spec does not match {problem.source} (a grader bug)")
 
 
-def _readme(assignment: Assignment, out: Path) -> str:
-    lines = [f"# {assignment.title}", "",
+def _readme(assignment: Assignment, out: Path, student: str | None = None) -> str:
+    mine = ([f"This release is yours, {student}: its public cases and the numbers in its questions are your own "
+             "(every student gets different ones), and your submission is graded on your own hidden cases.", ""]
+            if student is not None else [])
+    lines = [f"# {assignment.title}", "", *mine,
              "Check your work on the public cases before you submit:", "", "```sh",
              f"grader check path/to/your-folder --assignment {out.name}", "```", "",
              "Your folder holds `solution.py` (or `solution.ipynb`) and, for the written questions, "

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from grader import variants
 from grader.answers.manual import ManualGrades, apply_manual
 from grader.answers.reader import Answers, read_answers
 from grader.answers.scoring import format_problems, grade_questions, unknown_answers
@@ -67,10 +68,14 @@ class GradingSession:
 
     def prepare(self) -> None:
         """Compute every selected case's inputs and expected values up front, so a broken generator or reference
-        stops the session (:class:`ReferenceFailure`) before anything is graded or written."""
+        stops the session (:class:`ReferenceFailure`) before anything is graded or written. Per-student cases are
+        computed for the first synthetic student of ``grader validate`` (each student's own, when graded)."""
         for problem in self.problems:
-            for case in selected_cases(problem, self.options.visibilities):
-                self.book.expected(problem, case)
+            mine = variants.for_student(problem, self.assignment.id, variants.VALIDATION_STUDENTS[0],
+                                        self.options.secret, self.options.visibilities)
+            for case in selected_cases(mine, self.options.visibilities):
+                self.book.expected(mine, case)
+            self.book.forget(mine, variants.resolved_cases(mine))
 
     def grade(self, submission: Submission | Path, problems: list[ProblemSpec] | None = None,
               manual: ManualGrades | None = None) -> SubmissionResult:
@@ -82,18 +87,27 @@ class GradingSession:
 @contextmanager
 def open_session(assignment: Assignment, problems: Iterable[str] | None = None, *,
                  visibilities: frozenset[Visibility] = ALL, sandbox: isolation.Mode = "auto",
-                 secrets: Iterable[Path] = (), warm: bool = False, jobs: int = 1) -> Iterator[GradingSession]:
+                 secrets: Iterable[Path] = (), warm: bool = False, jobs: int = 1,
+                 secret: variants.Secret | None = None) -> Iterator[GradingSession]:
     """A session grading ``problems`` (ids; default all) of ``assignment``. ``secrets``: folders student code
     must never see (the assignment's own folder always is one). With ``warm`` and bubblewrap, ``jobs`` warm
-    sandboxes, with the kit's sandbox modules in them, closed when the session ends."""
+    sandboxes, with the kit's sandbox modules in them, closed when the session ends. ``secret``: the course secret
+    (grader/variants.py), required where a chosen problem has per-student cases or questions among ``visibilities``
+    (a :class:`UsageError` otherwise); its file is hidden from student code too."""
     chosen = choose_problems(assignment, problems)
-    hidden = tuple(dict.fromkeys([assignment.root, *(Path(s) for s in secrets)]))
+    try:
+        variants.require(secret, chosen, visibilities)
+    except variants.SecretError as exc:
+        raise UsageError(str(exc)) from exc
+    hidden = tuple(dict.fromkeys([assignment.root, *(Path(s) for s in secrets),
+                                  *([secret.path] if secret is not None else [])]))
     pool = None
     if warm and isolation.resolve_mode(sandbox) == "bwrap":
         pool = WarmPool(jobs, list(hidden), scratch_mb=max(p.limits.scratch_mb for p in chosen),
                         processes=max(p.limits.processes for p in chosen), modules=_modules(assignment))
     try:
-        yield GradingSession(assignment, chosen, RunOptions(visibilities, sandbox, hidden, pool), CaseBook())
+        yield GradingSession(assignment, chosen, RunOptions(visibilities, sandbox, hidden, pool, secret=secret),
+                             CaseBook())
     finally:
         if pool is not None:
             pool.close()
@@ -124,16 +138,20 @@ def grade_submission(submission: Submission | Path, assignment: Assignment, *, p
     result.notes.extend(n for n in walk(submission.folder).notes() if n not in result.notes)
     for problem in problems:
         started = Instant.now()
+        # the student's own problem: per-student cases with their seeds, questions with their numbers
+        mine = variants.for_student(problem, assignment.id, submission.student, options.secret, options.visibilities)
         try:
-            graded = grade_problem(problem, source, book, options)
-            graded.checks.extend(grade_questions(problem, answers, options.visibilities))
+            graded = grade_problem(mine, source, book, options)
+            graded.checks.extend(grade_questions(mine, answers, options.visibilities))
             if options.visibilities != ALL:  # a self-check: say what is malformed, not what is right
-                graded.answer_issues.extend(format_problems(problem, answers, options.visibilities))
+                graded.answer_issues.extend(format_problems(mine, answers, options.visibilities))
             result.problems.append(graded)
         except ReferenceFailure:  # the spec's fault, the same on every machine (e.g. the step budget): exit 2
             raise
         except Exception as exc:  # noqa: BLE001 - one submission never stops a batch
             result.problems.append(_internal_error(problem, exc, options.visibilities))
+        finally:
+            book.forget(mine, variants.resolved_cases(mine))  # this student's values: nobody else needs them
         result.problems[-1].seconds = round(started.elapsed(), 3)
     if manual is not None:
         apply_manual(result, manual)

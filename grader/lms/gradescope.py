@@ -14,6 +14,11 @@ With a late policy (``late:`` in assignment.yaml), the submission time is ``crea
 own ``users[0].assignment.due_date`` later than the assignment's ``due_date``) moves the policy's due time by as
 much. The penalty is a test line of its own and the score is the final one. Slip days are counted across a course
 by ``grader course``, outside Gradescope: none are spent here.
+
+Per-student cases and questions (grader/variants.py) need the course secret (``--secret FILE`` or
+``GRADER_SECRET_FILE``, shipped in the autograder beside the assignment folder, never inside it), and the student's
+id: the ``sid`` (Gradescope's Student ID, as the course roster has it) of ``users[0]`` in submission_metadata.json,
+else their ``email``. A release for a roster (``grader release --roster``) must use the same ids.
 """
 
 from __future__ import annotations
@@ -34,7 +39,8 @@ from grader.sandbox.isolation import Mode
 from grader.session import UsageError, full_assignment, open_session
 from grader.spec import load_assignment
 from grader.submission_files import entry_mode
-from grader.submissions import SOURCE_NAMES, Submission
+from grader.submissions import SOURCE_NAMES, STUDENT_ID, Submission
+from grader.variants import SecretError, load_secret, needing_secret
 
 SUBMISSION = Path("/autograder/submission")
 RESULTS = Path("/autograder/results/results.json")
@@ -67,6 +73,17 @@ def student_id(upload: Path) -> str:
         return "submission"
 
 
+def variant_id(upload: Path) -> str | None:
+    """The student id per-student cases derive from: ``users[0].sid`` of Gradescope's submission_metadata.json,
+    else ``users[0].email``; None when neither is there (then no student's numbers can be chosen)."""
+    try:
+        users = json.loads((upload.parent / METADATA).read_text(encoding="utf-8")).get("users") or []
+        found = str(users[0].get("sid") or users[0].get("email") or "").strip()
+    except (OSError, ValueError, AttributeError, IndexError, TypeError):
+        return None
+    return found if STUDENT_ID.match(found) else None
+
+
 def late_outcome(policy: LatePolicy, upload: Path, student: str) -> tuple[LateOutcome, list[str]]:
     """The late policy applied to the submission in ``upload``, from Gradescope's ``submission_metadata.json``;
     with warnings for the staff (no metadata: no penalty; Gradescope's due date not the policy's)."""
@@ -94,15 +111,28 @@ def late_outcome(policy: LatePolicy, upload: Path, student: str) -> tuple[LateOu
 
 def run_gradescope(upload: Path = SUBMISSION, results: Path = RESULTS, assignment_dir: Path = Path("."), *,
                    problems: list[str] | None = None, sandbox: Mode = "auto",
-                   on_warning: Callable[[str], None] | None = None) -> SubmissionResult:
+                   on_warning: Callable[[str], None] | None = None, secret: Path | None = None) -> SubmissionResult:
     """Grade ``upload`` on every case of the assignment and write Gradescope's ``results.json`` (with the late
-    policy applied, when the assignment has one; ``on_warning`` gets what the staff should know about it)."""
+    policy applied, when the assignment has one; ``on_warning`` gets what the staff should know about it).
+    Per-student cases and questions need the course ``secret`` (default: ``GRADER_SECRET_FILE``) and are graded for
+    :func:`variant_id`."""
     assignment = full_assignment(load_assignment(assignment_dir))
     upload, results = Path(upload), Path(results)
-    with open_session(assignment, problems, sandbox=sandbox, secrets=(results.parent.resolve(),)) as session:
+    try:
+        key = load_secret(secret, inside=(assignment.root, upload.resolve(), results.parent.resolve()))
+    except SecretError as exc:
+        raise UsageError(str(exc)) from exc
+    with open_session(assignment, problems, sandbox=sandbox, secrets=(results.parent.resolve(),),
+                      secret=key) as session:
         folder, notes = locate(upload)
+        student = student_id(upload)
+        if needing_secret(session.problems):
+            student = variant_id(upload) or ""
+            if not student:
+                raise UsageError(f"{upload.parent / METADATA}: no student id (users[0].sid or email) to choose this "
+                                 f"student's per-student cases by ({', '.join(needing_secret(session.problems))})")
         session.prepare()  # a failing reference stops here, before any results are written
-        result = session.grade(Submission(student_id(upload), folder))
+        result = session.grade(Submission(student, folder))
     result.notes[:0] = notes
     late = None
     if assignment.late is not None:
@@ -110,5 +140,5 @@ def run_gradescope(upload: Path = SUBMISSION, results: Path = RESULTS, assignmen
         for warning in warnings:
             if on_warning:
                 on_warning(warning)
-    write_results_json(result, results, late)
+    write_results_json(result, results, late, assignment)
     return result

@@ -1,4 +1,11 @@
-"""Gradescope's ``results.json`` for one student."""
+"""Gradescope's ``results.json`` for one student.
+
+Given the assignment, a problem that declares a leaderboard (``leaderboard:`` in its spec; grader/leaderboard.py)
+puts its metric in the top-level ``leaderboard`` array, as Gradescope's leaderboards read it:
+``{"name": label, "value": number, "order": "asc"|"desc"}`` for each board the run counts on (its check passed on
+every case); the array is there, empty if need be, whenever the assignment declares a board, and the output says
+where the student stands or why the run does not count.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.models import CheckResult, Status, SubmissionResult, Visibility
+from grader.leaderboard import gradescope_entries
+from grader.models import Assignment, CheckResult, Status, SubmissionResult, Visibility
 from grader.policy.rules import LATE, LateOutcome
 
 _VISIBILITY = {Visibility.PUBLIC: "visible", Visibility.HIDDEN: "after_published"}
@@ -52,9 +60,11 @@ def late_test(outcome: LateOutcome, raw: float, number: int) -> dict[str, Any]:
     }
 
 
-def results_json(result: SubmissionResult, late: LateOutcome | None = None) -> dict[str, Any]:
+def results_json(result: SubmissionResult, late: LateOutcome | None = None,
+                 assignment: Assignment | None = None) -> dict[str, Any]:
     """Gradescope's results for ``result``; ``late`` (the student's outcome under the late policy) adds the late
-    penalty as a test line of its own when the submission was late, and makes the score the final one."""
+    penalty as a test line of its own when the submission was late, and makes the score the final one; the
+    ``assignment`` adds the ``leaderboard`` array when one of its problems declares a board."""
     tests = [c for p in result.problems for c in p.checks]
     lines = [f"{p.problem}: {p.score:g} / {p.max_score:g}" for p in result.problems]
     for p in result.problems:
@@ -67,7 +77,10 @@ def results_json(result: SubmissionResult, late: LateOutcome | None = None) -> d
         if late.status == LATE:
             entries.append(late_test(late, result.score, len(entries) + 1))
         score = late.final(result.score)
-    return {
+    board = gradescope_entries(assignment, result)
+    if board is not None:
+        lines += board[1]
+    out = {
         "score": score,
         "output": "\n".join(result.notes + lines),
         "visibility": "visible",
@@ -76,10 +89,15 @@ def results_json(result: SubmissionResult, late: LateOutcome | None = None) -> d
         "extra_data": {"max_score": result.max_score, "student": result.student}
         | ({"raw_score": result.score, "late_penalty": late.penalty(result.score)} if late is not None else {}),
     }
+    if board is not None:
+        out["leaderboard"] = board[0]
+    return out
 
 
-def write_results_json(result: SubmissionResult, path: Path, late: LateOutcome | None = None) -> None:
+def write_results_json(result: SubmissionResult, path: Path, late: LateOutcome | None = None,
+                       assignment: Assignment | None = None) -> None:
+    """Write :func:`results_json` to ``path`` atomically."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results_json(result, late), indent=2), encoding="utf-8")
+    tmp.write_text(json.dumps(results_json(result, late, assignment), indent=2), encoding="utf-8")
     tmp.replace(path)

@@ -11,11 +11,13 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
+from grader.report.board import SECTION as BOARD_SECTION, OwnBoard, own_boards
 from grader.report.late import LateView, late_view
 from grader.report.parts import Part, collect, with_anchors
 
 if TYPE_CHECKING:
     from grader.kit import Kit
+    from grader.leaderboard import Board
     from grader.policy.rules import LateOutcome
 
 EXCERPT_CHARS = 2000  #: how much of the student's printed output a report shows (the end of it)
@@ -102,6 +104,7 @@ class StudentView:
     pending: list[PendingAnswer] = field(default_factory=list)
     public_only: bool = False  #: a self-check: public cases only, hidden ones are graded after submission
     late: LateView | None = None  #: the late policy's reckoning (``score`` is then the final score)
+    boards: list[OwnBoard] = field(default_factory=list)  #: the leaderboards: their pseudonym and rank
 
 
 def _outcomes(results: list[CheckResult]) -> list[Outcome]:
@@ -140,16 +143,19 @@ def problem_view(p: ProblemResult, kit: "Kit | None" = None, student: str = "") 
 
 
 def student_view(result: SubmissionResult, assignment_title: str, *, public_only: bool = False,
-                 kit: "Kit | None" = None, late: "LateOutcome | None" = None) -> StudentView:
+                 kit: "Kit | None" = None, late: "LateOutcome | None" = None,
+                 boards: "list[Board] | None" = None) -> StudentView:
     """What ``result``'s report shows; ``kit`` (the assignment's) adds its report parts to each problem; ``late``
-    (the student's outcome under the late policy) adds the due time and the penalty, and makes the total final."""
+    (the student's outcome under the late policy) adds the due time and the penalty, and makes the total final;
+    ``boards`` (the class's leaderboards) adds the student's pseudonym and rank on each."""
     pending = [PendingAnswer(p.problem, c.check, c.max_score, c.feedback)
                for p in result.problems for c in p.checks if c.status is Status.PENDING]
     problems = [problem_view(p, kit, result.student) for p in result.problems]
-    taken = {"scores", "pending"} | {f"p-{p.id}" for p in problems}  # the page's own ids
+    taken = {"scores", "pending", BOARD_SECTION} | {f"p-{p.id}" for p in problems}  # the page's own ids
     parts = with_anchors([part for p in problems for part in p.parts], taken)
     placed = iter(parts)
     problems = [replace(p, parts=[next(placed) for _ in p.parts]) for p in problems]
     shown = late_view(late, result.score) if late is not None else None
     return StudentView(result.student, assignment_title, shown.final_score if shown else result.score,
-                       result.max_score, list(result.notes), problems, pending, public_only, shown)
+                       result.max_score, list(result.notes), problems, pending, public_only, shown,
+                       own_boards(boards or [], result.student))

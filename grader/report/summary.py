@@ -13,17 +13,19 @@ from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from grader.models import NOT_GRADED, Status, SubmissionResult
+from grader.report.board import SECTION as BOARD_SECTION, BoardView, class_boards
 from grader.report.charts import Histogram, histogram
 from grader.report.late import late_view
 from grader.report.parts import Part, collect, with_anchors
 
 if TYPE_CHECKING:
     from grader.kit import Kit
+    from grader.leaderboard import Board
     from grader.policy.rules import LateOutcome
 
 TROUBLE = (Status.ERROR, Status.TIMEOUT, Status.MEMORY, Status.CRASHED)  #: statuses listed as problems
 TOP_MISTAKES = 20
-SECTIONS = ("distribution", "checks", "mistakes", "trouble", "students")  #: the index page's own ids
+SECTIONS = ("distribution", "checks", "mistakes", "trouble", "students", BOARD_SECTION)  #: the index page's own ids
 #: diagnoses that name no mistake: a free-text answer awaiting a grade, a result the machine kept from being graded
 NOT_MISTAKES = {"manual", NOT_GRADED}
 
@@ -102,6 +104,7 @@ class ClassView:
     parts: list[Part] = field(default_factory=list)  #: the kit's summary parts, problem by problem
     late: bool = False  #: the assignment has a late policy: totals are final scores, with a Late column
     late_count: int = 0  #: submissions late past the grace period
+    boards: list[BoardView] = field(default_factory=list)  #: the leaderboards, in full (the staff's page)
 
 
 def report_link(student: str) -> str:
@@ -132,10 +135,10 @@ def summary_parts(results: list[SubmissionResult], problems: list[str], kit: "Ki
 
 
 def class_view(results: list[SubmissionResult], assignment_title: str, kit: "Kit | None" = None,
-               late: "dict[str, LateOutcome] | None" = None) -> ClassView:
+               late: "dict[str, LateOutcome] | None" = None, boards: "list[Board] | None" = None) -> ClassView:
     """Summarise ``results`` (one per student) for the index page; ``kit`` (the assignment's) adds its
     summary parts; ``late`` (student -> outcome under the late policy) makes the totals final scores and adds
-    each student's penalty."""
+    each student's penalty; ``boards`` (grader.leaderboard) are shown in full, with the students' ids."""
     results = sorted(results, key=lambda r: r.student)
     order: dict[str, str] = {}  # problem id -> title, in first-seen order
     scores: dict[str, list[float]] = {}
@@ -194,4 +197,4 @@ def class_view(results: list[SubmissionResult], assignment_title: str, kit: "Kit
         sorted((Mistake(k[0], k[1], k[2], len(v[0]), v[1], v[2]) for k, v in mistakes.items()),
                key=lambda m: (-m.students, -m.cases, m.problem, m.check, m.diagnosis))[:TOP_MISTAKES],
         trouble, rows, pending, summary_parts(results, list(order), kit), late is not None,
-        sum(1 for v in views.values() if v.late))
+        sum(1 for v in views.values() if v.late), class_boards(boards or [], report_link))

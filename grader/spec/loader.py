@@ -12,7 +12,7 @@ from grader.answers.questions import QUESTION_KINDS
 from grader.kit import EMPTY, Kit, KitError, load_kit
 from grader.models import Assignment, Case, CheckSpec, EntryPoint, Limits, ProblemSpec, Visibility
 from grader.spec.errors import SpecError, SpecIssue
-from grader.spec.schema import AssignmentModel, LimitsModel, ProblemModel, ReleasedProblemModel
+from grader.spec.schema import PER_STUDENT, AssignmentModel, LimitsModel, ProblemModel, ReleasedProblemModel
 from grader.spec.yamlnodes import LocatedYaml, format_loc, load_located
 
 ASSIGNMENT_FILE = "assignment.yaml"
@@ -161,13 +161,21 @@ def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues,
     expected = (path.parent / expected_file).resolve() if expected_file else None
     if expected is not None and not expected.is_file():
         issues.add(doc, ["expected"], f"no expected values file at {expected} (rerun grader release)")
-    cases = _cases(model, doc, issues, kit)
+    cases = _cases(model, doc, issues, kit, released)
     checks = _checks(model, doc, issues, {c.group for c in cases}, entries, kit)
+    board = model.leaderboard
+    if board is not None and board.check not in {c.name for c in model.checks}:
+        issues.add(doc, ["leaderboard", "check"], f"no check named {board.check!r} in this problem (it has: "
+                                                  f"{', '.join(c.name for c in model.checks) or 'none'})")
     seen: set[str] = set()
     for i, q in enumerate(model.questions):
         if q.id in seen:
             issues.add(doc, ["questions", i, "id"], f"duplicate question id {q.id!r}")
         seen.add(q.id)
+        if released and getattr(q, "params", None):
+            issues.add(doc, ["questions", i, "params"], "a student release holds no per-student params (each "
+                                                        "student's release has their own): rerun grader release "
+                                                        "--roster")
     total = sum(c.points for c in model.checks) + sum(q.points for q in model.questions)
     if abs(total - model.points) > 1e-9:
         issues.add(doc, ["points"], f"the checks' and questions' points add up to {total:g}, not {model.points:g}")
@@ -175,10 +183,10 @@ def _load_problem(path: Path, expected_id: str, limits: Limits, issues: _Issues,
         return None
     return ProblemSpec(model.id, model.title, model.statement.strip(), model.points, entries, tuple(cases),
                        tuple(checks), reference, _limits(limits, model.limits), path, tuple(model.questions),
-                       expected, kit)
+                       expected, kit, leaderboard=board)
 
 
-def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues, kit: Kit) -> list[Case]:
+def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues, kit: Kit, released: bool = False) -> list[Case]:
     cases: list[Case] = []
     seen: set[str] = set()
     for i, c in enumerate(model.cases):
@@ -196,12 +204,19 @@ def _cases(model: ProblemModel, doc: LocatedYaml, issues: _Issues, kit: Kit) -> 
         params = _validate(generator.params, c.params, doc, ["cases", i, "params"], issues)
         if params is None:
             continue
-        for seed in c.seeds:
-            cid = c.id if len(c.seeds) == 1 else f"{c.id}-s{seed}"
+        per_student = c.seeds == PER_STUDENT
+        if per_student and released:
+            issues.add(doc, ["cases", i, "seeds"], "a student release holds no per-student seeds (each student's "
+                                                   "release has their own): rerun grader release --roster")
+            continue
+        seeds: list[int | None] = [None] if per_student else list(c.seeds)
+        for seed in seeds:
+            cid = c.id if len(seeds) == 1 else f"{c.id}-s{seed}"
             if cid in seen:
                 issues.add(doc, ["cases", i, "id"], f"duplicate case id {cid!r}")
             seen.add(cid)
-            cases.append(Case(cid, entry, c.generator, params.model_dump(), seed, Visibility(c.visibility), c.id))
+            cases.append(Case(cid, entry, c.generator, params.model_dump(), seed, Visibility(c.visibility), c.id,
+                              per_student=per_student))
     return cases
 
 

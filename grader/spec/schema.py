@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt, f
 from grader.answers.questions import Question
 from grader.answers.released import ReleasedQuestion
 from grader.policy.rules import LatePolicy
+from grader.variants import PER_STUDENT
 
 Slug = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")
 Identifier = Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -55,8 +56,22 @@ class CaseModel(Strict):
     entry: str | None = None
     generator: str
     params: dict[str, Any] = {}
-    seeds: list[int] = Field(min_length=1)
+    #: a list of seeds (one case each), or ``per_student``: one case whose seed derives from the course secret, the
+    #: student and the case (grader/variants.py)
+    seeds: list[int] | Literal["per_student"]
     visibility: Literal["public", "hidden"]
+
+    @field_validator("seeds", mode="before")
+    @classmethod
+    def _seeds(cls, value: Any) -> Any:
+        if value == PER_STUDENT:
+            return value
+        if not isinstance(value, list) or not value:
+            raise ValueError(f"expected a non-empty list of seeds (integers) or {PER_STUDENT!r}")
+        bad = [v for v in value if isinstance(v, bool) or not isinstance(v, int) or v < 0]
+        if bad:
+            raise ValueError(f"seeds are integers of at least 0, got {bad}")
+        return value
 
 
 class CheckModel(Strict):
@@ -124,6 +139,17 @@ class MutantsModel(Strict):
         return self
 
 
+class LeaderboardModel(Strict):
+    """A metric to rank the class by (grader/leaderboard.py): it decides no grade (left out of the fingerprint)."""
+
+    metric: str = Field(min_length=1)  #: a key of the check's result data, e.g. time_to_target
+    check: str = Slug  #: the check (its name in this spec) whose results' data holds the metric
+    order: Literal["asc", "desc"]  #: asc: lower is better (Gradescope's word)
+    label: str | None = Field(None, min_length=1)  #: how the board names the metric (default: the metric)
+    #: over the check's cases, for a student whose check passed on every case
+    aggregate: Literal["mean", "median", "min", "max", "sum"] = "mean"
+
+
 class ProblemModel(Strict):
     id: str = Slug
     title: str
@@ -136,6 +162,7 @@ class ProblemModel(Strict):
     checks: list[CheckModel] = []
     questions: list[Question] = []
     mutants: MutantsModel | None = None  #: mutation testing's marks: decide no grade, left out of the fingerprint
+    leaderboard: LeaderboardModel | None = None  #: a metric to rank the class by: decides no grade either
 
     @model_validator(mode="after")
     def _code_or_questions(self) -> "ProblemModel":

@@ -13,6 +13,7 @@ from grader.gradebook import FILENAME as GRADEBOOK, Gradebook, GradebookError
 from grader.grading import PUBLIC, grade_problem, workers_for
 from grader.lms.canvas_import import ROSTER as CANVAS_ROSTER, late_marks
 from grader.kit import KitError
+from grader.leaderboard import board_problems, boards as leaderboards, metric_issues, metric_line
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 from grader.mutants.run import ProblemMutants, grade_mutants
 from grader.output.gradescope import write_results_json
@@ -28,7 +29,7 @@ from grader.sandbox.pool import WarmPool
 from grader.session import UsageError, choose_problems, full_assignment, grade_submission, open_session
 from grader.similarity import THRESHOLD as SIMILARITY_THRESHOLD, SimilarityError, SimilarityReport, find_similar
 from grader.similarity.report import write_report as write_similarity_report
-from grader.spec import load_assignment
+from grader.spec import SpecError, SpecIssue, load_assignment
 from grader.submissions import SourceFile, collect
 
 
@@ -200,7 +201,13 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
             if on_notice:
                 on_notice(f"{len(changes)} stored score(s) changed; listed in {out_dir / REGRADE_DIFF}")
         stored = gradebook.load(students)
+        # the pseudonyms' key without a course secret: the output folder's own salt, kept in its gradebook
+        salt = gradebook.leaderboard_salt() if key is None and board_problems(assignment) else None
     results = [with_manual(stored[s], grades) for s in sorted(stored)]
+    boards = leaderboards(assignment, results, key, salt)
+    for board in boards if on_notice else ():
+        for note in board.notes:  # e.g. passing runs whose data lacks the metric: a typo in leaderboard.metric?
+            on_notice(f"warning: {board.problem}: leaderboard: {note}")
     for result in results:
         result.notes.extend(n for n in (notes or {}).get(result.student, []) if n not in result.notes)
         write_results_json(result, out_dir / "students" / result.student / "results.json",
@@ -208,7 +215,7 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     write_scores_csv(results, out_dir / "scores.csv", late.outcomes if late.applies else None)
     write_free_text(results, out_dir / FREE_TEXT)
     # OUT/index.html, OUT/students/<id>/report.html
-    write_reports(results, out_dir, assignment, late.outcomes if late.applies else None, secret=key)
+    write_reports(results, out_dir, assignment, late.outcomes if late.applies else None, boards=boards)
     late.write(out_dir)  # OUT/submission-times.csv: the times and extensions applied
     return BatchResult(results, found.warnings, out_dir, late.outcomes if late.applies else None)
 
@@ -246,6 +253,13 @@ def validate_assignment(assignment_dir: Path, *, sandbox: isolation.Mode = "auto
         session.prepare()
         for problem in assignment.problems:
             out.append(_validate_problem(problem, session))
+    # a leaderboard's metric must be in the data of the reference's passing runs (a typo decides no grade, but
+    # would leave everyone off the board)
+    issues = [SpecIssue(problem.source, metric_line(problem), "leaderboard.metric", message)
+              for problem, checked in zip(assignment.problems, out)
+              for message in metric_issues(problem, checked.result)]
+    if issues:
+        raise SpecError(issues)
     return out
 
 

@@ -9,9 +9,12 @@ Each result's ``data`` (the measurements behind a verdict, plain data that a kit
 report parts draw) is stored as JSON beside it, so reports written from the gradebook draw
 what the grading saw. Each problem's grade is stored with the fingerprint of what decided it
 (:mod:`grader.problem_hash`: its spec, reference, kit code and checks), and each fingerprint with its parts, so
-a spec edit regrades that problem only and a regrade can say which file changed. Older gradebooks are upgraded
-in place when opened: version 1 (before ``data`` was stored), version 2 (before per-problem fingerprints; its
-problems carry none until :meth:`Gradebook.adopt_fingerprints` or a regrade gives them one).
+a spec edit regrades that problem only and a regrade can say which file changed. It also keeps the output
+folder's settings, e.g. the random salt that keys the leaderboards' pseudonyms when there is no course secret
+(:meth:`Gradebook.leaderboard_salt`). Older gradebooks are upgraded in place when opened: version 1 (before ``data``
+was stored), version 2 (before per-problem fingerprints; its problems carry none until
+:meth:`Gradebook.adopt_fingerprints` or a regrade gives them one), version 3 (before the settings: a leaderboard
+salt is drawn when first needed, so its pseudonyms change once).
 
 Crash safety: one submission is written in one transaction (WAL journal, ``synchronous=FULL``), so a
 killed grader loses at most the submissions still being graded, and UNIQUE constraints keep a rerun
@@ -23,6 +26,7 @@ from __future__ import annotations
 
 import json
 import math
+import secrets
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,7 +40,7 @@ if TYPE_CHECKING:
     from grader.problem_hash import ProblemFingerprint
 
 FILENAME = "gradebook.sqlite"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 BUSY_TIMEOUT_S = 10.0  #: how long to wait for another process's write lock before giving up
 
 _SCHEMA = """
@@ -104,6 +108,10 @@ CREATE TABLE results (
     data        TEXT,                   -- JSON object: the measurements behind the verdict, or NULL
     UNIQUE (problem_id, position)
 );
+CREATE TABLE settings (
+    name        TEXT PRIMARY KEY,
+    value       TEXT NOT NULL           -- e.g. leaderboard_salt: hex of random bytes, drawn once
+);
 CREATE INDEX results_by_problem ON results (problem_id);
 CREATE INDEX problems_by_submission ON problems (submission_id);
 """
@@ -114,7 +122,10 @@ _UPGRADES = {
     1: ("ALTER TABLE results ADD COLUMN data TEXT",),
     2: ("ALTER TABLE problems ADD COLUMN fingerprint TEXT",
         "CREATE TABLE fingerprints (digest TEXT PRIMARY KEY, problem TEXT NOT NULL, parts TEXT NOT NULL)"),
+    3: ("CREATE TABLE IF NOT EXISTS settings (name TEXT PRIMARY KEY, value TEXT NOT NULL)",),
 }
+LEADERBOARD_SALT = "leaderboard_salt"  #: the settings row of the salt that keys pseudonyms without a course secret
+SALT_BYTES = 32
 
 
 class GradebookError(Exception):
@@ -306,6 +317,25 @@ class Gradebook:
                                      "ORDER BY id DESC LIMIT 1").fetchone()
         return None if row is None else {"id": row[0], "started_at": row[1], "finished_at": row[2],
                                          "assignment": row[3], "submissions_dir": row[4]}
+
+    # ------------------------------------------------------------------ settings
+
+    def leaderboard_salt(self) -> bytes:
+        """The output folder's leaderboard salt: random bytes drawn the first time it is asked for and kept, which
+        key the pseudonyms when there is no course secret (grader/leaderboard.py): the same from run to run, and
+        nobody without this file can compute them."""
+        with self._transaction() as db:
+            db.execute("INSERT OR IGNORE INTO settings (name, value) VALUES (?, ?)",
+                       (LEADERBOARD_SALT, secrets.token_hex(SALT_BYTES)))
+            text = db.execute("SELECT value FROM settings WHERE name = ?", (LEADERBOARD_SALT,)).fetchone()[0]
+        try:
+            salt = bytes.fromhex(text)
+        except (TypeError, ValueError):
+            salt = b""
+        if len(salt) < 16:
+            raise GradebookError(f"{self.path} is not a valid gradebook (its {LEADERBOARD_SALT} is not 16 or more "
+                                 "bytes of hex); move it away to start afresh")
+        return salt
 
     # ------------------------------------------------------------------ submissions
 

@@ -127,6 +127,7 @@ def test_a_version_1_gradebook_is_upgraded_in_place(tmp_path):
         conn.execute("ALTER TABLE results DROP COLUMN data")
         conn.execute("ALTER TABLE problems DROP COLUMN fingerprint")
         conn.execute("DROP TABLE fingerprints")
+        conn.execute("DROP TABLE settings")
         conn.execute("UPDATE schema_version SET version = 1")
     with Gradebook.open(path) as book:
         assert book.load() == {"alice.b@x": sample_result()}  # kept, without data
@@ -134,6 +135,26 @@ def test_a_version_1_gradebook_is_upgraded_in_place(tmp_path):
         assert book.load()["alice.b@x"].problems[0].checks[0].data["device"] == "cpu"
     with sqlite3.connect(path) as conn:
         assert conn.execute("SELECT version FROM schema_version").fetchall() == [(gradebook.SCHEMA_VERSION,)]
+
+
+def test_a_version_3_gradebook_is_upgraded_in_place(tmp_path):
+    """Version 3 kept no settings: the upgrade adds the table, keeps every grade, and the leaderboard salt is drawn
+    when first asked for and kept from then on."""
+    path = tmp_path / "gb.sqlite"
+    with Gradebook.open(path) as book:
+        book.save(sample_result(), folder=tmp_path, content_hash="c", spec_hash="s", run_id=None, fresh=["p1", "p0"])
+    with sqlite3.connect(path) as conn:  # what a grader before the settings wrote
+        conn.execute("DROP TABLE settings")
+        conn.execute("UPDATE schema_version SET version = 3")
+    with Gradebook.open(path) as book:
+        assert book.load() == {"alice.b@x": sample_result()}
+        salt = book.leaderboard_salt()
+        assert len(salt) == 32
+    with Gradebook.open(path) as book:
+        assert book.leaderboard_salt() == salt
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("SELECT version FROM schema_version").fetchall() == [(gradebook.SCHEMA_VERSION,)]
+        assert conn.execute("SELECT name FROM settings").fetchall() == [("leaderboard_salt",)]
 
 
 def test_a_gradebook_from_a_newer_grader_is_refused(tmp_path):

@@ -3,8 +3,10 @@
 Given the assignment, a problem that declares a leaderboard (``leaderboard:`` in its spec; grader/leaderboard.py)
 puts its metric in the top-level ``leaderboard`` array, as Gradescope's leaderboards read it:
 ``{"name": label, "value": number, "order": "asc"|"desc"}`` for each board the run counts on (its check passed on
-every case); the array is there, empty if need be, whenever the assignment declares a board, and the output says
-where the student stands or why the run does not count.
+every case); the array is there, empty if need be, whenever the assignment declares a board. The always-visible
+output says where the run stands or that it does not count, never why: the reason can tell a hidden case's result
+("passed on 1 of its 2 cases") before the results are published, so it is a test line of its own, of no points,
+visible ``after_published`` like the hidden cases (:data:`LEADERBOARD_TEST`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from grader.leaderboard import gradescope_entries
+from grader.leaderboard import Off, gradescope_entries
 from grader.models import Assignment, CheckResult, Status, SubmissionResult, Visibility
 from grader.policy.rules import LATE, LateOutcome
 
@@ -60,6 +62,24 @@ def late_test(outcome: LateOutcome, raw: float, number: int) -> dict[str, Any]:
     }
 
 
+LEADERBOARD_TEST = "Leaderboard"  #: the name of the test lines that say why a run is not on a board
+
+
+def leaderboard_test(off: Off, number: int) -> dict[str, Any]:
+    """Why the run does not count on a board: no points, and shown only once the results are published."""
+    return {
+        "name": f"{LEADERBOARD_TEST}: {off.name}",
+        "number": str(number),
+        "score": 0.0,
+        "max_score": 0.0,
+        "status": "failed",
+        "output": f"This run does not count on the board: {off.reason}.",
+        "visibility": _VISIBILITY[Visibility.HIDDEN],
+        "tags": ["leaderboard", off.problem],
+        "extra_data": {"status": "leaderboard", "problem": off.problem, "why": off.why},
+    }
+
+
 def results_json(result: SubmissionResult, late: LateOutcome | None = None,
                  assignment: Assignment | None = None) -> dict[str, Any]:
     """Gradescope's results for ``result``; ``late`` (the student's outcome under the late policy) adds the late
@@ -79,7 +99,8 @@ def results_json(result: SubmissionResult, late: LateOutcome | None = None,
         score = late.final(result.score)
     board = gradescope_entries(assignment, result)
     if board is not None:
-        lines += board[1]
+        lines += board.lines
+        entries += [leaderboard_test(off, len(entries) + i) for i, off in enumerate(board.off, start=1)]
     out = {
         "score": score,
         "output": "\n".join(result.notes + lines),
@@ -90,7 +111,7 @@ def results_json(result: SubmissionResult, late: LateOutcome | None = None,
         | ({"raw_score": result.score, "late_penalty": late.penalty(result.score)} if late is not None else {}),
     }
     if board is not None:
-        out["leaderboard"] = board[0]
+        out["leaderboard"] = board.entries
     return out
 
 

@@ -64,13 +64,17 @@ def write_student_report(result: SubmissionResult, out_dir: Path, assignment: As
 
 
 def write_reports(results: list[SubmissionResult], out_dir: Path, assignment: Assignment | str,
-                  late: "dict[str, LateOutcome] | None" = None, *, secret: "Secret | None" = None) -> Path:
+                  late: "dict[str, LateOutcome] | None" = None, *, secret: "Secret | None" = None,
+                  salt: bytes | None = None, boards: list[Board] | None = None) -> Path:
     """Write every student's report and the class summary ``OUT/index.html``; return the index's path. ``late``
     (student -> outcome, given when the assignment has a late policy) puts the penalties in both. The problems
     that declare a leaderboard get their boards (:mod:`grader.leaderboard`): in full in the index, each student's
-    pseudonym and rank in their report; ``secret`` (the course secret, when there is one) keys the pseudonyms."""
+    pseudonym and rank in their report; ``secret`` (the course secret, when there is one) keys the pseudonyms, else
+    ``salt`` (the output folder's, from its gradebook), else a salt drawn for this call. ``boards``, when given, are
+    those boards already made."""
     title, kit = _title_and_kit(assignment)
-    boards = leaderboards(assignment, results, secret) if isinstance(assignment, Assignment) else []
+    if boards is None:
+        boards = leaderboards(assignment, results, secret, salt) if isinstance(assignment, Assignment) else []
     for result in results:
         write_student_report(result, out_dir, assignment, index_link=True,
                              late=late.get(result.student) if late is not None else None, boards=boards)

@@ -26,6 +26,7 @@ from grader.problem_hash import describe_changes, problem_fingerprint
 from grader.resume import JobExecutor, LocalExecutor, ScoreChange, plan_batch, run_jobs, with_manual
 from grader.sandbox import gpu, isolation
 from grader.sandbox.pool import WarmPool
+from grader.release import roster_ids
 from grader.session import UsageError, choose_problems, full_assignment, grade_submission, open_session
 from grader.similarity import THRESHOLD as SIMILARITY_THRESHOLD, SimilarityError, SimilarityReport, find_similar
 from grader.similarity.report import write_report as write_similarity_report
@@ -102,7 +103,7 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
                 on_notice: Callable[[str], None] | None = None,
                 notes: dict[str, list[str]] | None = None, times: Path | None = None,
                 extensions: Path | None = None, course: Path | None = None,
-                secret: Path | None = None) -> BatchResult:
+                secret: Path | None = None, roster: Path | None = None, roster_key: str | None = None) -> BatchResult:
     """Grade every submission folder under ``submissions_dir`` on all cases and write the results.
 
     Each result is stored in ``OUT/gradebook.sqlite`` as soon as it is graded; a rerun grades only what
@@ -124,7 +125,10 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     ``executor="ray"`` runs each submission as a Ray task (on the cluster at ``address``, or a local
     Ray instance), with results flowing into the same gradebook.
     Problems with per-student cases or questions need the course ``secret`` (a file outside the assignment, default:
-    ``GRADER_SECRET_FILE``); each student (a folder name) is graded on their own numbers (grader/variants.py).
+    ``GRADER_SECRET_FILE``, checked before anything is written); each student (a folder name) is graded on their own
+    numbers (grader/variants.py). With ``roster`` (the roster the release was written for, its id column
+    ``roster_key``: see
+    :func:`grader.release.roster_ids`), a student graded on per-student problems whose id is not on it is a warning.
     """
     if executor not in ("local", "ray"):
         raise UsageError(f"unknown executor {executor!r}: expected local or ray")
@@ -135,11 +139,17 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
         raise UsageError(f"{submissions_dir}: no such folder (expected a folder of student folders)")
     if jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {jobs}")
-    key = variants.load_secret(secret, inside=(assignment.root, submissions_dir, out_dir))
+    if roster_key is not None and roster is None:
+        raise UsageError("--key names the roster's id column: only with --roster")
+    key = batch_secret(assignment, chosen, secret, submissions_dir, out_dir)  # before anything is written
     if executor == "ray" and variants.needing_secret(chosen):
         raise UsageError(f"--executor ray cannot grade per-student cases or questions yet "
                          f"({', '.join(variants.needing_secret(chosen))}): use --executor local")
+    released_to = roster_ids(roster, roster_key) if roster is not None else None
     found = collect(submissions_dir)
+    if released_to is not None and variants.needing_secret(chosen):
+        found.warnings += variants.roster_warnings([s.student for s in found.submissions], released_to, str(roster),
+                                                   variants.needing_secret(chosen))
     out_dir.mkdir(parents=True, exist_ok=True)
     if manual is not None and not manual.is_file():
         raise UsageError(f"{manual}: no such manual grades file")
@@ -220,6 +230,17 @@ def grade_batch(submissions_dir: Path, assignment_dir: Path, out_dir: Path, *, j
     return BatchResult(results, found.warnings, out_dir, late.outcomes if late.applies else None)
 
 
+def batch_secret(assignment, chosen, secret: Path | None, submissions_dir: Path, out_dir: Path):
+    """The course secret for grading ``chosen`` (None when none is given), refused (:class:`UsageError`, a
+    :class:`~grader.variants.SecretError` for the file itself) where a chosen problem needs it and none is given."""
+    key = variants.load_secret(secret, inside=(assignment.root, submissions_dir, out_dir))
+    try:
+        variants.require(key, chosen)
+    except variants.SecretError as exc:
+        raise UsageError(str(exc)) from exc
+    return key
+
+
 def _fresh_gpu_notices(problems, pool: WarmPool | None) -> list[str]:
     """A line for each problem that trains on the GPU but cannot use warm workers that see it (asked once per pool:
     its submissions would have asked before their first job)."""
@@ -232,6 +253,8 @@ class ProblemValidation:
     problem: str
     result: ProblemResult
     free_text: bool = False  #: the problem has free-text questions (graded by hand, so left out of its score)
+    #: a per-student problem's (score, max score) as each synthetic student (the result holds all of theirs)
+    per_student: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -269,6 +292,7 @@ def _validate_problem(problem, session) -> ProblemValidation:
     text = problem.reference.read_text(encoding="utf-8") if problem.reference else ""
     students = variants.VALIDATION_STUDENTS if variants.has_variants(problem) else (None,)
     result = ProblemResult(problem.id, problem.title)
+    per_student: dict[str, tuple[float, float]] = {}
     for student in students:
         mine = problem if student is None else variants.for_student(problem, session.assignment.id, student,
                                                                     session.options.secret)
@@ -279,6 +303,9 @@ def _validate_problem(problem, session) -> ProblemValidation:
             raise ReferenceFailure(f"{exc} (as the synthetic student {student})" if student else str(exc)) from exc
         finally:
             session.book.forget(mine, variants.resolved_cases(mine))
+        if student:
+            own = graded.checks + questions
+            per_student[student] = (round(sum(c.score for c in own), 6), round(sum(c.max_score for c in own), 6))
         for c in graded.checks + questions if student else ():
             c.case = f"{c.case} [{student}]" if c.case else None
             c.feedback = f"{student}: {c.feedback}" if c.kind == "question" else c.feedback
@@ -289,7 +316,7 @@ def _validate_problem(problem, session) -> ProblemValidation:
         reasons = dict.fromkeys(str((c.data or {}).get("not_graded") or c.feedback)
                                 for c in result.checks if not c.graded)
         raise ReferenceFailure(f"{problem.id}: {'; '.join(reasons)}")
-    return ProblemValidation(problem.id, result, any(q.kind == "free_text" for q in problem.questions))
+    return ProblemValidation(problem.id, result, any(q.kind == "free_text" for q in problem.questions), per_student)
 
 
 def validate_questions(problem) -> list[CheckResult]:

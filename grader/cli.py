@@ -75,6 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     grade.add_argument("--problems", help="comma-separated problem ids (default: all)")
     grade.add_argument("--sandbox", **sandbox)
     grade.add_argument("--secret", **secret)
+    grade.add_argument("--roster", type=Path, metavar="FILE", help="the roster the release was written for (its CSV, "
+                       "or the release's folder or students.csv): warn about students graded on per-student problems "
+                       "whose ids are not on it")
+    grade.add_argument("--key", metavar="COLUMN", help="with --roster: its id column (as release --key)")
     grade.add_argument("--manual", type=Path, help="manual grades CSV for free-text answers "
                        "(default: OUT/manual-grades.csv when present)")
     grade.add_argument("--executor", choices=["local", "ray"], default="local",
@@ -99,14 +103,23 @@ def _parser() -> argparse.ArgumentParser:
     gs.add_argument("--problems", help="comma-separated problem ids (default: all)")
     gs.add_argument("--sandbox", **sandbox)
     gs.add_argument("--secret", **secret)
+    gs.add_argument("--roster", type=Path, metavar="FILE", help="the roster the release was written for: warn when "
+                    "this student's id is not on it")
+    gs.add_argument("--key", metavar="COLUMN", help="with --roster: its id column (as release --key)")
 
     rel = sub.add_parser("release", help="write the student handout: public cases, no references or answers")
     rel.add_argument("assignment", type=Path, help="the full assignment folder")
     rel.add_argument("--out", type=Path, required=True, help="a new or empty folder for the release")
     rel.add_argument("--force", action="store_true", help="replace a previous release in OUT")
-    rel.add_argument("--roster", type=Path, help="a CSV of student ids (its 'student' column, else its first): one "
+    rel.add_argument("--roster", type=Path, help="a CSV of student ids, e.g. the LMS's class list (see --key): one "
                      "release per student, OUT/<student>/, with their own per-student cases and questions")
+    rel.add_argument("--key", metavar="COLUMN", help="the roster column holding the student ids (default: 'student', "
+                     "else the first of SIS Login ID, Username, Login ID, ID number, Email address, else 'Student' in "
+                     "any case, else the first)")
     rel.add_argument("--secret", **secret)
+
+    sec = sub.add_parser("secret", help="write a new random course secret (for per-student variants) to FILE")
+    sec.add_argument("file", type=Path, help="a new file, outside the assignment folder (written with mode 0600)")
 
     validate = sub.add_parser("validate", help="check the specs, that each reference earns full marks, and that "
                               "the sample submissions come out as samples.yaml expects")
@@ -233,13 +246,17 @@ def _grade(args) -> int:
 
     submissions, notes = args.submissions, None
     if args.canvas or canvas_import.looks_like_canvas(args.submissions):
+        assignment = api.full_assignment(load_assignment(args.assignment))  # the secret before anything is staged
+        api.batch_secret(assignment, api.choose_problems(assignment, _problem_list(args.problems)), args.secret,
+                         args.submissions, args.out)
         staged = canvas_import.stage(args.submissions, args.out)
         for warning in staged.warnings:
             print(f"warning: {warning}", file=sys.stderr)
         print(f"Canvas download {args.submissions}: {len(staged.students)} student(s), staged in {staged.folder} "
               f"(folders named by Canvas user id; see {args.out / canvas_import.ROSTER})", flush=True)
         submissions, notes = staged.folder, staged.notes
-    batch = api.grade_batch(submissions, args.assignment, args.out, jobs=args.jobs,
+    batch = api.grade_batch(submissions, args.assignment, args.out, jobs=args.jobs, roster=args.roster,
+                            roster_key=args.key,
                             problems=_problem_list(args.problems), sandbox=args.sandbox, manual=args.manual,
                             force=args.force, warm=not args.fresh, executor=args.executor,
                             address=args.address, on_start=progress.start,
@@ -282,7 +299,7 @@ def _validate(args) -> int:
         print("(free-text questions are graded by hand and left out of these scores)")
     bad = [c for c in checks if not c.ok]
     for c in checks:
-        print(f"{'ok  ' if c.ok else 'FAIL'} {c.problem}: reference scores {c.result.score:g} / {c.result.max_score:g}")
+        print(f"{'ok  ' if c.ok else 'FAIL'} {c.problem}: reference scores {_validated_score(c)}")
         if not c.ok:
             print(problem_summary(c.result))
     print(f"\n{args.assignment}: specs valid; " + ("every reference solution earns full marks." if not bad
@@ -316,6 +333,18 @@ def _validate(args) -> int:
     return 1 if not report.ok else 0
 
 
+def _validated_score(checked) -> str:
+    """A reference's score: as each synthetic student for a per-student problem (``6 / 6 as each of 3 synthetic
+    students``, or each one's when they differ), never their sum."""
+    scores = checked.per_student
+    if not scores:
+        return f"{checked.result.score:g} / {checked.result.max_score:g}"
+    if len(set(scores.values())) == 1:
+        score, most = next(iter(scores.values()))
+        return f"{score:g} / {most:g} as each of {len(scores)} synthetic students ({', '.join(scores)})"
+    return ", ".join(f"{score:g} / {most:g} as {student}" for student, (score, most) in scores.items())
+
+
 def _mutants(args) -> int:
     from grader.mutants.report import problem_lines, total_line
     from grader.timing import Instant
@@ -337,7 +366,7 @@ def _gradescope(args) -> int:
     result = gradescope.run_gradescope(args.submission, args.results, args.assignment,
                                        problems=_problem_list(args.problems), sandbox=args.sandbox,
                                        on_warning=lambda line: print(f"warning: {line}", file=sys.stderr),
-                                       secret=args.secret)
+                                       secret=args.secret, roster=args.roster, roster_key=args.key)
     for line in api.not_graded_warnings(result, set(), then="regrade this submission in Gradescope"):
         print(line, file=sys.stderr)
     print(submission_summary(result))
@@ -346,7 +375,8 @@ def _gradescope(args) -> int:
 
 
 def _release(args) -> int:
-    release = release_assignment(args.assignment, args.out, force=args.force, roster=args.roster, secret=args.secret)
+    release = release_assignment(args.assignment, args.out, force=args.force, roster=args.roster, secret=args.secret,
+                                 key=args.key)
     for note in release.notes:
         print(f"note: {note}")
     for problem, (public, hidden) in release.cases.items():
@@ -359,6 +389,14 @@ def _release(args) -> int:
         return 0
     print(f"\nWrote the student release to {release.out} ({len(release.files)} files). Students run:\n"
           f"  grader check path/to/their-folder --assignment {release.out}")
+    return 0
+
+
+def _secret(args) -> int:
+    path = variants.new_secret(args.file)
+    print(f"Wrote a new course secret to {path} (mode 0600: yours alone). Keep it outside the assignment folder, "
+          "back it up, and use it for the whole term: a new one gives every student new numbers. Pass it with "
+          f"--secret {path} or set {variants.ENV}.")
     return 0
 
 
@@ -438,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     handler = {"check": _check, "grade": _grade, "validate": _validate, "export": _export,
                "gradescope": _gradescope, "release": _release, "doctor": _doctor, "new": _new,
-               "course": _course, "similarity": _similarity}[args.command]
+               "course": _course, "similarity": _similarity, "secret": _secret}[args.command]
     try:
         if getattr(args, "assignment", "") is None:
             try:

@@ -16,15 +16,25 @@ release of their own, ``OUT/<student>/``, whose public per-student cases carry t
 [...]``, so their ``grader check`` needs no secret) with that student's expected values, and whose per-student
 questions carry that student's numbers in their prompt (and, for a public question, its answer); ``OUT/students.csv``
 lists them. Without a roster, an assignment with public per-student cases, or with per-student questions, is
-refused; hidden per-student cases are never released, so they need neither.
+refused; hidden per-student cases are never released, so they need neither. The roster may be an LMS export (read as
+``grader export`` reads one, grader/export/roster.py: Canvas's "Points Possible" row skipped, ``key`` names the id
+column).
+
+Every release writes ``OUT/.grader-release`` (:data:`MARKER`), listing each file and folder it wrote. ``force``
+replaces a folder only when it has that marker, and removes exactly what the marker lists (and ``__pycache__``
+folders of ``.pyc`` files that a ``grader check`` left in them); a folder holding anything else is refused whole,
+with nothing removed.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 import re
 import shutil
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +43,8 @@ import yaml
 
 from grader import variants
 from grader.answers.released import ANSWER_FIELDS
+from grader.export import roster as lms_roster
+from grader.export.scores import ExportError
 from grader.expected_values import SUFFIX, write_expected
 from grader.grading import ALL, PUBLIC, selected_cases
 from grader.models import Assignment, ProblemSpec, Visibility
@@ -44,6 +56,8 @@ from grader.submissions import STUDENT_ID
 
 README = "README.md"
 STUDENTS = "students.csv"  #: a roster release's index: each student and their folder
+MARKER = ".grader-release"  #: what a release wrote, so that --force removes only that
+_MARKER_KIND = "grader release"
 #: problem fields copied as they are; ``reference`` is dropped; cases, checks and questions are filtered
 _PUBLISHED = ("id", "title", "statement", "points", "entry", "limits")
 _ASSIGNMENT_FIELDS = ("id", "title", "kit", "problems", "limits", "late")  # the late policy is public
@@ -71,11 +85,12 @@ def per_student_parts(assignment: Assignment) -> list[str]:
 
 
 def release_assignment(assignment_dir: Path, out_dir: Path, *, force: bool = False, roster: Path | None = None,
-                       secret: Path | None = None) -> Release:
+                       secret: Path | None = None, key: str | None = None) -> Release:
     """Write the student release of ``assignment_dir`` into ``out_dir`` (new or empty; with ``force``, a
-    previous release there is replaced). The release is loaded back and compared before returning. With ``roster``,
-    one release per student in ``out_dir/<student>/`` (per-student cases and questions need the course ``secret``,
-    default ``GRADER_SECRET_FILE``); without one, an assignment with public per-student parts is refused."""
+    previous release there is replaced: only what its marker lists, :data:`MARKER`). The release is loaded back and
+    compared before returning. With ``roster`` (its id column ``key``: :func:`read_roster`), one release per student
+    in ``out_dir/<student>/`` (per-student cases and questions need the course ``secret``, default
+    ``GRADER_SECRET_FILE``); without one, an assignment with public per-student parts is refused."""
     assignment = load_assignment(assignment_dir)
     if assignment.released:
         raise ReleaseError(f"{assignment.root}: already a student release; release the full assignment")
@@ -88,27 +103,33 @@ def release_assignment(assignment_dir: Path, out_dir: Path, *, force: bool = Fal
         raise ReleaseError(f"{', '.join(needing)}: per-student public cases or per-student questions, which each "
                            "student gets with their own numbers: pass --roster roster.csv (and the course secret, "
                            "--secret FILE) to write one release per student")
-    students = read_roster(Path(roster)) if roster is not None else None
+    if key is not None and roster is None:
+        raise ReleaseError("--key names the roster's id column: only with --roster")
+    notes: list[str] = []
+    students = read_roster(Path(roster), key, notes) if roster is not None else None
     try:
-        key = variants.load_secret(secret, inside=(assignment.root, Path(out_dir).resolve()))
+        secret_key = variants.load_secret(secret, inside=(assignment.root, Path(out_dir).resolve()))
         if students is not None:
-            variants.require(key, [assignment.problem(p) for p in needing], doing="release")
+            variants.require(secret_key, [assignment.problem(p) for p in needing], doing="release")
     except variants.SecretError as exc:
         raise ReleaseError(str(exc)) from exc
     out = _prepare_out(Path(out_dir), assignment.root, force)
-    release = Release(out)
-    if students is None:
-        _write_release(assignment, raw, out, release)
-    else:
-        for student in students:
-            _write_release(assignment, raw, out / student, release, student, key)
-        index = io.StringIO()
-        writer = inert_csv.writer(index)  # student ids are validated, but every CSV the grader writes is inert
-        for row in [("student", "folder"), *((s, s) for s in students)]:
-            writer.writerow(row)
-        (out / STUDENTS).write_text(index.getvalue(), encoding="utf-8")
-        release.files.append(out / STUDENTS)
-        release.students = students
+    release = Release(out, notes=notes)
+    try:
+        if students is None:
+            _write_release(assignment, raw, out, release)
+        else:
+            for student in students:
+                _write_release(assignment, raw, out / student, release, student, secret_key)
+            index = io.StringIO()
+            writer = inert_csv.writer(index)  # student ids are validated, but every CSV the grader writes is inert
+            for row in [("student", "folder"), *((s, s) for s in students)]:
+                writer.writerow(row)
+            (out / STUDENTS).write_text(index.getvalue(), encoding="utf-8")
+            release.files.append(out / STUDENTS)
+            release.students = students
+    finally:  # even a release that failed half-way can be replaced with --force (and only what it wrote)
+        _write_marker(out, assignment.id, students)
     release.notes = list(dict.fromkeys(release.notes))
     return release
 
@@ -134,34 +155,81 @@ def _write_release(assignment: Assignment, raw: dict[str, Any], out: Path, relea
     _verify(problems, load_assignment(out))
 
 
-def read_roster(path: Path) -> list[str]:
-    """The student ids of a roster CSV (a header row, then one student a row): its ``student`` column (any case),
-    else its first column. Each must be a valid student id (a submission folder's name), listed once."""
+def read_roster(path: Path, key: str | None = None, notes: list[str] | None = None) -> list[str]:
+    """The student ids of a roster CSV (a header row, then one student a row), read as ``grader export`` reads an
+    LMS roster (grader/export/roster.py; Canvas's "Points Possible" row is skipped). The ids are in column ``key``
+    (any case); by default its ``student`` column (so named, as in a release's own students.csv), else the first of
+    the LMS id columns export looks for (``SIS Login ID``, ``Username``, ``Login ID``, ``ID number``, ``Email
+    address``) that the roster has, else a ``Student`` column in any case (Canvas's ``Student`` holds names, hence
+    after the id columns), else its first column.
+    Each must be a valid student id (a submission folder's name), listed once (ignoring case), and none may be the
+    name of a file the release writes beside the students' folders; an email that is not a valid id is mapped as
+    ``grader gradescope`` maps it (:func:`grader.variants.safe_id`), and a row without an id is skipped, each with a
+    note in ``notes``."""
     try:
-        rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig"))))
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise ReleaseError(f"{path}: cannot read the roster ({exc})") from exc
-    if not rows:
-        raise ReleaseError(f"{path}: an empty roster (expected a header row, then one student a row)")
-    header = [h.strip().lower() for h in rows[0]]
-    column = header.index("student") if "student" in header else 0
+        columns = _roster_columns(path)
+        if key is None:
+            lowered = {c.lower(): c for c in columns}
+            key = ("student" if "student" in columns else None) or \
+                next((c for c in lms_roster.KEY_COLUMNS if c in columns), None) or lowered.get("student") or \
+                (columns[0] if columns else None)
+        elif key not in columns:
+            key = {c.lower(): c for c in columns}.get(key.strip().lower(), key)  # as typed, any case
+        roster = lms_roster.read_roster(path, key)
+    except ExportError as exc:
+        raise ReleaseError(f"cannot read the roster: {exc}") from exc
     students: list[str] = []
     seen: dict[str, int] = {}
-    for line, row in enumerate(rows[1:], 2):
-        if not any(cell.strip() for cell in row):
+    reserved = {name.casefold() for name in (STUDENTS, MARKER)}
+    for entry in roster.entries:
+        if not any(value.strip() for value in entry.fields.values()):
             continue
-        student = row[column].strip() if column < len(row) else ""
+        student, line = entry.get(roster.key), entry.line
+        if not student:  # e.g. Canvas's Test Student, who has no SIS Login ID
+            if notes is not None:
+                notes.append(f"{roster.describe(entry)}: no {roster.key}, so no release for this row")
+            continue
+        if not STUDENT_ID.match(student) and "@" in student and not student.startswith("@"):
+            mapped = variants.safe_id(student)
+            if notes is not None:
+                notes.append(f"{path}:{line}: {student!r} is not a valid student id: released as {mapped!r}, the id "
+                             "grader gradescope grades this email as")
+            student = mapped
         if not STUDENT_ID.match(student):
-            raise ReleaseError(f"{path}:{line}: {student!r} is not a valid student id (as the submission folders are "
-                               "named: letters, digits and . _ @ + -)")
-        if student.lower() in seen:
-            raise ReleaseError(f"{path}:{line}: student {student!r} is already on line {seen[student.lower()]} "
+            raise ReleaseError(f"{path}:{line}: {student!r} ({roster.key}) is not a valid student id (as the "
+                               "submission folders are named: letters, digits and . _ @ + -)")
+        if student.casefold() in reserved:
+            raise ReleaseError(f"{path}:{line}: student {student!r} has the name of a file the release writes beside "
+                               f"the students' folders ({STUDENTS}); rename this student")
+        if student.casefold() in seen:
+            raise ReleaseError(f"{path}:{line}: student {student!r} is already on line {seen[student.casefold()]} "
                                "(ids that differ only in case count as one)")
-        seen[student.lower()] = line
+        seen[student.casefold()] = line
         students.append(student)
     if not students:
-        raise ReleaseError(f"{path}: no students on the roster")
+        raise ReleaseError(f"{path}: no students on the roster (column {roster.key!r})")
     return students
+
+
+def _roster_columns(path: Path) -> list[str]:
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            return [c.strip() for c in next(csv.reader(fh), [])]
+    except FileNotFoundError:
+        raise ReleaseError(f"{path}: no such roster file") from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ReleaseError(f"{path}: cannot read the roster ({exc})") from exc
+
+
+def roster_ids(path: Path, key: str | None = None) -> list[str]:
+    """The student ids of a release's roster, for ``grade --roster``: ``path`` is a roster CSV (as
+    :func:`read_roster` reads it) or a roster release's folder or its ``students.csv``."""
+    path = Path(path)
+    if path.is_dir():
+        if not (path / STUDENTS).is_file():
+            raise ReleaseError(f"{path}: no {STUDENTS} (expected a roster CSV, or a release written with --roster)")
+        path = path / STUDENTS
+    return read_roster(path, key)
 
 
 def _copy_kit(assignment: Assignment, out: Path, notes: list[str]) -> list[Path]:
@@ -190,15 +258,84 @@ def _prepare_out(out: Path, root: Path, force: bool) -> Path:
     if out.exists() and not out.is_dir():
         raise ReleaseError(f"{out}: not a folder")
     if out.is_dir() and any(out.iterdir()):
-        previous = out / ASSIGNMENT_FILE
-        is_release = (previous.is_file() and (_yaml(previous) or {}).get("released") is True) or \
-            (out / STUDENTS).is_file()  # one release per student
-        if not (force and is_release):
-            raise ReleaseError(f"{out}: not empty; choose a new folder" +
-                               (" or pass --force to replace the previous release" if is_release else ""))
-        shutil.rmtree(out)
+        written = _read_marker(out)
+        if written is None:
+            raise ReleaseError(f"{out}: not empty, and not a release written by grader release (no {MARKER}); choose "
+                               "a new folder" + (" (--force replaces only a folder holding a previous release, and "
+                                                 "only what that release wrote)" if force else ""))
+        if not force:
+            raise ReleaseError(f"{out}: not empty; choose a new folder or pass --force to replace the previous release")
+        _remove_release(out, *written)
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _write_marker(out: Path, assignment: str, students: list[str] | None) -> None:
+    """``OUT/.grader-release``: every file and folder in ``out`` (new or emptied when the release began, so all of
+    them the release's), for ``--force`` to remove next time, and nothing else."""
+    files, folders = _contents(out)
+    (out / MARKER).write_text(json.dumps({"written_by": _MARKER_KIND, "assignment": assignment,
+                                          "students": len(students) if students is not None else None,
+                                          "folders": sorted(folders), "files": sorted(files)}, indent=1) + "\n",
+                              encoding="utf-8")
+
+
+def _read_marker(out: Path) -> tuple[set[str], set[str]] | None:
+    """The files and folders (relative paths) the release in ``out`` wrote, from its marker; None without one."""
+    marker = out / MARKER
+    try:
+        if not stat.S_ISREG(os.lstat(marker).st_mode):
+            return None
+        data = json.loads(marker.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("written_by") != _MARKER_KIND:
+        return None
+    files, folders = data.get("files"), data.get("folders")
+    if not (isinstance(files, list) and isinstance(folders, list) and all(isinstance(p, str) for p in files + folders)):
+        raise ReleaseError(f"{marker}: damaged (expected its lists of files and folders); nothing was removed")
+    return set(files), set(folders)
+
+
+def _contents(out: Path) -> tuple[list[str], list[str]]:
+    """Every file (or link, or anything not a folder) and folder under ``out``, as relative POSIX paths; links are
+    never followed."""
+    files: list[str] = []
+    folders: list[str] = []
+
+    def walk(folder: Path, prefix: str) -> None:
+        with os.scandir(folder) as entries:
+            for entry in sorted(entries, key=lambda e: e.name):
+                name = prefix + entry.name
+                if entry.is_dir(follow_symlinks=False):
+                    folders.append(name)
+                    walk(Path(entry.path), name + "/")
+                elif name != MARKER:
+                    files.append(name)
+
+    walk(out, "")
+    return files, folders
+
+
+def _remove_release(out: Path, files: set[str], folders: set[str]) -> None:
+    """Remove the previous release in ``out``: exactly the files and folders its marker lists (and the bytecode a
+    ``grader check`` of it may have left: ``__pycache__`` folders of ``.pyc`` files in them). Anything else there
+    refuses the whole replacement before anything is removed."""
+    found_files, found_folders = _contents(out)
+    cache = {f for f in found_folders if f.rsplit("/", 1)[-1] == "__pycache__"
+             and (f.rpartition("/")[0] in folders or "/" not in f)}
+    derived = {f for f in found_files if f.rpartition("/")[0] in cache and f.endswith(".pyc")}
+    foreign = [p for p in found_files if p not in files and p not in derived] + \
+              [p for p in found_folders if p not in folders and p not in cache]
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (f" and {len(foreign) - 5} more" if len(foreign) > 5 else "")
+        raise ReleaseError(f"{out}: holds what the previous release did not write ({shown}); nothing was removed: "
+                           "move those away, or choose a new folder")
+    for name in found_files:
+        (out / name).unlink()
+    for name in sorted(found_folders, key=lambda f: f.count("/"), reverse=True):
+        (out / name).rmdir()
+    (out / MARKER).unlink()
 
 
 def _yaml(path: Path) -> Any:

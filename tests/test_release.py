@@ -265,6 +265,58 @@ def test_out_folder_rules(release, tmp_path, capsys):
     assert "grader check" in (again / "README.md").read_text()
 
 
+def test_force_replaces_only_a_release_and_only_what_it_wrote(tmp_path, capsys):
+    # a course folder holding a roster's students.csv beside the grades and the submissions: --force once took it
+    # for a release per student and deleted it all
+    course = tmp_path / "course"
+    (course / "submissions" / "alice").mkdir(parents=True)
+    (course / "submissions" / "alice" / "solution.py").write_text("x = 1\n")
+    (course / "grades-final.xlsx").write_bytes(b"PK grades")
+    (course / "students.csv").write_text("student,folder\nalice,alice\n")
+    before = _files(course)
+    assert cli.main(["release", str(ASSIGNMENT), "--out", str(course), "--force"]) == 2
+    assert "not a release written by grader release (no .grader-release)" in capsys.readouterr().err
+    assert _files(course) == before
+    # nor a folder whose assignment.yaml says released: true, without the marker (and with grades beside it)
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "assignment.yaml").write_text("id: autoencoders\nreleased: true\n")
+    (old / "grades.csv").write_text("alice,10\n")
+    with pytest.raises(ReleaseError, match="no .grader-release"):
+        release_assignment(ASSIGNMENT, old, force=True)
+    assert (old / "grades.csv").read_text() == "alice,10\n"
+    # a release lists what it wrote in its marker
+    out = tmp_path / "handout"
+    release_assignment(ASSIGNMENT, out)
+    marker = json.loads((out / ".grader-release").read_text())
+    written = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {".grader-release"}
+    assert marker["written_by"] == "grader release" and set(marker["files"]) == written
+    assert set(marker["folders"]) == {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_dir()}
+    # anything added since refuses --force whole: nothing is removed
+    (out / "kit" / "grades.csv").write_text("mine")
+    (out / "submissions").mkdir()
+    before = _files(out)
+    with pytest.raises(ReleaseError, match=r"did not write \(kit/grades.csv, submissions\); nothing was removed"):
+        release_assignment(ASSIGNMENT, out, force=True)
+    assert _files(out) == before and (out / "submissions").is_dir()
+    (out / "kit" / "grades.csv").unlink()
+    (out / "submissions").rmdir()
+    # bytecode that a grader check of the release left beside its kit goes with it
+    (out / "kit" / "__pycache__").mkdir()
+    (out / "kit" / "__pycache__" / "gradients.cpython-311.pyc").write_bytes(b"\0")
+    (out / "README.md").write_text("edited by hand")  # a file the release wrote, edited since: replaced
+    release_assignment(ASSIGNMENT, out, force=True)
+    assert not (out / "kit" / "__pycache__").exists() and "grader check" in (out / "README.md").read_text()
+    # a marker naming paths outside the release removes nothing there: only what is in the folder is looked at
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    marker = json.loads((out / ".grader-release").read_text())
+    marker["files"] += ["../victim.txt", str(victim)]
+    (out / ".grader-release").write_text(json.dumps(marker))
+    release_assignment(ASSIGNMENT, out, force=True)
+    assert victim.read_text() == "keep"
+
+
 def test_expected_values_round_trip():
     values = {"a": np.arange(6, dtype=np.float64).reshape(2, 3) / 7, "b": np.bool_(True), "c": (1, [True, "x"]),
               "d": np.array([[1, 2]], dtype=np.int32), "e": {"k": np.float32(0.1)}, "f": None}

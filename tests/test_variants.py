@@ -7,8 +7,16 @@ one; plain-sum: no variants; step-size: two number questions with per-student pa
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import secrets
 import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -18,16 +26,22 @@ import yaml
 from grader import api, cli, variants
 from grader.answers.questions import ExpressionError, Number, evaluate
 from grader.lms import gradescope
+from grader import release as release_module
+from grader.models import ProblemResult, Status
 from grader.reference import CaseBook, ReferenceFailure
 from grader.release import ReleaseError, release_assignment
+from grader.sandbox import mounts
+from grader.sandbox.runner import Call, run_calls
 from grader.session import UsageError, open_session
 from grader.spec import SpecError, load_assignment
-from grader.submissions import Submission
+from grader.spec.loader import DEFAULT_LIMITS
+from grader.submissions import STUDENT_ID, Submission
 
 ASSIGNMENT = Path(__file__).resolve().parent / "variants"
+ROOT = Path(__file__).resolve().parent.parent
 FULL = load_assignment(ASSIGNMENT)
-KEY = b"a course secret for the tests, 0123456789abcdef"
-OTHER_KEY = b"another course secret, fedcba9876543210 ........"
+KEY = b"3f9c2a7e81d46b05c9e7f1a2b3d4e5f60718293a4b5c6d7e8f9012a3b4c5d6e7"  # as grader secret writes one
+OTHER_KEY = b"b81e4f0a6c2d97e35f1a08c4d6b2e9f7031c5a8e6d4b2f90e7c1a3d5b8f60294"
 CORRECT = "def weighted_sum(A, w):\n    return A @ w\n\n\ndef column_sums(A, w):\n    return A.sum(axis=0)\n"
 
 
@@ -205,6 +219,184 @@ def test_check_from_a_students_release_uses_their_own_numbers(release, secret, t
         load_assignment(copy)
 
 
+CANVAS = ('Student,ID,SIS User ID,SIS Login ID,Section,Homework 3 (1234)\n'
+          '    Points Possible,,,,,10\n'
+          '"Liddell, Alice",101,S1,alice,Sec A,\n'
+          '"Bobson, Bob",102,S2,bob,Sec A,\n'
+          '"Student, Test",103,,,Sec A,\n')
+
+
+def test_release_reads_an_lms_roster(tmp_path, secret):
+    """A Canvas gradebook export: its SIS Login ID column by default (not the names in its first column, 'Student'),
+    --key for another; the "Points Possible" row and the test student without an id are skipped."""
+    roster = tmp_path / "gradebook.csv"
+    roster.write_text(CANVAS)
+    made = release_assignment(ASSIGNMENT, tmp_path / "by-login", roster=roster, secret=secret)
+    assert made.students == ["alice", "bob"]
+    assert any("Student, Test" in n and "no SIS Login ID" in n for n in made.notes)
+    assert not (tmp_path / "by-login" / "Points Possible").exists()
+    assert release_module.read_roster(roster, "ID") == ["101", "102", "103"]
+    assert release_module.read_roster(roster, "sis login id") == ["alice", "bob"]  # a column named in any case
+    own = tmp_path / "own.csv"  # a roster's own 'student' column (as a release's students.csv) comes first
+    own.write_text("Email address,student\nalice@x.edu,alice\n")
+    assert release_module.read_roster(own) == ["alice"]
+    with pytest.raises(ReleaseError, match="no column 'Email'"):
+        release_module.read_roster(roster, "Email")
+    assert cli.main(["release", str(ASSIGNMENT), "--out", str(tmp_path / "by-id"), "--roster", str(roster),
+                     "--key", "ID", "--secret", str(secret)]) == 0
+    assert (tmp_path / "by-id" / "students.csv").read_text() == "student,folder\n101,101\n102,102\n103,103\n"
+    # an email outside the id's characters becomes the id grader gradescope grades it as, with a note
+    roster.write_text("Email address\no'brien@x.edu\njos\u00e9@x.edu\n")
+    notes: list[str] = []
+    ids = release_module.read_roster(roster, notes=notes)
+    assert ids == [variants.safe_id("o'brien@x.edu"), variants.safe_id("jos\u00e9@x.edu")]
+    assert all(STUDENT_ID.match(i) for i in ids) and ids[0].startswith("o_brien@x.edu-")
+    assert ids[1].startswith("jose@x.edu-") and len(notes) == 2 and "grader gradescope" in notes[0]
+
+
+def test_release_refuses_ids_that_are_its_own_files(tmp_path, secret):
+    roster = tmp_path / "roster.csv"
+    for name in ("students.csv", "Students.CSV"):
+        roster.write_text(f"student\nalice\n{name}\n")
+        with pytest.raises(ReleaseError, match=f"roster.csv:3: student '{name}' has the name of a file the release "
+                                               "writes"):
+            release_assignment(ASSIGNMENT, tmp_path / "out", roster=roster, secret=secret)
+        assert not (tmp_path / "out").exists()
+
+
+def test_force_replaces_a_roster_release_and_only_what_it_wrote(tmp_path, secret, monkeypatch):
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student\nalice\nbob\n")
+    out = tmp_path / "handout"
+    release_assignment(ASSIGNMENT, out, roster=roster, secret=secret)
+    marker = json.loads((out / ".grader-release").read_text())
+    assert marker["students"] == 2 and {"alice", "bob", "alice/kit"} <= set(marker["folders"])
+    assert {"students.csv", "alice/weighted-sum.yaml", "bob/README.md"} <= set(marker["files"])
+    (out / "alice" / "my-notes.txt").write_text("keep me")
+    with pytest.raises(ReleaseError, match=r"did not write \(alice/my-notes.txt\); nothing was removed"):
+        release_assignment(ASSIGNMENT, out, roster=roster, secret=secret, force=True)
+    assert (out / "bob" / "README.md").is_file() and (out / "alice" / "my-notes.txt").read_text() == "keep me"
+    (out / "alice" / "my-notes.txt").unlink()
+    roster.write_text("student\nalice\ncarol\n")  # bob left the course: his folder goes, carol's comes
+    release_assignment(ASSIGNMENT, out, roster=roster, secret=secret, force=True)
+    assert sorted(p.name for p in out.iterdir()) == [".grader-release", "alice", "carol", "students.csv"]
+    # a release that fails half-way still lists what it wrote, so --force can replace it
+    calls = []
+    real_verify = release_module._verify
+
+    def failing(problems, released):
+        calls.append(1)
+        if len(calls) == 2:
+            raise ReleaseError("a failure half-way")
+        return real_verify(problems, released)
+
+    monkeypatch.setattr(release_module, "_verify", failing)
+    again = tmp_path / "again"
+    with pytest.raises(ReleaseError, match="half-way"):
+        release_assignment(ASSIGNMENT, again, roster=roster, secret=secret)
+    assert (again / "alice").is_dir() and "carol/README.md" in (again / ".grader-release").read_text()
+    monkeypatch.setattr(release_module, "_verify", real_verify)
+    release_assignment(ASSIGNMENT, again, roster=roster, secret=secret, force=True)
+    assert (again / "students.csv").is_file()
+
+
+def test_grade_warns_about_ids_not_on_the_release_roster(batch, release, secret, tmp_path):
+    _, subs, out = batch
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student\nAlice\nbob\n")  # released for Alice; her folder is alice
+    found = api.grade_batch(subs, ASSIGNMENT, out, secret=secret, roster=roster)
+    lines = "\n".join(found.warnings)
+    assert "alice: graded on per-student problems (weighted-sum, step-size) under the id 'alice', but the release " \
+        "roster" in lines and "has 'Alice': ids must match exactly" in lines
+    assert "carol: not on the release roster" in lines and "bob:" not in lines
+    # the release itself (its folder, or its students.csv) as the roster
+    for given in (release, release / "students.csv"):
+        found = api.grade_batch(subs, ASSIGNMENT, out, secret=secret, roster=given)
+        assert [w.split(":")[0] for w in found.warnings if "release roster" in w] == ["carol"]
+    # through the command line, as warnings
+    assert cli.main(["grade", str(subs), "--assignment", str(ASSIGNMENT), "--out", str(out), "--secret", str(secret),
+                     "--roster", str(release), "--quiet"]) == 0
+    # problems without per-student parts need no roster: no warning
+    found = api.grade_batch(subs, ASSIGNMENT, out, secret=secret, roster=roster, problems=["plain-sum"])
+    assert not [w for w in found.warnings if "roster" in w]
+
+
+def _metadata(upload: Path, **user) -> None:
+    (upload.parent / gradescope.METADATA).write_text(json.dumps({"users": [user]}))
+
+
+def test_gradescope_ids(tmp_path):
+    upload = tmp_path / "submission"
+    upload.mkdir()
+    cases = [({"sid": "alice", "email": "a@x.edu"}, "alice"),
+             ({"sid": "12 345", "email": "a@x.edu"}, "a@x.edu"),  # a sid outside the id's characters: the email
+             ({"email": "o'brien@x.edu"}, variants.safe_id("o'brien@x.edu")),
+             ({"sid": "", "email": "jos\u00e9@x.edu"}, variants.safe_id("jos\u00e9@x.edu")),
+             ({"sid": "A/7"}, variants.safe_id("A/7")), ({"name": "someone"}, None)]
+    for user, expected in cases:
+        _metadata(upload, **user)
+        assert gradescope.variant_id(upload) == expected, user
+    assert variants.safe_id("o'brien@x.edu") == variants.safe_id("o'brien@x.edu") != variants.safe_id("o`brien@x.edu")
+    assert variants.safe_id("o'brien@x.edu").startswith("o_brien@x.edu-")
+
+
+def test_gradescope_grades_an_unusual_email_and_checks_the_roster(batch, secret, tmp_path):
+    _, subs, _ = batch
+    upload = tmp_path / "upload" / "submission"
+    shutil.copytree(subs / "alice", upload)
+    _metadata(upload, email="o'brien@x.edu")
+    mapped = variants.safe_id("o'brien@x.edu")
+    roster = tmp_path / "students.csv"
+    roster.write_text(f"student,folder\n{mapped},{mapped}\n")
+    warnings: list[str] = []
+    result = gradescope.run_gradescope(upload, tmp_path / "results" / "results.json", ASSIGNMENT, secret=secret,
+                                       roster=roster, on_warning=warnings.append)
+    assert result.student == mapped and not warnings
+    assert _problem(result, "weighted-sum").score == 6  # graded on that id's numbers: correct code is right
+    roster.write_text("student,folder\nsomeone,someone\n")
+    gradescope.run_gradescope(upload, tmp_path / "results" / "results.json", ASSIGNMENT, secret=secret,
+                              roster=roster, on_warning=warnings.append)
+    assert len(warnings) == 1 and warnings[0].startswith(f"{mapped}: not on the release roster")
+
+
+def test_the_autograder_ships_the_secret(batch, secret, tmp_path):
+    _, subs, _ = batch
+    make = [sys.executable, str(ROOT / "gradescope" / "make_autograder.py"), "--assignment", str(ASSIGNMENT)]
+    zipped = tmp_path / "autograder.zip"
+    run = subprocess.run([*make, "--out", str(zipped)], capture_output=True, text=True, timeout=60)
+    assert run.returncode != 0 and "pass --secret FILE" in run.stderr and not zipped.exists()
+    weak = _secret(tmp_path, b"deeplearning2026deeplearning2026", "weak.secret")
+    run = subprocess.run([*make, "--out", str(zipped), "--secret", str(weak)], capture_output=True, text=True,
+                         timeout=60)
+    assert run.returncode != 0 and "not random enough" in run.stderr
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student\nalice\n")
+    run = subprocess.run([*make, "--out", str(zipped), "--secret", str(secret), "--roster", str(roster)],
+                         capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    with zipfile.ZipFile(zipped) as z:
+        modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
+        assert z.read("course.secret") == secret.read_bytes() and z.read("roster.csv") == b"student\nalice\n"
+    assert modes["course.secret"] == 0o600 and "assignment/course.secret" not in modes
+    # run_autograder: the secret beside the assignment, as unzipped (0644), made 0600 and passed on
+    root = tmp_path / "autograder"
+    shutil.copytree(subs / "alice", root / "submission")
+    (root / "source").mkdir()
+    shipped = root / "source" / "course.secret"
+    shipped.write_bytes(secret.read_bytes())
+    shipped.chmod(0o644)
+    (root / "source" / "roster.csv").write_text("student\nalice\n")
+    _metadata(root / "submission", sid="alice", email="alice@x.edu")
+    env = {**{k: v for k, v in os.environ.items() if k != variants.ENV}, "AUTOGRADER": str(root),
+           "ASSIGNMENT": str(ASSIGNMENT), "GRADER": f"{sys.executable} -m grader"}
+    run = subprocess.run(["bash", str(ROOT / "gradescope" / "run_autograder")], env=env, cwd=tmp_path,
+                         capture_output=True, text=True, timeout=180)
+    assert run.returncode == 0, run.stderr
+    assert stat.S_IMODE(shipped.stat().st_mode) == 0o600 and "release roster" not in run.stderr
+    data = json.loads((root / "results" / "results.json").read_text())
+    assert data["score"] == 6 + 2 + 3  # alice's own numbers: everything right
+
+
 def test_release_refusals(tmp_path, secret, monkeypatch):
     with pytest.raises(ReleaseError, match="pass --roster"):
         release_assignment(ASSIGNMENT, tmp_path / "a")
@@ -229,6 +421,12 @@ def test_no_secret_is_a_clear_refusal(tmp_path, capsys, monkeypatch):
     (tmp_path / "subs" / "alice").mkdir(parents=True)
     with pytest.raises(UsageError, match="cannot grade weighted-sum, step-size without the course secret"):
         api.grade_batch(tmp_path / "subs", ASSIGNMENT, tmp_path / "out")
+    assert not (tmp_path / "out").exists()  # refused before anything is written: no gradebook, no folder
+    canvas = tmp_path / "canvas"  # a Canvas download is refused before it is staged into OUT
+    canvas.mkdir()
+    (canvas / "smithjane_12345_67890_solution.py").write_text(CORRECT)
+    assert cli.main(["grade", str(canvas), "--assignment", str(ASSIGNMENT), "--out", str(tmp_path / "out")]) == 2
+    assert "without the course secret" in capsys.readouterr().err and not (tmp_path / "out").exists()
     assert cli.main(["validate", str(ASSIGNMENT), "--no-samples"]) == 2
     assert "pass --secret FILE or set GRADER_SECRET_FILE" in capsys.readouterr().err
     assert cli.main(["check", str(tmp_path / "subs" / "alice"), "--assignment", str(ASSIGNMENT),
@@ -247,11 +445,17 @@ def test_the_secret_file_is_checked(tmp_path, monkeypatch):
     with pytest.raises(variants.SecretError, match="lies inside"):
         variants.load_secret(_secret(inside), inside=(inside,))
     loose = _secret(tmp_path, name="loose")
-    loose.chmod(0o644)
-    with pytest.raises(variants.SecretError, match="readable by every user"):
-        variants.load_secret(loose)
-    with pytest.raises(variants.SecretError, match="shorter than 16 bytes"):
+    for mode in (0o644, 0o640, 0o604, 0o660, 0o620):  # 0640 with a group: what student code once read
+        loose.chmod(mode)
+        with pytest.raises(variants.SecretError, match=f"other than its owner \\(mode 0{mode:o}\\); chmod 600"):
+            variants.load_secret(loose)
+    for mode in (0o600, 0o400):
+        loose.chmod(mode)
+        assert variants.load_secret(loose) is not None
+    with pytest.raises(variants.SecretError, match="shorter than 32 bytes"):
         variants.load_secret(_secret(tmp_path, b"short", "short"))
+    with pytest.raises(variants.SecretError, match="shorter than 32 bytes"):
+        variants.load_secret(_secret(tmp_path, b"deeplearning2026", "course"))  # 16 bytes once passed
     with pytest.raises(variants.SecretError, match="no such secret file"):
         variants.load_secret(tmp_path / "missing")
     monkeypatch.setenv(variants.ENV, str(_secret(tmp_path, name="env")))
@@ -281,6 +485,98 @@ def test_the_secret_appears_in_no_output(batch, release, secret, tmp_path):
     (upload.parent / gradescope.METADATA).write_text(json.dumps({"users": [{"name": "someone"}]}))
     with pytest.raises(UsageError, match="no student id"):
         gradescope.run_gradescope(upload, tmp_path / "results" / "results.json", ASSIGNMENT, secret=secret)
+
+
+WEAK = [b"deeplearning2026" * 2, b"deeplearning2026" * 4, b"a" * 64, b"0123456789" * 7, b"deadbeef" * 8,
+        b"correct horse battery staple deep learning course fall 2026", b"DeepLearningCourseSecretForTheFallTerm2026!!",
+        b"abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ", b"12345678901234567890123456789012",
+        b"a course secret for the tests, 0123456789abcdef", b"Tr0ub4dor&3Tr0ub4dor&3Tr0ub4dor&3",
+        b"9f86d081884c7d659a2feaa0c55ad015"]  # 32 hex digits: 16 random bytes, 128 bits at best
+
+
+def test_weak_secrets_are_refused_and_random_ones_accepted(tmp_path):
+    for n, weak in enumerate(WEAK):
+        assert variants.estimated_bits(weak) < variants.MIN_BITS, weak
+        with pytest.raises(variants.SecretError, match="not random enough .* grader secret FILE"):
+            variants.load_secret(_secret(tmp_path, weak, f"weak-{n}"))
+    # what grader secret writes, base64 and base64url of 32 random bytes, 32 raw bytes: far above the bar
+    makers = {"hex": lambda: secrets.token_hex(32).encode(), "urlsafe": lambda: secrets.token_urlsafe(32).encode(),
+              "base64": lambda: base64.b64encode(os.urandom(32)), "raw": lambda: os.urandom(32)}
+    for name, make in makers.items():
+        lowest = min(variants.estimated_bits(make()) for _ in range(300))
+        assert lowest >= variants.MIN_BITS + 10, (name, lowest)
+    assert variants.load_secret(_secret(tmp_path, secrets.token_urlsafe(48).encode(), "strong")) is not None
+    # a huge file is no secret (and is not read)
+    big = _secret(tmp_path, secrets.token_hex(3000).encode(), "big")
+    with pytest.raises(variants.SecretError, match="not a course secret"):
+        variants.load_secret(big)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs root")
+def test_a_secret_owned_by_the_sandbox_user_is_refused(tmp_path):
+    from grader.sandbox.privilege import SANDBOX_UID
+
+    path = _secret(tmp_path, name="nobodys")
+    os.chown(path, SANDBOX_UID, SANDBOX_UID)
+    with pytest.raises(variants.SecretError, match="the user student code runs as"):
+        variants.load_secret(path)
+
+
+def test_grader_secret_writes_a_new_strong_secret(tmp_path, capsys):
+    path = tmp_path / "course.secret"
+    old = os.umask(0)  # whatever the umask: 0600
+    try:
+        assert cli.main(["secret", str(path)]) == 0
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600 and "Wrote a new course secret" in capsys.readouterr().out
+    text = path.read_text()
+    assert len(text.strip()) == 64 and int(text, 16) >= 0
+    key = variants.load_secret(path)
+    assert key is not None and variants.estimated_bits(text.strip().encode()) >= variants.MIN_BITS
+    # never replaced: a new secret gives every student new numbers
+    assert cli.main(["secret", str(path)]) == 2
+    assert "already exists" in capsys.readouterr().err and path.read_text() == text
+    assert cli.main(["secret", str(tmp_path / "nowhere" / "s")]) == 2
+
+
+def test_the_sandbox_never_sees_the_secret_even_inside_a_bound_tree(bwrap_available):
+    """A course secret (or any hidden path) inside a system tree that every sandbox binds (/usr) is masked, not left to
+    the file's permissions: the file here is world-readable on purpose, so only the mask hides it."""
+    assert mounts.mask([str(ASSIGNMENT)]) == []  # outside every tree the sandbox binds: invisible anyway
+    parent = Path("/usr/local/share")
+    if not os.access(parent, os.W_OK):
+        pytest.skip(f"{parent} is not writable here: cannot place a secret inside a bound tree")
+    folder = Path(tempfile.mkdtemp(prefix="grader-test-secret-", dir=parent))
+    try:
+        folder.chmod(0o755)
+        secret = folder / "course.secret"
+        secret.write_text("TOP-SECRET-VALUE")
+        secret.chmod(0o644)
+        real = os.path.realpath(folder)
+        assert mounts.mask([secret]) == ["--ro-bind", "/dev/null", f"{real}/course.secret"]
+        assert mounts.mask([folder]) == ["--perms", "0000", "--size", str(2 ** 20), "--tmpfs", real, "--remount-ro",
+                                         real]
+        source = ("import os\n\ndef peek(path):\n    found = {}\n    try:\n        found['read'] = open(path).read()\n"
+                  "    except OSError as exc:\n        found['read'] = type(exc).__name__\n    try:\n"
+                  "        found['list'] = sorted(os.listdir(os.path.dirname(path)))\n    except OSError as exc:\n"
+                  "        found['list'] = type(exc).__name__\n    return found\n")
+        seen = {}
+        for name, hidden in (("none", []), ("file", [secret]), ("folder", [folder])):
+            outcome = run_calls(source, "solution.py", [Call("c", "peek", (str(secret),))], DEFAULT_LIMITS,
+                                mode="bwrap", secrets=hidden).calls["c"]
+            assert outcome.status is Status.PASSED, outcome.message
+            seen[name] = outcome.value
+        assert seen["none"] == {"read": "TOP-SECRET-VALUE", "list": ["course.secret"]}  # the test can see it at all
+        assert seen["file"]["read"] != "TOP-SECRET-VALUE" and "TOP-SECRET" not in json.dumps(seen["file"])
+        assert seen["folder"] == {"read": "PermissionError", "list": "PermissionError"}
+        # grading: the session hides the secret's own file (a 0600 one, as load_secret wants it)
+        secret.write_text(KEY.decode())
+        secret.chmod(0o600)
+        with open_session(FULL, ["plain-sum"], sandbox="bwrap", secret=variants.load_secret(secret)) as session:
+            assert secret in session.options.secrets
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_changing_the_secret_regrades_the_per_student_problems_only(tmp_path, keys):
@@ -318,10 +614,21 @@ def test_validate_grades_the_references_as_synthetic_students(secret, tmp_path):
     shutil.copytree(ASSIGNMENT, copy)
     (copy / "weighted_sum_ref.py").write_text(
         "import numpy as np\n\n\ndef weighted_sum(A, w):\n"
-        "    if A.shape == (5, 6) and A[0, 0] > 0:\n        raise ValueError('fails for this seed')\n"
+        "    if A.shape == (5, 6) and A[0, 0] < 0:\n        raise ValueError('fails for this seed')\n"
         "    return np.asarray(A) @ np.asarray(w)\n")
     with pytest.raises(ReferenceFailure, match="fails for this seed"):
         api.validate_assignment(copy, secret=secret)
+
+
+def test_validate_prints_each_synthetic_students_score(secret, capsys):
+    assert cli.main(["validate", str(ASSIGNMENT), "--no-samples", "--secret", str(secret)]) == 0
+    out = capsys.readouterr().out
+    assert "ok   weighted-sum: reference scores 6 / 6 as each of 3 synthetic students (validation-1, validation-2, " \
+        "validation-3)" in out
+    assert "ok   plain-sum: reference scores 2 / 2\n" in out and "18 / 18" not in out
+    differing = api.ProblemValidation("weighted-sum", ProblemResult("weighted-sum", "t"),
+                                      per_student={"validation-1": (6.0, 6.0), "validation-2": (4.0, 6.0)})
+    assert cli._validated_score(differing) == "6 / 6 as validation-1, 4 / 6 as validation-2"
 
 
 def test_spec_errors_are_located(tmp_path):

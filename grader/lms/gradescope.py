@@ -17,8 +17,10 @@ by ``grader course``, outside Gradescope: none are spent here.
 
 Per-student cases and questions (grader/variants.py) need the course secret (``--secret FILE`` or
 ``GRADER_SECRET_FILE``, shipped in the autograder beside the assignment folder, never inside it), and the student's
-id: the ``sid`` (Gradescope's Student ID, as the course roster has it) of ``users[0]`` in submission_metadata.json,
-else their ``email``. A release for a roster (``grader release --roster``) must use the same ids.
+id: the ``sid`` (Gradescope's Student ID, as the course roster has it) of ``users[0]`` in submission_metadata.json
+when it is a valid student id, else their ``email``; an email (or, without one, a sid) with characters outside the
+id's (``o'brien@x.edu``, ``josé@x.edu``) is mapped to one by :func:`grader.variants.safe_id`. A release for a roster
+(``grader release --roster``) must use the same ids; given that roster (``roster``), an id not on it is a warning.
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from grader.session import UsageError, full_assignment, open_session
 from grader.spec import load_assignment
 from grader.submission_files import entry_mode
 from grader.submissions import SOURCE_NAMES, STUDENT_ID, Submission
-from grader.variants import SecretError, load_secret, needing_secret
+from grader.variants import SecretError, load_secret, needing_secret, roster_warnings, safe_id
 
 SUBMISSION = Path("/autograder/submission")
 RESULTS = Path("/autograder/results/results.json")
@@ -74,14 +76,19 @@ def student_id(upload: Path) -> str:
 
 
 def variant_id(upload: Path) -> str | None:
-    """The student id per-student cases derive from: ``users[0].sid`` of Gradescope's submission_metadata.json,
-    else ``users[0].email``; None when neither is there (then no student's numbers can be chosen)."""
+    """The student id per-student cases derive from: ``users[0].sid`` of Gradescope's submission_metadata.json when
+    it is a valid student id, else ``users[0].email``, mapped to a valid id when it is not one
+    (:func:`grader.variants.safe_id`: ``o'brien@x.edu`` → ``o_brien@x.edu-<8 hex>``), else the sid so mapped; None
+    when neither is there (then no student's numbers can be chosen)."""
     try:
         users = json.loads((upload.parent / METADATA).read_text(encoding="utf-8")).get("users") or []
-        found = str(users[0].get("sid") or users[0].get("email") or "").strip()
+        sid, email = (str(users[0].get(k) or "").strip() for k in ("sid", "email"))
     except (OSError, ValueError, AttributeError, IndexError, TypeError):
         return None
-    return found if STUDENT_ID.match(found) else None
+    if STUDENT_ID.match(sid):
+        return sid
+    found = email or sid
+    return safe_id(found) if found else None
 
 
 def late_outcome(policy: LatePolicy, upload: Path, student: str) -> tuple[LateOutcome, list[str]]:
@@ -111,19 +118,29 @@ def late_outcome(policy: LatePolicy, upload: Path, student: str) -> tuple[LateOu
 
 def run_gradescope(upload: Path = SUBMISSION, results: Path = RESULTS, assignment_dir: Path = Path("."), *,
                    problems: list[str] | None = None, sandbox: Mode = "auto",
-                   on_warning: Callable[[str], None] | None = None, secret: Path | None = None) -> SubmissionResult:
+                   on_warning: Callable[[str], None] | None = None, secret: Path | None = None,
+                   roster: Path | None = None, roster_key: str | None = None) -> SubmissionResult:
     """Grade ``upload`` on every case of the assignment and write Gradescope's ``results.json`` (with the late
     policy applied, when the assignment has one; ``on_warning`` gets what the staff should know about it).
     Per-student cases and questions need the course ``secret`` (default: ``GRADER_SECRET_FILE``) and are graded for
-    :func:`variant_id`."""
+    :func:`variant_id`; with ``roster`` (the release's, its id column ``roster_key``), ``on_warning`` gets a line
+    when that id is not on it."""
+    from grader.release import ReleaseError, roster_ids
+
     assignment = full_assignment(load_assignment(assignment_dir))
     upload, results = Path(upload), Path(results)
     try:
-        key = load_secret(secret, inside=(assignment.root, upload.resolve(), results.parent.resolve()))
+        course_secret = load_secret(secret, inside=(assignment.root, upload.resolve(), results.parent.resolve()))
     except SecretError as exc:
         raise UsageError(str(exc)) from exc
+    try:
+        if roster_key is not None and roster is None:
+            raise UsageError("--key names the roster's id column: only with --roster")
+        released_to = roster_ids(roster, roster_key) if roster is not None else None
+    except ReleaseError as exc:
+        raise UsageError(str(exc)) from exc
     with open_session(assignment, problems, sandbox=sandbox, secrets=(results.parent.resolve(),),
-                      secret=key) as session:
+                      secret=course_secret) as session:
         folder, notes = locate(upload)
         student = student_id(upload)
         if needing_secret(session.problems):
@@ -131,6 +148,9 @@ def run_gradescope(upload: Path = SUBMISSION, results: Path = RESULTS, assignmen
             if not student:
                 raise UsageError(f"{upload.parent / METADATA}: no student id (users[0].sid or email) to choose this "
                                  f"student's per-student cases by ({', '.join(needing_secret(session.problems))})")
+            for line in roster_warnings([student], released_to, str(roster), needing_secret(session.problems)) \
+                    if released_to is not None and on_warning else ():
+                on_warning(line)
         session.prepare()  # a failing reference stops here, before any results are written
         result = session.grade(Submission(student, folder))
     result.notes[:0] = notes

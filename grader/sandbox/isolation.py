@@ -223,13 +223,15 @@ def _seccomp_fd() -> int | None:
 
 
 def _sandbox_args(setup: privilege.Prepared, filter_fd: int | None, tmp_mb: int, paths: list[str],
-                  gpu: bool, folders: gpu_access.DriverFolders = gpu_access.DriverFolders()) -> list[str]:
-    """Everything but the job's own folder and the command: namespaces, privilege, the file system."""
+                  gpu: bool, folders: gpu_access.DriverFolders = gpu_access.DriverFolders(),
+                  secrets: list[Path] = ()) -> list[str]:
+    """Everything but the job's own folder and the command: namespaces, privilege, the file system (``secrets``,
+    the paths student code must never see, masked where a system tree bound whole holds them)."""
     args = [*setup.args, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--new-session", "--clearenv"]
     if filter_fd is not None:
         args += ["--seccomp", str(filter_fd)]
-    args += mounts.system(tmp_mb)
+    args += mounts.system(tmp_mb) + mounts.mask(list(secrets))
     if gpu:
         args += gpu_access.bwrap_args()
     return args + mounts.read_only([*paths, *(folders.bind if gpu else ())])
@@ -290,7 +292,7 @@ def _bwrap(paths: list[str], folders: gpu_access.DriverFolders, gpu: bool, tmp_m
         raise SandboxUnavailable(str(exc)) from exc
     filter_fd = _seccomp_fd()
     fds = [*setup.fds, *([filter_fd] if filter_fd is not None else [])]
-    argv = [shutil.which("bwrap") or "bwrap", *_sandbox_args(setup, filter_fd, tmp_mb, paths, gpu, folders)]
+    argv = [shutil.which("bwrap") or "bwrap", *_sandbox_args(setup, filter_fd, tmp_mb, paths, gpu, folders, secrets)]
     return argv, setup, fds
 
 

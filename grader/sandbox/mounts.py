@@ -12,6 +12,12 @@
 A folder bound from a place only root can reach (``/root/.pyenv/...``) has its parent folders made in
 the sandbox with mode 0755 (bubblewrap would copy the host's 0700), so an unprivileged sandbox user can
 reach what is bound there, and nothing else of those host folders.
+
+What student code must never see (the assignment, the submissions, the output folder, the course secret: the
+grader's *hidden* paths) is never bound on its own; where one lies inside a system tree that is bound whole (a course
+secret under ``/usr/local``, say), :func:`mask` covers it: a file with an empty one (the host's ``/dev/null``,
+read-only), a folder with an empty read-only tmpfs of mode 0000. (The Python installation is bound too, and a hidden
+path inside it refuses the sandbox instead: isolation.check_not_exposed.)
 """
 
 from __future__ import annotations
@@ -50,6 +56,29 @@ def system(tmp_mb: int) -> list[str]:
     args += ["--perms", "0755", "--dir", "/etc"]  # bubblewrap would make it 0700: the loader could not read its cache
     for etc in LOADER_FILES:
         args += ["--ro-bind-try", etc, etc]
+    return args
+
+
+def system_binds() -> list[str]:
+    """The host paths :func:`system` binds into every sandbox, as real paths (``/bin`` may be a link to ``usr/bin``)."""
+    paths = ["/usr", *(f"/{top}" for top in SYSTEM_TOPS if not Path(f"/{top}").is_symlink()), *LOADER_FILES]
+    return list(dict.fromkeys(os.path.realpath(p) for p in paths if os.path.lexists(p)))
+
+
+def mask(hidden: list, bound: list[str] | None = None) -> list[str]:
+    """Cover each of ``hidden`` (files or folders student code must never see) that lies inside one of ``bound``
+    (default: :func:`system_binds`), so the sandbox sees nothing of it: a file becomes an empty read-only one (the
+    host's ``/dev/null`` bound over it), a folder an empty read-only tmpfs of mode 0000. Paths are compared as real
+    paths; one that does not exist, or lies outside every bound tree (invisible anyway), needs nothing."""
+    bound = [os.path.realpath(b) for b in (system_binds() if bound is None else bound)]
+    args: list[str] = []
+    for path in dict.fromkeys(os.path.realpath(h) for h in hidden):
+        if path in MOUNT_POINTS or not _inside(path, tuple(bound)) or not os.path.lexists(path):
+            continue
+        if os.path.isdir(path):
+            args += ["--perms", "0000", "--size", _size(1), "--tmpfs", path, "--remount-ro", path]
+        else:
+            args += ["--ro-bind", "/dev/null", path]
     return args
 
 

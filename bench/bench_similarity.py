@@ -1,12 +1,14 @@
 """How long ``grader similarity`` takes for a class: N synthetic submissions (default 500), all pairs.
 
 Each submission is built from a few independently written homeworks, the shipped samples `correct-numpy`,
-`correct-torch` and `correct-notebook` of problems/autoencoders: every function is taken from one of them at random,
-edited (a statement inserted, a constant changed, local variables renamed), the functions shuffled, and one or two
-helper functions of the student's own added (random statements: code no one else writes). A few pairs are planted
-copies (one student's file, disguised: renamed variables, functions in reverse order, comments). Their gradebook
-holds synthetic results (hidden cases passed, failed with a slip, or failed with an unexplained value) and each
-student writes an ``answers.yaml``; a planted copy shares the original's wrong values and answers.
+`correct-torch` and `correct-notebook` of problems/autoencoders: every function is taken from one of them at random
+and made the student's own (before each statement, with probability 0.35, a statement of their own; local variables
+renamed), the functions shuffled, and one or two helper functions of the student's own added (random statements:
+code no one else writes). So any two students share some of the same homework's lines, as independent solutions of
+one assignment do (a third of the class starts from each), but not whole functions. A few pairs are planted copies
+(one student's file, disguised: renamed variables, functions in reverse order, comments). Their gradebook holds
+synthetic results (hidden cases passed, failed with a slip, or failed with an unexplained value) and each student
+writes an ``answers.yaml``; a planted copy shares the original's wrong values and answers.
 
     python bench/bench_similarity.py [-n 500] [--planted 5] [--keep DIR]
 
@@ -118,13 +120,19 @@ def own_helper(rng: random.Random, number: int) -> str:
     return f"def helper_{number}(a, b):\n" + "".join(body) + f"    return {names[-1]}\n"
 
 
-def edit(code: str, rng: random.Random) -> str:
-    """A student's small changes to a function: a statement inserted, a constant changed."""
+def edit(code: str, rng: random.Random, own: float) -> str:
+    """A student's own version of a function: before each statement, with probability ``own``, a statement of their
+    own (a computation on the function's arguments), so that two students who started from the same homework share
+    its lines only where neither wrote anything between them."""
+    fn = ast.parse(code).body[0]
+    names = [a.arg for a in fn.args.args] or ["a"]
+    starts = sorted({node.lineno for node in ast.walk(fn) if isinstance(node, ast.stmt) and node is not fn})
     lines = code.splitlines(keepends=True)
-    if len(lines) > 2 and rng.random() < 0.6:
-        at = rng.randint(1, len(lines) - 1)
-        indent = lines[at][:len(lines[at]) - len(lines[at].lstrip())] or "    "
-        lines.insert(at, f"{indent}_check = {rng.randint(0, 999)}  # sanity\n")
+    for row in reversed(starts):
+        if rng.random() < own:
+            line = lines[row - 1]
+            indent = line[:len(line) - len(line.lstrip())]
+            lines.insert(row - 1, f"{indent}own{rng.randrange(1000)} = {random_statement(rng, names)}\n")
     return "".join(lines)
 
 
@@ -136,7 +144,8 @@ def disguise(text: str, rng: random.Random) -> str:
     return header + "\n\n" + "\n\n".join(parts)
 
 
-def make_class(folder: Path, n: int, planted: int, rng: random.Random) -> tuple[list[tuple[str, str]], dict]:
+def make_class(folder: Path, n: int, planted: int, rng: random.Random,
+               own: float = 0.35) -> tuple[list[tuple[str, str]], dict]:
     bases = load_bases()
     names = list(bases[0][1])
     results: dict[str, SubmissionResult] = {}
@@ -147,7 +156,7 @@ def make_class(folder: Path, n: int, planted: int, rng: random.Random) -> tuple[
         parts = []
         for name in names:
             source = [b[1][name] for b in bases if name in b[1]]
-            code = rename_locals(edit(rng.choice(source), rng), rng, rng.choice(("v_", "my", "x", "")))
+            code = rename_locals(edit(rng.choice(source), rng, own), rng, rng.choice(("v_", "my", "x", "")))
             parts.append(code)
         parts += [own_helper(rng, j) for j in range(rng.randint(1, 2))]
         rng.shuffle(parts)
@@ -239,7 +248,8 @@ def main() -> int:
               f"{total - report.seconds:.2f} s writing the CSV and {len(report.written) - 1} pages)")
         print(f"  planted copies rank {found} (of {len(report.pairs)}); flagged: "
               f"{sum(1 for p in report.flagged if (p.a, p.b) in set(planted))}/{len(planted)}; "
-              f"other pairs flagged: {sum(1 for p in report.flagged if (p.a, p.b) not in set(planted))}")
+              f"other pairs flagged: {sum(1 for p in report.flagged if (p.a, p.b) not in set(planted))}; "
+              f"groups: {len(report.groups)}")
     finally:
         if args.keep is None:
             shutil.rmtree(root, ignore_errors=True)

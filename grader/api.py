@@ -28,7 +28,8 @@ from grader.sandbox import gpu, isolation
 from grader.sandbox.pool import WarmPool
 from grader.release import roster_ids
 from grader.session import UsageError, choose_problems, full_assignment, grade_submission, open_session
-from grader.similarity import THRESHOLD as SIMILARITY_THRESHOLD, SimilarityError, SimilarityReport, find_similar
+from grader.similarity import COMMON_FRACTION as SIMILARITY_COMMON, THRESHOLD as SIMILARITY_THRESHOLD, \
+    SimilarityError, SimilarityReport, find_similar
 from grader.similarity.report import write_report as write_similarity_report
 from grader.spec import SpecError, SpecIssue, load_assignment
 from grader.submissions import SourceFile, collect
@@ -361,16 +362,20 @@ def mutation_test(assignment_dir: Path, *, problems: list[str] | None = None, jo
 
 
 def similarity_report(out_dir: Path, *, submissions: Path | None = None, starter: list[Path] | None = None,
-                      threshold: float = SIMILARITY_THRESHOLD) -> SimilarityReport:
+                      threshold: float = SIMILARITY_THRESHOLD, common: float = SIMILARITY_COMMON) -> SimilarityReport:
     """Rank the pairs of students graded into ``out_dir`` by the evidence that their work was shared (code
     fingerprints less the ``starter`` code, identical wrong values on hidden cases, slip sequences, written answers)
     and write ``OUT/similarity.csv``, ``OUT/similarity.html`` and a side-by-side page per pair at ``threshold`` or
     above (``OUT/similarity/``). The code is read from ``submissions`` (default: the folder the latest ``grade`` run
-    read), as data. Evidence to review, never a verdict."""
+    read), as data; ``starter`` may hold the handout's answers.yaml too (its placeholders are no answer). What more
+    than the ``common`` share of the class holds is common code. Evidence to review, never a verdict."""
     if not 0 < threshold <= 1:
         raise UsageError(f"--threshold must be above 0 and at most 1, got {threshold:g}")
+    if not 0 < common <= 1:
+        raise UsageError(f"--common must be above 0 and at most 1, got {common:g}")
     try:
-        report = find_similar(out_dir, submissions=submissions, starter=starter, threshold=threshold)
+        report = find_similar(out_dir, submissions=submissions, starter=starter, threshold=threshold,
+                              common_fraction=common)
     except SimilarityError as exc:
         raise UsageError(str(exc)) from exc
     write_similarity_report(report, out_dir)

@@ -162,10 +162,13 @@ def _parser() -> argparse.ArgumentParser:
     sim.add_argument("--submissions", type=Path, metavar="DIR", help="where the submissions are (default: the folder "
                      "the latest grade run read, as its gradebook records)")
     sim.add_argument("--starter", type=Path, action="append", metavar="FILE_OR_DIR",
-                     help="the handout's starter code, taken out of every submission (.py and .ipynb files; may be "
-                     "given more than once; default: none)")
+                     help="the handout's starter code, taken out of every submission (.py and .ipynb files), and its "
+                     "answers.yaml, whose placeholders are no answer (may be given more than once; default: none)")
     sim.add_argument("--threshold", type=float, default=api.SIMILARITY_THRESHOLD,
                      help=f"combined score from which a pair is flagged (default: {api.SIMILARITY_THRESHOLD:g})")
+    sim.add_argument("--common", type=float, default=api.SIMILARITY_COMMON, metavar="SHARE",
+                     help="code (and wrong values, slips, answers) held by more than this share of the class is "
+                     f"common, no evidence (default: {api.SIMILARITY_COMMON:g})")
 
     exp = sub.add_parser("export", help="write an LMS grade import file from a grade run's output folder")
     exp.add_argument("results", type=Path, help="the output folder of `grader grade` (holding scores.csv)")
@@ -421,7 +424,7 @@ def _export(args) -> int:
 
 def _similarity(args) -> int:
     report = api.similarity_report(args.results, submissions=args.submissions, starter=args.starter,
-                                   threshold=args.threshold)
+                                   threshold=args.threshold, common=args.common)
     flagged = report.flagged
     print(f"Compared {len(report.students)} students ({len(report.index.docs)} with code read, from "
           f"{report.submissions_dir}) in {report.seconds:.1f} s: {len(report.pairs)} pair(s) share something; "
@@ -431,8 +434,14 @@ def _similarity(args) -> int:
         print(f"  {n:>2}. {pair.a} and {pair.b}: {pair.combined:.0%} ({parts})")
     if len(flagged) > 10:
         print(f"  ... and {len(flagged) - 10} more")
+    for group in report.groups:
+        print(f"Group {group.number}: {group.summary} ({', '.join(group.students)}).")
+        if group.note:
+            print(f"  {group.note}")
     for student, why in sorted(report.unread.items()):
         print(f"note: {student}: code not compared ({why})")
+    for student, doc in report.truncated.items():
+        print(f"note: {student}: only the first {doc.compared_chars:,} of {doc.total_chars:,} characters compared")
     if not report.starter.files:
         print("Starter code: none given; code from the handout, if any, counts as shared (--starter FILE_OR_DIR).")
     print(f"Report: {args.results / 'similarity.html'} and {args.results / 'similarity.csv'}"

@@ -1,7 +1,10 @@
 """The similarity report (``grader similarity OUT``, grader/similarity/): copied pairs come first, independent work
-does not, whatever a copier renames, reorders or comments; starter code is taken out; notebooks count as their code
-cells; the grader's own signals (identical unexplained wrong values on hidden cases, slip sequences, written answers)
-add to the code's; and the pages render, worded as evidence to review.
+does not, whatever a copier renames, reorders, comments or pads with statements that do nothing; one function copied
+into own work is found; a group sharing one solution is one finding; starter code (and the handout's placeholder
+answers) is taken out; notebooks count as their code cells; the grader's own signals (identical unexplained wrong
+values on hidden cases, slip sequences, written answers) add to the code's, and what a student who did not attempt a
+problem gets is no evidence; huge files are compared in part; and the pages render, one per pair, worded as evidence
+to review.
 
 A planted copy is made the way a copier would: local variables renamed, the functions written in another order,
 comments added (:func:`disguise`). The shipped samples are copies of one another by construction (each is the
@@ -31,8 +34,8 @@ from grader.gradebook import FILENAME as GRADEBOOK, Gradebook
 from grader.models import CheckResult, ProblemResult, Status, SubmissionResult, Visibility
 from grader.similarity import THRESHOLD, find_similar
 from grader.similarity.fingerprints import code_document
-from grader.similarity.index import CodeOverlap, common_cut
-from grader.similarity.ranking import Pair
+from grader.similarity.index import CodeOverlap, common_cut, rare_cut
+from grader.similarity.ranking import Pair, pair_slug
 from grader.similarity.signals import shared_items, student_items
 from grader.similarity.tokens import normalise
 
@@ -121,6 +124,57 @@ def write_students(root: Path, files: dict[str, dict[str, str]]) -> Path:
 def pair_of(report, a: str, b: str):
     a, b = sorted((a, b))
     return next((p for p in report.pairs if (p.a, p.b) == (a, b)), None)
+
+
+def graded_out(out: Path, submissions: Path, results: dict[str, SubmissionResult],
+               assignment: Path = Path("assignment")) -> Path:
+    """A grade output folder whose gradebook holds ``results`` (an empty result for every other student of
+    ``submissions``), as if ``assignment`` had been graded: the grader signals without grading."""
+    out.mkdir(parents=True, exist_ok=True)
+    with Gradebook.open(out / GRADEBOOK) as book:
+        run = book.start_run(assignment=assignment, spec_hash="-", submissions_dir=submissions.resolve(),
+                             problems=sorted({p.problem for r in results.values() for p in r.problems}), options={})
+        for folder in sorted(p for p in submissions.iterdir() if p.is_dir()):
+            result = results.get(folder.name, SubmissionResult(folder.name))
+            book.save(result, folder=folder, content_hash="-", spec_hash="-", run_id=run,
+                      fresh=[p.problem for p in result.problems])
+    return out
+
+
+def function_source(text: str, name: str) -> str:
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    return "".join(text.splitlines(keepends=True)[node.lineno - 1:node.end_lineno])
+
+
+def with_function(text: str, name: str, new: str) -> str:
+    """``text`` with its function ``name`` replaced by the source ``new``."""
+    node = next(n for n in ast.parse(text).body if isinstance(n, ast.FunctionDef) and n.name == name)
+    lines = text.splitlines(keepends=True)
+    return "".join(lines[:node.lineno - 1]) + new.rstrip("\n") + "\n" + "".join(lines[node.end_lineno:])
+
+
+def with_no_ops(text: str) -> str:
+    """``text`` with a statement that does nothing after every statement of its functions: ``x = x`` after an
+    assignment to ``x``, else in turn ``pass``, ``None``, ``0``, ``...`` and a constant assigned to a name nothing
+    reads."""
+    tree = ast.parse(text)
+    after: dict[int, list[tuple[int, str]]] = {}
+    fillers = ["pass", "None", "0", "...", "unused_{n} = 0"]
+    n = 0
+    for fn in (node for node in tree.body if isinstance(node, ast.FunctionDef)):
+        for stmt in (s for s in ast.walk(fn) if isinstance(s, ast.stmt) and s is not fn):
+            if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1 and isinstance(stmt.targets[0], ast.Name):
+                line = f"{stmt.targets[0].id} = {stmt.targets[0].id}"
+            else:
+                line = fillers[n % len(fillers)].format(n=n)
+                n += 1
+            after.setdefault(stmt.end_lineno, []).append((stmt.col_offset, line))
+    out = []
+    for number, line in enumerate(text.splitlines(keepends=True), 1):
+        out.append(line)
+        for col, extra in sorted(after.get(number, []), reverse=True):  # the innermost block's first
+            out.append(" " * col + extra + "\n")
+    return "".join(out)
 
 
 # ------------------------------------------------------------------------------------------ independent work
@@ -345,6 +399,117 @@ def numeric_gradient(f, x, h=1e-6):
 '''
 
 
+#: two solutions written apart the way CS231n teaches (the staged batch norm, the naive convolution loops): close to
+#: one another by that shared schooling, not by copying; about half their own fingerprints in common
+CS231N = {
+    "frank": '''import numpy as np
+
+
+def softmax_xent_grad(Z, y):
+    N = Z.shape[0]
+    shifted_logits = Z - np.max(Z, axis=1, keepdims=True)
+    probs = np.exp(shifted_logits)
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    dx = probs.copy()
+    dx[np.arange(N), y] -= 1
+    dx /= N
+    return dx
+
+
+def batchnorm_backward(dout, x, gamma, eps):
+    N = x.shape[0]
+    sample_mean = np.mean(x, axis=0)
+    sample_var = np.var(x, axis=0)
+    std = np.sqrt(sample_var + eps)
+    x_hat = (x - sample_mean) / std
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * x_hat, axis=0)
+    dx_hat = dout * gamma
+    dx = (1.0 / N) / std * (N * dx_hat - np.sum(dx_hat, axis=0) - x_hat * np.sum(dx_hat * x_hat, axis=0))
+    return dx, dgamma, dbeta
+
+
+def causal_attention(Q, K, V):
+    T, d = Q.shape
+    scores = Q.dot(K.T) / np.sqrt(d)
+    mask = np.triu(np.ones((T, T)), k=1).astype(bool)
+    scores[mask] = -np.inf
+    scores -= np.max(scores, axis=1, keepdims=True)
+    weights = np.exp(scores)
+    weights /= np.sum(weights, axis=1, keepdims=True)
+    return weights.dot(V)
+
+
+def conv2d_forward(x, w, b, stride, padding):
+    N, C, H, W = x.shape
+    F, _, HH, WW = w.shape
+    H_out = 1 + (H + 2 * padding - HH) // stride
+    W_out = 1 + (W + 2 * padding - WW) // stride
+    out = np.zeros((N, F, H_out, W_out))
+    x_pad = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode="constant")
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    h0, w0 = i * stride, j * stride
+                    out[n, f, i, j] = np.sum(x_pad[n, :, h0:h0 + HH, w0:w0 + WW] * w[f]) + b[f]
+    return out
+''',
+    "gina": '''import numpy as np
+
+
+def softmax_xent_grad(Z, y):
+    num_train = Z.shape[0]
+    scores = Z - np.max(Z, axis=1, keepdims=True)
+    probs = np.exp(scores)
+    probs /= np.sum(probs, axis=1, keepdims=True)
+    probs[range(num_train), y] -= 1
+    return probs / num_train
+
+
+def batchnorm_backward(dout, x, gamma, eps):
+    N, D = x.shape
+    mu = np.mean(x, axis=0)
+    xmu = x - mu
+    var = np.mean(xmu ** 2, axis=0)
+    sqrtvar = np.sqrt(var + eps)
+    ivar = 1.0 / sqrtvar
+    xhat = xmu * ivar
+    dbeta = np.sum(dout, axis=0)
+    dgamma = np.sum(dout * xhat, axis=0)
+    dxhat = dout * gamma
+    dx = (1.0 / N) * ivar * (N * dxhat - np.sum(dxhat, axis=0) - xhat * np.sum(dxhat * xhat, axis=0))
+    return dx, dgamma, dbeta
+
+
+def causal_attention(Q, K, V):
+    T, d = Q.shape
+    scores = Q.dot(K.T) / np.sqrt(d)
+    mask = np.triu(np.ones((T, T)), k=1).astype(bool)
+    scores = np.where(mask, -np.inf, scores)
+    probs = np.exp(scores - np.max(scores, axis=1, keepdims=True))
+    probs = probs / np.sum(probs, axis=1, keepdims=True)
+    return np.dot(probs, V)
+
+
+def conv2d_forward(x, w, b, stride, padding):
+    N, C, H, W = x.shape
+    F, C, HH, WW = w.shape
+    x_padded = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)), mode="constant")
+    H_out = 1 + (H + 2 * padding - HH) // stride
+    W_out = 1 + (W + 2 * padding - WW) // stride
+    out = np.zeros((N, F, H_out, W_out))
+    for n in range(N):
+        for f in range(F):
+            for i in range(H_out):
+                for j in range(W_out):
+                    window = x_padded[n, :, i * stride:i * stride + HH, j * stride:j * stride + WW]
+                    out[n, f, i, j] = np.sum(window * w[f]) + b[f]
+    return out
+''',
+}
+
+
 # ------------------------------------------------------------------------------------------ tokens and fingerprints
 
 def test_renamed_reordered_and_commented_code_normalises_to_the_same_units():
@@ -393,7 +558,7 @@ def test_independent_solutions_are_not_flagged_and_a_planted_copy_is(tmp_path):
             assert pair.code.score < 0.2, (pair.a, pair.b, pair.code)  # independent work shares little
     rows = list(csv.DictReader((tmp_path / "out" / "similarity.csv").open(encoding="utf-8")))
     assert (rows[0]["student_a"], rows[0]["student_b"], rows[0]["flagged"]) == ("alice", "erin", "yes")
-    assert rows[0]["page"] == "similarity/alice--erin.html" and float(rows[0]["code_containment"]) == 1.0
+    assert rows[0]["page"] == f"similarity/{pair_slug('alice', 'erin')}" and float(rows[0]["code_containment"]) == 1.0
     assert all(r["flagged"] == "no" for r in rows[1:])
 
 
@@ -402,7 +567,7 @@ def test_starter_code_is_taken_out(tmp_path):
              for name in ("alice", "bob", "dana")}
     subs = write_students(tmp_path / "subs", files)
     out = code_only_out(tmp_path / "out", subs)
-    before = {(p.a, p.b): p.code.score for p in find_similar(out).pairs}
+    before = {(p.a, p.b): p.code.containment for p in find_similar(out).pairs}
     assert len(before) == 3 and min(before.values()) > 0.3  # the pasted handout makes independent work look alike
     (tmp_path / "handout").mkdir()
     (tmp_path / "handout" / "starter.py").write_text(STARTER, encoding="utf-8")
@@ -429,7 +594,7 @@ def test_notebooks_are_read_as_their_code_cells(tmp_path):
     report = api.similarity_report(out)
     assert [(p.a, p.b) for p in report.flagged] == [("dana", "frank")]
     assert report.flagged[0].code.containment == 1.0
-    page = (out / "similarity" / "dana--frank.html").read_text(encoding="utf-8")
+    page = (out / "similarity" / pair_slug("dana", "frank")).read_text(encoding="utf-8")
     assert "solution.ipynb" in page and "# --- cell" in page and "My answer below" not in page  # markdown left out
 
 
@@ -494,7 +659,8 @@ def test_a_wrong_value_many_share_counts_less_and_a_common_one_nothing():
     assert {k: [e.weight for e in v] for k, v in pairs.items()} == {("a", "b"): [0.5], ("a", "c"): [0.5],
                                                                      ("b", "c"): [0.5]}
     assert shared_items({s: student_items(r, None) for s, r in results.items()}, cut=2) == {}
-    assert common_cut(40) == 5 and common_cut(500) == 50
+    assert rare_cut(40) == 10 and rare_cut(500) == 50  # a wrong value, slip sequence or answer more give is common
+    assert common_cut(12) == 6 and common_cut(40) == 20 and common_cut(500) == 250  # code: more than half the class
 
 
 def test_slip_sequences_and_written_answers():
@@ -522,6 +688,251 @@ def test_slip_sequences_and_written_answers():
              "f": answered("f", "the reference answer, which earns full marks here", Status.PASSED, None)}
     found = shared_items({s: student_items(r, a) for s, (r, a) in cases.items()}, cut=5)
     assert set(found) == {("a", "b")} and found[("a", "b")][0].weight == 2.0
+
+
+# ------------------------------------------------------------------------------------------ what is no evidence
+
+#: the placeholder the handout's answers.yaml gives for the written question
+PLACEHOLDER = "Write your answer here, in two or three sentences."
+DESIGN_PROMPT = "7(a): state one problem with feeding the encoder's h_t to the decoder at each step t."
+HIDDEN_ATTENTION = ("hidden-long-101", "hidden-long-102", "hidden-sharp-103", "hidden-large-scores-104")
+
+
+def _attention_and_answer(student: str, feedback: dict[str, str], status: Status = Status.FAILED) -> SubmissionResult:
+    """A result with causal-attention failing each hidden case with ``feedback[case]`` (passing without) and the
+    design question awaiting manual grading."""
+    checks = [CheckResult("causal-attention", "matches-reference", case, Visibility.HIDDEN,
+                          status if case in feedback else Status.PASSED, 0.0 if case in feedback else 1.0, 1.0,
+                          feedback.get(case, "matches the reference"))
+              for case in HIDDEN_ATTENTION]
+    question = CheckResult("seq2seq-tokens", "design_problem", None, Visibility.HIDDEN, Status.PENDING, 0.0, 2.0,
+                           "awaiting manual grading", "manual", kind="question")
+    return SubmissionResult(student, [ProblemResult("causal-attention", "causal-attention", checks),
+                                      ProblemResult("seq2seq-tokens", "seq2seq-tokens", [question])])
+
+
+def _assignment(root: Path) -> Path:
+    """An assignment folder with the two problems' specs (what the report reads of them: names and prompts)."""
+    root.mkdir(parents=True)
+    shutil.copy(BACKPROP / "causal-attention.yaml", root)
+    shutil.copy(AUTOENCODERS / "seq2seq-tokens.yaml", root)
+    return root
+
+
+def test_students_who_did_not_finish_are_not_flagged(tmp_path):
+    """Returning zeros fails every hidden case with "relative error 1", a constant output with the same error as
+    anyone else's constant, and an unchanged placeholder or the question's own prompt is no answer: two students
+    with no shared code, one stub each and the placeholder answer were flagged at 88%."""
+    zeros = "def causal_attention(Q, K, V):\n    return np.zeros((Q.shape[0], V.shape[1]))\n"
+    ones = "def causal_attention(Q, K, V):\n    T = Q.shape[0]\n    out = np.ones_like(V)\n    return out\n"
+    files = {"una": with_function(INDEPENDENT["alice"], "causal_attention", zeros),
+             "vic": with_function(INDEPENDENT["bob"], "causal_attention", zeros),
+             "wes": with_function(INDEPENDENT["dana"], "causal_attention", ones),
+             "xia": with_function(INDEPENDENT["carol"], "causal_attention", ones)}
+    subs = write_students(tmp_path / "subs", {s: {"solution.py": text} for s, text in files.items()})
+    for student, answer in (("una", PLACEHOLDER), ("vic", PLACEHOLDER), ("wes", DESIGN_PROMPT),
+                            ("xia", f"{DESIGN_PROMPT}  ")):
+        (subs / student / "answers.yaml").write_text(json.dumps({"seq2seq-tokens": {"design_problem": answer}}),
+                                                     encoding="utf-8")
+    zero = "out differs from the expected value: relative error 1 (allowed 1e-05)"
+    constant = {case: f"out differs from the expected value: relative error {e} (allowed 1e-05)"
+                for case, e in zip(HIDDEN_ATTENTION, ("1.37", "0.982", "2.41", "1.15"))}  # the same for any np.ones
+    results = {"una": _attention_and_answer("una", dict.fromkeys(HIDDEN_ATTENTION, zero)),
+               "vic": _attention_and_answer("vic", dict.fromkeys(HIDDEN_ATTENTION, zero)),
+               "wes": _attention_and_answer("wes", constant), "xia": _attention_and_answer("xia", constant)}
+    out = graded_out(tmp_path / "out", subs, results, _assignment(tmp_path / "assignment"))
+    (tmp_path / "handout").mkdir()
+    (tmp_path / "handout" / "answers.yaml").write_text(f'seq2seq-tokens:\n  design_problem: "{PLACEHOLDER}"\n',
+                                                       encoding="utf-8")
+
+    report = api.similarity_report(out, starter=[tmp_path / "handout"])
+    assert report.starter.answer_files == [tmp_path / "handout" / "answers.yaml"]
+    assert report.explained.stubs == {"una": {"causal-attention"}, "vic": {"causal-attention"},
+                                      "wes": {"causal-attention"}, "xia": {"causal-attention"}}
+    assert not report.flagged
+    for pair in report.pairs:
+        assert not any(pair.evidence.values()), (pair.a, pair.b, pair.evidence)  # nothing shared but a little code
+        assert pair.combined < 0.2
+    page = (out / "similarity.html").read_text(encoding="utf-8")
+    assert "placeholders taken out of every written answer" in page and "handout/answers.yaml" in page
+
+    # the feedback alone tells a zero output, whatever the code: "relative error 1" is no evidence
+    zero_only = shared_items({s: student_items(results[s], None) for s in ("una", "vic")}, cut=5)
+    assert zero_only == {}
+    # without the handout, the unchanged placeholder is one shared answer: below the threshold on its own
+    report = api.similarity_report(out, starter=[])
+    una_vic = pair_of(report, "una", "vic")
+    assert una_vic.scores["answers"] == 0.75 and una_vic.scores["values"] == 0 and not una_vic.flagged
+    assert not pair_of(report, "wes", "xia").evidence  # the question's own prompt is no answer
+    # the handout's answers.yaml may also be given as a file
+    report = api.similarity_report(out, starter=[tmp_path / "handout" / "answers.yaml"])
+    assert not pair_of(report, "una", "vic").evidence
+
+
+def test_errors_and_constant_feedback_are_no_wrong_value():
+    from grader.similarity.signals import constant_feedback, stub_functions
+
+    for feedback in ("out differs from the expected value: relative error 1 (allowed 1e-05)",
+                     "your gradients disagree with finite differences of the loss along a random direction "
+                     "(relative error 1); check the derivation, not just the shapes",
+                     "you returned [], expected ['<sos>', 'I']", "you returned None, expected 3",
+                     "you returned ['a', 'a', 'a'], expected ['<sos>', 'I', 'see']", "a hint (you returned False)",
+                     "you returned array([0., 0., 0.]), expected array([1., 2., 3.])"):
+        assert constant_feedback(feedback), feedback
+    for feedback in ("out differs from the expected value: relative error 1.41 (allowed 1e-05)",
+                     "relative error 10", "you returned ['<sos>', 'I', 'saw'], expected ['<sos>', 'I', 'see']",
+                     "you returned 3, expected 4"):
+        assert not constant_feedback(feedback), feedback
+    assert stub_functions("import numpy as np\n\ndef f(x):\n    return np.zeros_like(x)\n\n"
+                          "def g(x, n):\n    y = x * 2\n    return np.full((n,), 2.0), None\n\n"
+                          "def h(x):\n    pass\n\ndef k(x):\n    if x is None:\n        return 0\n    return x * 2\n\n"
+                          "def t(x):\n    return torch.zeros(3).numpy()\n") == {"f", "g", "h", "t"}
+    # a case on which a check errored (a timeout, an exception) holds no value, whatever the other checks say
+    results = {s: _result(s, "p", [_check("h1", Status.FAILED, "relative error 2.5"),
+                                   _check("h1", Status.TIMEOUT, "the call ran past 5 s", check="finite-differences")])
+               for s in "ab"}
+    assert shared_items({s: student_items(r, None) for s, r in results.items()}, cut=5) == {}
+
+
+# ------------------------------------------------------------------------------------------ groups
+
+def test_a_group_sharing_one_solution_is_reported_as_a_group(tmp_path, capsys):
+    """Six disguised copies of one solution among twelve students: held by half the class, their code was set aside
+    as common and the group disappeared. Now every pair of them is flagged and the group is one finding."""
+    group = [f"g{i}" for i in range(6)]
+    files = {s: {"solution.py": disguise(INDEPENDENT["alice"], prefix=f"{s}_")} for s in group}
+    files.update({name: {"solution.py": INDEPENDENT[name]} for name in ("bob", "carol", "dana")})
+    files.update({name: {"solution.py": text} for name, text in CS231N.items()})
+    files["hugo"] = {"solution.py": (BACKPROP / "samples" / "correct-numpy" / "solution.py").read_text(
+        encoding="utf-8")}
+    subs = write_students(tmp_path / "subs", files)
+    out = code_only_out(tmp_path / "out", subs)
+    report = api.similarity_report(out)
+    assert len(report.students) == 12 and report.index.cut == 6
+    assert sorted((p.a, p.b) for p in report.flagged) == [(a, b) for i, a in enumerate(group) for b in group[i + 1:]]
+    assert all(p.code.containment == 1.0 for p in report.flagged)
+    [found] = report.groups
+    assert found.students == group and len(found.pairs) == 15 and found.shared_code >= 40
+    assert found.summary.startswith("a group of 6 submissions shares ")
+    page = (out / "similarity.html").read_text(encoding="utf-8")
+    assert "Group 1: a group of 6 submissions shares" in page and 'href="#group-1"' in page
+    for pair in found.pairs:
+        assert f'href="similarity/{pair.slug}"' in page and (out / "similarity" / pair.slug).is_file()
+    rows = list(csv.DictReader((out / "similarity.csv").open(encoding="utf-8")))
+    assert {r["group"] for r in rows if r["flagged"] == "yes"} == {"1"}
+    assert main(["similarity", str(out)]) == 0
+    assert "Group 1: a group of 6 submissions shares" in capsys.readouterr().out
+    # a class that wants Moss's behaviour back sets the cut lower
+    assert not api.similarity_report(out, common=0.1).flagged
+    assert main(["similarity", str(out), "--common", "0"]) == 2
+
+
+# ------------------------------------------------------------------------------------------ disguises
+
+def test_no_op_lines_do_not_hide_a_copy(tmp_path):
+    padded = with_no_ops(INDEPENDENT["alice"])
+    assert padded.count("pass\n") >= 2 and "N = N" in padded and "unused_" in padded
+    assert code_document(padded).hashes == code_document(INDEPENDENT["alice"]).hashes
+    files = {name: {"solution.py": text} for name, text in INDEPENDENT.items()}
+    files["erin"] = {"solution.py": disguise(padded)}
+    subs = write_students(tmp_path / "subs", files)
+    report = api.similarity_report(code_only_out(tmp_path / "out", subs))
+    assert [(p.a, p.b) for p in report.flagged] == [("alice", "erin")]
+    assert report.flagged[0].code.containment == 1.0
+
+
+def test_one_function_copied_into_own_work_is_flagged_and_independent_work_is_not(tmp_path):
+    """One function of four copied (renamed) scored 41% of the smaller submission's fingerprints: not flagged. A
+    function contained whole is evidence on its own; independently written solutions, CS231n-style ones too, raise
+    no such match."""
+    copied = function_source(disguise(INDEPENDENT["alice"]), "batchnorm_backward")
+    files = {name: {"solution.py": text} for name, text in {**INDEPENDENT, **CS231N}.items()}
+    own_work = (BACKPROP / "samples" / "correct-numpy" / "solution.py").read_text(encoding="utf-8")
+    files["kim"] = {"solution.py": with_function(own_work, "batchnorm_backward", copied)}
+    subs = write_students(tmp_path / "subs", files)
+    out = code_only_out(tmp_path / "out", subs)
+    report = api.similarity_report(out)
+    assert [(p.a, p.b) for p in report.flagged] == [("alice", "kim")]
+    pair = report.flagged[0]
+    assert pair.code.containment < 0.5 and pair.code.score == 0  # the whole code: a quarter of it
+    assert pair.function.name == "batchnorm_backward" and pair.function.containment == 1.0
+    assert pair.scores["code"] == pair.function.strength == 1.0
+    assert "function batchnorm_backward of alice appears in kim" in pair.function.label
+    page = (out / "similarity" / pair.slug).read_text(encoding="utf-8")
+    assert "A function copied whole: function batchnorm_backward of alice appears in kim" in page
+    for other in report.pairs[1:]:
+        assert other.function_score < 0.5 and other.combined < 0.5, (other.a, other.b, other.function)
+
+
+def test_moderate_overlap_and_one_more_item_is_not_flagged(tmp_path):
+    """Two CS231n-style solutions written apart share about half their own fingerprints; that and one identical
+    answer (or one identical wrong value) is no finding; both, with the code, are."""
+    subs = write_students(tmp_path / "subs", {n: {"solution.py": t} for n, t in CS231N.items()})
+    answer = "The decoder sees the encoder's state for step t, which summarises only the first t source words."
+    wrong = {HIDDEN_ATTENTION[0]: "out differs from the expected value: relative error 0.318 (allowed 1e-05)"}
+    for name in CS231N:
+        (subs / name / "answers.yaml").write_text(json.dumps({"seq2seq-tokens": {"design_problem": answer}}),
+                                                  encoding="utf-8")
+    assignment = _assignment(tmp_path / "assignment")
+    found = {}
+    for case, feedback in (("answer", {}), ("value", wrong), ("both", wrong)):
+        results = {n: _attention_and_answer(n, feedback) for n in CS231N}
+        if case == "value":
+            (subs / "gina" / "answers.yaml").write_text(json.dumps({"seq2seq-tokens": {"design_problem": "mine"}}),
+                                                        encoding="utf-8")
+        if case == "both":
+            (subs / "gina" / "answers.yaml").write_text(json.dumps({"seq2seq-tokens": {"design_problem": answer}}),
+                                                        encoding="utf-8")
+        found[case] = api.similarity_report(graded_out(tmp_path / case, subs, results, assignment)).pairs[0]
+    assert 0.45 < found["answer"].code.containment < 0.6  # independent, yet half their own code in common
+    assert found["answer"].scores["answers"] == 0.75 and not found["answer"].flagged
+    assert found["value"].scores["values"] == 0.5 and not found["value"].flagged
+    assert found["both"].flagged
+
+
+# ------------------------------------------------------------------------------------------ pages and large files
+
+def test_every_flagged_pair_has_its_own_page(tmp_path):
+    """Ids may hold "--": the pages of (a--b, c) and (a, b--c) were both a--b--c.html."""
+    files = {"a--b": disguise(INDEPENDENT["alice"]), "c": INDEPENDENT["alice"],
+             "a": INDEPENDENT["bob"], "b--c": disguise(INDEPENDENT["bob"])}
+    subs = write_students(tmp_path / "subs", {s: {"solution.py": t} for s, t in files.items()})
+    out = code_only_out(tmp_path / "out", subs)
+    report = api.similarity_report(out)
+    assert sorted((p.a, p.b) for p in report.flagged) == [("a", "b--c"), ("a--b", "c")]
+    one, two = report.flagged
+    assert one.slug != two.slug and one.slug.startswith(f"{one.a}--{one.b}-")
+    for pair in report.flagged:
+        page = (out / "similarity" / pair.slug).read_text(encoding="utf-8")
+        assert f"<h1>{pair.a} and {pair.b}</h1>" in page
+    assert len(list((out / "similarity").glob("*.html"))) == 2
+
+
+def test_a_huge_file_is_compared_only_in_part(tmp_path):
+    """A dense 2 MB file took 9.5 s to fingerprint: only its start is, and the report says so."""
+    import random
+    import time
+
+    rng = random.Random(0)
+    junk = "".join(f"a{rng.randrange(999)} = b{rng.randrange(99)} * {rng.randrange(99)} + c[{rng.randrange(9)}] - "
+                   f"(d + e) / f ** 2\n" for _ in range(50_000))
+    huge = INDEPENDENT["alice"] + "\n\n" + junk
+    assert len(huge) > 2_000_000
+    started = time.perf_counter()
+    doc = code_document(huge)
+    assert time.perf_counter() - started < 3
+    assert doc.truncated and doc.compared_chars < 110_000 and doc.total_chars == len(huge)
+    subs = write_students(tmp_path / "subs", {"bob": {"solution.py": INDEPENDENT["bob"]},
+                                              "erin": {"solution.py": disguise(INDEPENDENT["alice"])},
+                                              "zoe": {"solution.py": huge}})
+    out = code_only_out(tmp_path / "out", subs)
+    report = api.similarity_report(out)
+    assert list(report.truncated) == ["zoe"]
+    assert [(p.a, p.b) for p in report.flagged] == [("erin", "zoe")]  # the copy at the top is still found
+    page = (out / "similarity.html").read_text(encoding="utf-8")
+    assert "cut for 1: zoe (" in page
+    pair_page = (out / "similarity" / report.flagged[0].slug).read_text(encoding="utf-8")
+    assert "were compared and are shown" in pair_page and len(pair_page) < 500_000
 
 
 # ------------------------------------------------------------------------------------------ graded batches
@@ -557,7 +968,7 @@ def test_planted_copies_top_the_report_and_are_flagged(planted):
 
 def test_the_side_by_side_page_highlights_the_shared_passages(planted):
     report, out = planted
-    page = (out / "similarity" / "correct-torch--planted-torch.html").read_text(encoding="utf-8")
+    page = (out / "similarity" / pair_slug("correct-torch", "planted-torch")).read_text(encoding="utf-8")
 
     class Lines(HTMLParser):
         def __init__(self):
@@ -578,7 +989,7 @@ def test_the_side_by_side_page_highlights_the_shared_passages(planted):
     assert parsed.marked > 0.5 * parsed.lines and parsed.scripts == 0
     assert "evidence" in page and "not a finding" in page and "my_" in page and "Shared passages" in page
     index = (out / "similarity.html").read_text(encoding="utf-8")
-    assert 'href="similarity/correct-torch--planted-torch.html"' in index and "not a verdict" in index
+    assert f'href="similarity/{pair_slug("correct-torch", "planted-torch")}"' in index and "not a verdict" in index
 
 
 def test_the_shipped_samples_raise_no_false_alarm(sample_batches, tmp_path):
@@ -620,7 +1031,7 @@ def test_the_command_prints_the_ranking_and_the_files(planted, capsys):
     printed = capsys.readouterr().out
     assert "1. correct-torch and planted-torch: 100% (code 100%)" in printed
     assert "not a finding" in printed and str(out / "similarity.html") in printed
-    assert not (out / "similarity" / "conv-bias-missing--conv-flipped-kernel.html").exists()  # below 0.95 now
+    assert not (out / "similarity" / pair_slug("conv-bias-missing", "conv-flipped-kernel")).exists()  # below 0.95
     assert main(["similarity", str(out), "--threshold", "0"]) == 2
 
 
@@ -634,7 +1045,7 @@ def test_the_pair_page_in_chromium(planted, tmp_path):
     api.similarity_report(out)  # the default threshold again (the command test may have run before)
     browser = Browser(chromium)
     try:
-        page = browser.open((out / "similarity" / "planted-unnamed--wrong-unnamed.html").as_uri(), width=1400)
+        page = browser.open((out / "similarity" / pair_slug("planted-unnamed", "wrong-unnamed")).as_uri(), width=1400)
         assert page.console_errors() == []
         assert "planted-unnamed and wrong-unnamed" in page.text and "Same wrong values on hidden cases" in page.text
         marked = page.evaluate("Array.from(document.querySelectorAll('.code .l.m')).map(e => "

@@ -7,6 +7,10 @@ that share it). Two documents sharing a passage of at least ``K + WINDOW - 1`` t
 fingerprint, and passages shorter than ``K`` tokens (``x = y + 1``) never match (a whole function shorter than that
 is one fingerprint of its own). Hashes are the same from run to run (BLAKE2 of each token, then Python's hash of a
 tuple of integers, which unlike a string's is not randomised), so a report can be reproduced.
+
+Only the start of a submission is fingerprinted, its first :data:`MAX_CODE_CHARS` characters and at most
+:data:`MAX_CODE_TOKENS` tokens (cut at a line break; the report says whose code was cut): a homework is a few
+thousand lines at most, and a huge or dense generated file would otherwise take seconds of the whole class's run.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ from grader.similarity.tokens import Tokenised, Unit, normalise
 K = 16  #: tokens per k-gram (about two lines of code): the noise threshold (shorter passages never match)
 WINDOW = 5  #: k-grams per winnowing window: any shared passage of K + WINDOW - 1 = 20 tokens or more is caught
 MIN_UNIT_TOKENS = 6  #: a unit with fewer tokens than K but at least this many gets one fingerprint of itself
+MAX_CODE_CHARS = 100_000  #: characters of a submission fingerprinted (about 2,500 lines); the rest is not compared
+MAX_CODE_TOKENS = 40_000  #: tokens of a submission fingerprinted (dense code reaches them before MAX_CODE_CHARS)
 
 
 @dataclass(frozen=True)
@@ -40,10 +46,32 @@ class Document:
     places: dict[int, list[Place]] = field(default_factory=dict)
     tokens: int = 0  #: normalised tokens in all
     problem: str | None = None  #: why the code could be read only in part
+    compared_chars: int = 0  #: characters of the source fingerprinted (the start of it)
+    total_chars: int = 0  #: characters of the whole source
 
     @property
     def hashes(self) -> set[int]:
         return set(self.places)
+
+    @property
+    def truncated(self) -> bool:
+        return self.compared_chars < self.total_chars
+
+    def unit_hashes(self) -> dict[int, set[int]]:
+        """Unit number -> the fingerprints taken in it."""
+        found: dict[int, set[int]] = {}
+        for h, places in self.places.items():
+            for place in places:
+                found.setdefault(place.unit, set()).add(h)
+        return found
+
+
+def capped(text: str, limit: int = MAX_CODE_CHARS) -> str:
+    """The start of ``text`` that is compared: all of it, or its first ``limit`` characters cut at a line break."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind("\n", 0, limit)
+    return text[:cut + 1] if cut > 0 else text[:limit]
 
 
 @lru_cache(maxsize=65536)
@@ -96,8 +124,19 @@ def fingerprint(tokenised: Tokenised, *, k: int = K, window: int = WINDOW) -> Do
 
 
 def code_document(text: str) -> Document:
-    """The fingerprints of Python source ``text``."""
-    return fingerprint(normalise(text))
+    """The fingerprints of Python source ``text`` (of its first :data:`MAX_CODE_CHARS` characters)."""
+    compared = capped(text)
+    tokenised = normalise(compared, MAX_CODE_TOKENS)
+    if tokenised.stopped_after is not None:
+        end = -1
+        for _ in range(tokenised.stopped_after):  # tokenize reads lines ending in "\n"
+            end = compared.find("\n", end + 1)
+            if end < 0:
+                break
+        compared = compared[:end + 1] if end >= 0 else compared
+    doc = fingerprint(tokenised)
+    doc.compared_chars, doc.total_chars = len(compared), len(text)
+    return doc
 
 
 def every_kgram(text: str, k: int = K) -> set[int]:

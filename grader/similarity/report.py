@@ -1,5 +1,7 @@
-"""The similarity report's files: ``OUT/similarity.csv``, ``OUT/similarity.html`` and, for each flagged pair,
-``OUT/similarity/<a>--<b>.html``, the two submissions side by side with the passages they share highlighted.
+"""The similarity report's files: ``OUT/similarity.csv``, ``OUT/similarity.html`` (groups of students linked by
+flagged pairs, then the ranked pairs) and, for each flagged pair, ``OUT/similarity/<a>--<b>-<hash>.html`` (the ids
+shortened, and a hash of the pair, so that no two pairs share a page), the two submissions side by side with the
+passages they share highlighted.
 
 The views here are plain data; the pages are Jinja2 templates of :mod:`grader.report` (``similarity.html``,
 ``similarity_pair.html``), autoescaped, without script, under the reports' Content-Security-Policy. Every page is
@@ -14,8 +16,8 @@ from typing import TYPE_CHECKING
 
 from grader.output.inert_csv import writer
 from grader.report.render import render, write_page
-from grader.similarity.fingerprints import K, WINDOW, Document
-from grader.similarity.index import FULL_EVIDENCE
+from grader.similarity.fingerprints import K, MAX_CODE_CHARS, MAX_CODE_TOKENS, WINDOW, Document
+from grader.similarity.index import CLEAR, FULL_EVIDENCE, FUNCTION_FULL, FUNCTION_HELD, FUNCTION_MIN, MODERATE
 from grader.similarity.ranking import Pair
 from grader.similarity.signals import MIN_ANSWER_WORDS
 
@@ -28,18 +30,24 @@ PAIRS_DIR = "similarity"
 MAX_ROWS = 200  #: pairs listed on similarity.html (every flagged pair, then the highest others); the CSV has all
 COLOURS = 6  #: highlight colours cycled through the passages of a pair
 CSV_HEADER = ["student_a", "student_b", "combined", "flagged", "code", "code_containment", "code_shared",
-              "code_fingerprints_a", "code_fingerprints_b", "values", "values_cases", "slips", "slips_shared",
-              "answers", "answers_shared", "page"]
+              "code_fingerprints_a", "code_fingerprints_b", "code_function", "code_function_detail", "values",
+              "values_cases", "slips", "slips_shared", "answers", "answers_shared", "group", "page"]
 
 
 def _number(value: float) -> str:
     return f"{value:.3f}"
 
 
+def _group_of(report: "SimilarityReport") -> dict[str, int]:
+    """Student -> the number of the group they belong to (students in no group are left out)."""
+    return {s: g.number for g in report.groups for s in g.students}
+
+
 def write_csv(report: "SimilarityReport", path: Path) -> Path:
     """Every pair sharing any evidence, ranked: each signal's strength and what it counts, the combined score."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".csv.tmp")
+    groups = _group_of(report)
     with tmp.open("w", newline="", encoding="utf-8") as fh:
         out = writer(fh)
         out.writerow(CSV_HEADER)
@@ -47,9 +55,10 @@ def write_csv(report: "SimilarityReport", path: Path) -> Path:
             s = p.scores
             out.writerow([p.a, p.b, _number(p.combined), "yes" if p.flagged else "no", _number(s["code"]),
                           _number(p.code.containment), p.code.shared, p.code.size_a, p.code.size_b,
+                          _number(p.function_score), p.function.label if p.function is not None else "",
                           _number(s["values"]), len(p.evidence.get("values", [])), _number(s["slips"]),
                           len(p.evidence.get("slips", [])), _number(s["answers"]), len(p.evidence.get("answers", [])),
-                          f"{PAIRS_DIR}/{p.slug}" if p.flagged else ""])
+                          groups.get(p.a, "") if p.flagged else "", f"{PAIRS_DIR}/{p.slug}" if p.flagged else ""])
     tmp.replace(path)
     return path
 
@@ -86,6 +95,17 @@ class PairView:
     file_b: str
     evidence: dict[str, list] = field(default_factory=dict)
     scores: dict[str, float] = field(default_factory=dict)
+    cut_a: str = ""  #: how much of a's code was compared, when not all of it
+    cut_b: str = ""
+    group: int | None = None  #: the group both belong to, if any
+
+
+def _cut_note(doc: Document | None, text: str) -> str:
+    if doc is None or not doc.truncated:
+        return ""
+    lines = text[:doc.compared_chars].count("\n")
+    return (f"only its first {doc.compared_chars:,} characters ({lines:,} lines) of {doc.total_chars:,} were compared "
+            "and are shown")
 
 
 def _lines(text: str, marks: dict[int, int], colours: dict[int, int], common: set[int]) -> list[CodeLine]:
@@ -131,15 +151,18 @@ def pair_view(report: "SimilarityReport", pair: Pair) -> PairView:
     colours = {p.number: p.colour for p in passages}
     both = (a_doc.hashes & b_doc.hashes) - index.own.get(pair.a, set()) if a_doc and b_doc else set()
     sub_a, sub_b = report.submitted[pair.a], report.submitted[pair.b]
-    text_a = sub_a.source.text if sub_a.source else ""
-    text_b = sub_b.source.text if sub_b.source else ""
+    full_a = sub_a.source.text if sub_a.source else ""
+    full_b = sub_b.source.text if sub_b.source else ""
+    text_a = full_a[:a_doc.compared_chars] if a_doc is not None else full_a
+    text_b = full_b[:b_doc.compared_chars] if b_doc is not None else full_b
+    groups = _group_of(report)
     return PairView(pair, passages, _lines(text_a, marks_a, colours, _common_lines(a_doc, both)),
                     _lines(text_b, marks_b, colours, _common_lines(b_doc, both)),
                     sub_a.source.filename if sub_a.source else "(no code)",
                     sub_b.source.filename if sub_b.source else "(no code)",
                     {s: sorted(pair.evidence.get(s, []), key=lambda e: e.item.label) for s in ("values", "slips",
                                                                                                "answers")},
-                    pair.scores)
+                    pair.scores, _cut_note(a_doc, full_a), _cut_note(b_doc, full_b), groups.get(pair.a))
 
 
 # ---------------------------------------------------------------------------------------------- the pages
@@ -150,15 +173,33 @@ class Row:
     pair: Pair
     scores: dict[str, float]
     link: str | None
+    group: int | None = None
+
+
+@dataclass(frozen=True)
+class GroupView:
+    number: int
+    summary: str
+    students: list[str]
+    rows: list[Row]
+    note: str = ""
 
 
 def _context(report: "SimilarityReport") -> dict[str, object]:
+    explained = report.explained
     return {"k": K, "window": WINDOW, "guarantee": K + WINDOW - 1, "cut": report.index.cut,
+            "common_fraction": report.index.fraction, "rare": report.index.rare,
             "common": len(report.index.common), "full_evidence": FULL_EVIDENCE, "threshold": report.threshold,
+            "moderate": MODERATE, "clear_at": CLEAR, "function_min": FUNCTION_MIN, "function_full": FUNCTION_FULL,
+            "function_held": FUNCTION_HELD, "max_code_chars": MAX_CODE_CHARS, "max_code_tokens": MAX_CODE_TOKENS,
             "min_answer_words": MIN_ANSWER_WORDS, "starter": [str(p) for p in report.starter.files],
+            "starter_answers": [str(p) for p in report.starter.answer_files],
             "students": len(report.students), "read": len(report.index.docs), "unread": sorted(report.unread.items()),
+            "truncated": [(s, d.compared_chars, d.total_chars) for s, d in report.truncated.items()],
+            "stubs": sum(len(p) for p in explained.stubs.values()), "prompts": len(explained.prompts),
+            "assignment_problem": report.assignment.problem,
             "submissions": str(report.submissions_dir), "pairs": len(report.pairs),
-            "flagged": len(report.flagged)}
+            "flagged": len(report.flagged), "groups": len(report.groups)}
 
 
 def write_pages(report: "SimilarityReport", out_dir: Path) -> list[Path]:
@@ -167,13 +208,22 @@ def write_pages(report: "SimilarityReport", out_dir: Path) -> list[Path]:
     flagged = report.flagged
     shown = flagged + [p for p in report.pairs if not p.flagged][:max(0, MAX_ROWS - len(flagged))]
     rank = {id(p): n for n, p in enumerate(report.pairs, 1)}
-    rows = [Row(rank[id(p)], p, p.scores, f"{PAIRS_DIR}/{p.slug}" if p.flagged else None)
-            for p in sorted(shown, key=lambda p: rank[id(p)])]
-    pages = [write_page(out_dir / HTML_NAME, render("similarity.html", view=context, rows=rows))]
+    groups = _group_of(report)
+
+    def row(p: Pair) -> Row:
+        return Row(rank[id(p)], p, p.scores, f"{PAIRS_DIR}/{p.slug}" if p.flagged else None,
+                   groups.get(p.a) if p.flagged else None)
+
+    rows = [row(p) for p in sorted(shown, key=lambda p: rank[id(p)])]
+    group_views = [GroupView(g.number, g.summary, g.students, [row(p) for p in g.pairs], g.note)
+                   for g in report.groups]
+    pages = [write_page(out_dir / HTML_NAME, render("similarity.html", view=context, rows=rows,
+                                                    groups=group_views))]
     folder = out_dir / PAIRS_DIR
     if folder.is_dir():  # pages of pairs an earlier run flagged and this one does not: gone
-        for old in folder.glob("*--*.html"):
-            if old.name not in {p.slug for p in flagged}:
+        current = {p.slug for p in flagged}
+        for old in folder.glob("*.html"):
+            if old.name not in current and old.is_file() and not old.is_symlink():
                 old.unlink()
     for pair in flagged:
         pages.append(write_page(folder / pair.slug, render("similarity_pair.html", view=context,

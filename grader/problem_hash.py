@@ -33,13 +33,14 @@ from typing import Any
 
 import yaml
 
+from grader.fingerprint import UNGRADED_KEYS
 from grader.models import Assignment, ProblemSpec
 from grader.variants import Secret, has_variants
 
 #: keys of a problem's YAML that decide no grade
-SPEC_IGNORED = ("mutants", "leaderboard")
+SPEC_IGNORED = UNGRADED_KEYS  #: the same keys the whole assignment's hash leaves out
 #: keys of assignment.yaml that decide no problem's grade
-ASSIGNMENT_IGNORED = ("problems", "title", "late", "mutants")
+ASSIGNMENT_IGNORED = ("problems", "title", "late", *UNGRADED_KEYS)
 #: engine files every check leans on
 ENGINE_SHARED = ("checks/base.py", "checks/slips.py", "tolerance.py")
 #: engine files that score written questions
